@@ -1,0 +1,41 @@
+# Comandos do projeto. Só precisam de Python 3.10+ e make: o ambiente virtual é criado aqui.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install test lint format clean
+
+help:
+	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
+	@echo "make lint    - ruff (lint e formato)"
+	@echo "make format  - formata o código com ruff"
+	@echo "make clean   - remove o ambiente virtual e os artefatos"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "Erro: é preciso Python 3.10 ou mais novo (encontrado: $$($(PYTHON) --version))."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || \
+		{ echo "Erro: não foi possível criar o ambiente virtual. No Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
+
+# Reinstall whenever the dependency list changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest tests
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,438 @@
+"""The ingestion Lambda: what Telegram sends through API Gateway ends in the raw bucket, exactly once."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+EVENTS = Path(__file__).parent / "events"
+BUCKET = "turma-123456789012-sa-east-1-raw"
+GROUP_ID = -1001987654321
+OLD_GROUP_ID = -4012345678
+SECRET = "Zq3_secret-token-for-the-tests_9x"
+
+
+def load(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def update(name: str) -> dict:
+    return load(f"updates/{name}.json")
+
+
+ENVELOPES = {
+    "rest_v1": "apigateway_rest_v1.json",
+    "http_v2": "apigateway_http_v2.json",
+    "function_url": "function_url.json",
+}
+
+
+def envelope(
+    body: str | bytes | None, kind: str = "http_v2", secret: str | None = SECRET, b64: bool | None = None
+):
+    """An API Gateway / Function URL event carrying `body` the way AWS would deliver it."""
+    event = load(ENVELOPES[kind])
+    header = "X-Telegram-Bot-Api-Secret-Token" if kind == "rest_v1" else "x-telegram-bot-api-secret-token"
+    for headers in (event["headers"], event.get("multiValueHeaders")):
+        if headers is None:
+            continue
+        if secret is None:
+            headers.pop(header, None)
+        else:
+            headers[header] = [secret] if headers is event.get("multiValueHeaders") else secret
+    encode = event["isBase64Encoded"] if b64 is None else b64
+    if isinstance(body, bytes):
+        body = base64.b64encode(body).decode() if encode else body.decode("utf-8")
+    elif body is not None and encode:
+        body = base64.b64encode(body.encode("utf-8")).decode()
+    event["body"] = body
+    event["isBase64Encoded"] = encode
+    return event
+
+
+def telegram_body(data: dict) -> str:
+    # Telegram sends compact JSON with non-ASCII characters as they are.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.fixture
+def configure(monkeypatch):
+    """Load lambda_function as a fresh execution environment with the given environment variables."""
+
+    def _configure(**env):
+        settings = {
+            "AWS_S3_BUCKET": BUCKET,
+            "TELEGRAM_CHAT_ID": str(GROUP_ID),
+            "TELEGRAM_SECRET_TOKEN": SECRET,
+            "TIMEZONE": "America/Sao_Paulo",
+        }
+        settings.update(env)
+        for name, value in settings.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        import lambda_function
+
+        return importlib.reload(lambda_function)
+
+    return _configure
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="sa-east-1")
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "sa-east-1"})
+        yield client
+
+
+@pytest.fixture
+def handler(s3, configure):
+    return configure()
+
+
+def stored(s3) -> dict[str, bytes]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+    keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+    return {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys}
+
+
+# --- Every envelope AWS can deliver ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ENVELOPES)
+def test_update_is_stored_byte_for_byte_under_its_day_and_update_id(handler, s3, kind):
+    body = telegram_body(update("text_with_entities"))
+
+    response = handler.lambda_handler(envelope(body, kind), None)
+
+    assert response["statusCode"] == 200
+    assert stored(s3) == {"telegram/context_date=2025-03-17/801234567.json": body.encode("utf-8")}
+
+
+def test_base64_encoded_body_is_decoded_before_storing(handler, s3):
+    body = telegram_body(update("photo_with_caption"))
+
+    response = handler.lambda_handler(envelope(body, "http_v2", b64=True), None)
+
+    assert response["statusCode"] == 200
+    assert list(stored(s3).values()) == [body.encode("utf-8")]
+
+
+def test_secret_header_name_is_case_insensitive(handler, s3):
+    event = envelope(telegram_body(update("sticker")), "rest_v1", secret=None)
+    event["headers"]["x-TELEGRAM-bot-api-SECRET-token"] = SECRET
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+    assert len(stored(s3)) == 1
+
+
+# --- The secret token -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("secret", "status"),
+    [
+        (None, 401),
+        ("wrong-secret", 403),
+        ("", 403),
+        (SECRET + "x", 403),
+        (SECRET[:-1], 403),
+        ("çãõ-não-ascii", 403),
+    ],
+)
+def test_missing_or_wrong_secret_is_refused_and_nothing_is_stored(handler, s3, secret, status):
+    response = handler.lambda_handler(
+        envelope(telegram_body(update("text_with_entities")), secret=secret), None
+    )
+
+    assert response["statusCode"] == status
+    assert stored(s3) == {}
+
+
+def test_correct_secret_in_another_header_is_refused(handler, s3):
+    event = envelope(telegram_body(update("text_with_entities")), secret=None)
+    event["headers"]["authorization"] = SECRET
+    event["headers"]["x-api-key"] = SECRET
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 401
+    assert stored(s3) == {}
+
+
+def test_secret_is_compared_in_constant_time(handler, s3, monkeypatch):
+    calls = []
+    real = handler.hmac.compare_digest
+    monkeypatch.setattr(handler.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+
+    handler.lambda_handler(envelope(telegram_body(update("voice"))), None)
+
+    assert calls == [(SECRET.encode(), SECRET.encode())]
+
+
+def test_without_a_configured_secret_any_request_is_accepted(s3, configure):
+    handler = configure(TELEGRAM_SECRET_TOKEN=None)
+
+    response = handler.lambda_handler(envelope(telegram_body(update("voice")), secret=None), None)
+
+    assert response["statusCode"] == 200
+    assert len(stored(s3)) == 1
+
+
+# --- Bodies that can never succeed ----------------------------------------------------------------------------------
+BAD_BODIES = {
+    "absent": None,
+    "empty": "",
+    "not_json": "update_id=1",
+    "truncated_json": '{"update_id": 801234567, "message": {',
+    "array": "[1, 2, 3]",
+    "string": '"update"',
+    "null": "null",
+    "no_update_id": '{"message": {"message_id": 1}}',
+    "update_id_as_string": '{"update_id": "801234567"}',
+    "update_id_as_float": '{"update_id": 801234567.0}',
+    "update_id_as_bool": '{"update_id": true}',
+    "negative_update_id": '{"update_id": -5}',
+    "huge_update_id": '{"update_id": 123456789012345678901234567890}',
+    "duplicate_keys": '{"update_id": 1, "update_id": 2}',
+    "nan": '{"update_id": NaN}',
+    "deep_nesting": '{"update_id": 1, "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "message_not_object": '{"update_id": 1, "message": "oi"}',
+    "chat_id_as_string": '{"update_id": 1, "message": {"message_id": 1, "date": 1742223840, '
+    '"chat": {"id": "-1001987654321", "type": "supergroup"}}}',
+    "chat_id_as_float": '{"update_id": 1, "message": {"message_id": 1, "date": 1742223840, '
+    '"chat": {"id": -1001987654321.0, "type": "supergroup"}}}',
+    "date_as_string": '{"update_id": 1, "message": {"message_id": 1, "date": "2025-03-17", '
+    '"chat": {"id": -1001987654321, "type": "supergroup"}}}',
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_body_that_can_never_succeed_gets_400_and_one_log_line_saying_why(handler, s3, caplog, body):
+    caplog.set_level(logging.INFO, logger="lambda_function")
+
+    response = handler.lambda_handler(envelope(body), None)
+
+    assert response["statusCode"] == 400
+    assert stored(s3) == {}
+    lines = [json.loads(record.getMessage()) for record in caplog.records]
+    assert len(lines) == 1
+    assert lines[0]["decision"] == "rejected"
+    assert lines[0]["reason"]
+    assert json.loads(response["body"])["error"] == lines[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"not base64!!", b"\xff\xfe", b"\x00\x01"],
+    ids=["bad_base64", "invalid_utf8", "binary"],
+)
+def test_undecodable_base64_body_gets_400(handler, s3, raw):
+    event = envelope("x", b64=True)
+    event["body"] = raw.decode("latin-1") if raw == b"not base64!!" else base64.b64encode(raw).decode()
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 400
+    assert stored(s3) == {}
+
+
+# --- What is kept and what is ignored -------------------------------------------------------------------------------
+KEPT = {
+    "text_with_entities": "telegram/context_date=2025-03-17/801234567.json",
+    "photo_with_caption": "telegram/context_date=2025-03-17/801234569.json",
+    "sticker": "telegram/context_date=2025-03-17/801234570.json",
+    "voice": "telegram/context_date=2025-03-17/801234571.json",
+    "new_chat_members": "telegram/context_date=2025-03-17/801234572.json",
+    "my_chat_member_bot_added": "telegram/context_date=2025-03-17/801234560.json",
+    "anonymous_admin": "telegram/context_date=2025-03-17/801234573.json",
+    "migrate_from_group": "telegram/context_date=2025-03-17/801234575.json",
+    "reply_in_topic": "telegram/context_date=2025-03-17/801234581.json",
+    "future_type_in_group": "telegram/context_date=2025-03-17/801234579.json",
+}
+
+
+@pytest.mark.parametrize(("name", "key"), KEPT.items(), ids=KEPT.keys())
+def test_every_update_of_the_group_is_stored_whatever_its_type(handler, s3, name, key):
+    body = telegram_body(update(name))
+
+    response = handler.lambda_handler(envelope(body), None)
+
+    assert response["statusCode"] == 200
+    assert stored(s3) == {key: body.encode("utf-8")}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["other_chat", "callback_query", "channel_post", "future_type_without_chat", "migrate_to_supergroup"],
+)
+def test_updates_outside_the_group_get_200_and_are_not_stored(handler, s3, caplog, name):
+    caplog.set_level(logging.INFO, logger="lambda_function")
+
+    response = handler.lambda_handler(envelope(telegram_body(update(name))), None)
+
+    # Anything but 2xx makes Telegram redeliver for 24 h and hold back the chat's later updates.
+    assert response["statusCode"] == 200
+    assert stored(s3) == {}
+    assert json.loads(caplog.records[-1].getMessage())["decision"] == "ignored"
+
+
+def test_edit_lands_beside_the_message_it_changes(handler, s3):
+    handler.lambda_handler(envelope(telegram_body(update("text_with_entities"))), None)
+    edit = update("edited_message")
+    # Edited the next day: still the original message's partition.
+    edit["edited_message"]["edit_date"] = edit["edited_message"]["date"] + 2 * 86400
+
+    handler.lambda_handler(envelope(telegram_body(edit)), None)
+
+    assert sorted(stored(s3)) == [
+        "telegram/context_date=2025-03-17/801234567.json",
+        "telegram/context_date=2025-03-17/801234568.json",
+    ]
+
+
+def test_group_migration_is_stored_and_both_ids_can_be_configured(s3, configure, caplog):
+    caplog.set_level(logging.INFO, logger="lambda_function")
+    handler = configure(TELEGRAM_CHAT_ID=f"{OLD_GROUP_ID},{GROUP_ID}")
+
+    for name in ("migrate_to_supergroup", "migrate_from_group", "text_with_entities"):
+        assert handler.lambda_handler(envelope(telegram_body(update(name))), None)["statusCode"] == 200
+
+    assert len(stored(s3)) == 3
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any('"migrate_to_chat_id": -1001987654321' in line for line in warnings)
+
+
+def test_first_supergroup_message_is_kept_while_only_the_old_id_is_configured(s3, configure):
+    handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+
+    handler.lambda_handler(envelope(telegram_body(update("migrate_from_group"))), None)
+
+    assert list(stored(s3)) == ["telegram/context_date=2025-03-17/801234575.json"]
+
+
+# --- Dates and time zones -------------------------------------------------------------------------------------------
+def test_partition_uses_the_configured_time_zone_not_utc(handler, s3):
+    # 2025-03-18T02:30:00Z is 23:30 on the 17th in São Paulo.
+    handler.lambda_handler(envelope(telegram_body(update("late_evening"))), None)
+
+    assert list(stored(s3)) == ["telegram/context_date=2025-03-17/801234582.json"]
+
+
+def test_partition_follows_the_timezone_variable(s3, configure):
+    handler = configure(TIMEZONE="UTC")
+
+    handler.lambda_handler(envelope(telegram_body(update("late_evening"))), None)
+
+    assert list(stored(s3)) == ["telegram/context_date=2025-03-18/801234582.json"]
+
+
+def test_update_without_a_date_uses_the_gateway_arrival_time(handler, s3):
+    data = update("future_type_in_group")
+    del data["message_annotation"]["date"]
+    event = envelope(telegram_body(data), "rest_v1")
+    event["requestContext"]["requestTimeEpoch"] = 1742265000_000  # 23:30 of the 17th in São Paulo
+
+    handler.lambda_handler(event, None)
+
+    assert list(stored(s3)) == ["telegram/context_date=2025-03-17/801234579.json"]
+
+
+def test_update_without_any_date_uses_the_current_day(handler, s3):
+    data = update("future_type_in_group")
+    del data["message_annotation"]["date"]
+    event = envelope(telegram_body(data))
+    del event["requestContext"]
+
+    handler.lambda_handler(event, None)
+
+    today = datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
+    assert list(stored(s3)) == [f"telegram/context_date={today}/801234579.json"]
+
+
+# --- Retries and failures -------------------------------------------------------------------------------------------
+def test_redelivered_update_is_stored_once(handler, s3):
+    body = telegram_body(update("text_with_entities"))
+
+    for kind in ("http_v2", "http_v2", "rest_v1"):
+        assert handler.lambda_handler(envelope(body, kind), None)["statusCode"] == 200
+
+    assert len(stored(s3)) == 1
+
+
+def test_s3_failure_fails_the_invocation_so_telegram_retries(s3, configure, caplog):
+    handler = configure(AWS_S3_BUCKET="bucket-that-does-not-exist-raw")
+
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        handler.lambda_handler(envelope(telegram_body(update("text_with_entities"))), None)
+
+    assert any(record.levelno == logging.ERROR for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AWS_S3_BUCKET": None}, "AWS_S3_BUCKET"),
+        ({"TELEGRAM_CHAT_ID": None}, "TELEGRAM_CHAT_ID"),
+        ({"TELEGRAM_CHAT_ID": "turma"}, "TELEGRAM_CHAT_ID inválido"),
+    ],
+)
+def test_missing_configuration_fails_loudly_instead_of_dropping_updates(s3, configure, env, message):
+    handler = configure(**env)
+
+    with pytest.raises(RuntimeError, match=message):
+        handler.lambda_handler(envelope(telegram_body(update("text_with_entities"))), None)
+
+    assert stored(s3) == {}
+
+
+# --- Logs and responses ---------------------------------------------------------------------------------------------
+def test_one_structured_log_line_per_update_without_text_or_secret(handler, s3, caplog):
+    caplog.set_level(logging.DEBUG)
+    data = update("text_with_entities")
+
+    handler.lambda_handler(envelope(telegram_body(data)), None)
+
+    lines = [record.getMessage() for record in caplog.records if record.name == "lambda_function"]
+    assert [json.loads(line) for line in lines] == [
+        {
+            "update_id": 801234567,
+            "type": "message",
+            "decision": "stored",
+            "key": "telegram/context_date=2025-03-17/801234567.json",
+        }
+    ]
+    everything = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Bom dia" not in everything
+    assert SECRET not in everything
+
+
+def test_refused_request_log_never_contains_the_secrets(handler, s3, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    handler.lambda_handler(envelope(telegram_body(update("voice")), secret="attacker-guess-123"), None)
+
+    everything = "\n".join(record.getMessage() for record in caplog.records)
+    assert SECRET not in everything
+    assert "attacker-guess-123" not in everything
+
+
+@pytest.mark.parametrize("name", ["text_with_entities", "other_chat", "callback_query"])
+def test_answer_never_carries_a_method_for_telegram_to_execute(handler, s3, name):
+    response = handler.lambda_handler(envelope(telegram_body(update(name))), None)
+
+    assert "method" not in json.loads(response["body"])
+
+
+def test_handler_does_not_modify_the_event(handler, s3):
+    event = envelope(telegram_body(update("reply_in_topic")), "rest_v1")
+    before = copy.deepcopy(event)
+
+    handler.lambda_handler(event, None)
+
+    assert event == before
