@@ -1,0 +1,1 @@
+"""Offline sandbox for the tutorial: AWS (moto and friends) and Telegram on one machine."""

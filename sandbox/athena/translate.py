@@ -1,0 +1,276 @@
+"""Trino (Athena engine v3) SQL -> DuckDB SQL with Trino's meaning.
+
+sqlglot does the syntax; these AST rewrites fix the places where its DuckDB output would answer differently
+from Athena. Timestamps with time zone are carried as DuckDB naive timestamps holding the wall-clock time in
+their zone, with the zone tracked statically in `node.meta["zone"]`: Trino's hour(), date(), date_format()
+and friends read the wall clock of a zoned timestamp, so they then work unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+ZONE = "zone"
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _zoned(node: exp.Expression, zone: str) -> exp.Expression:
+    node.meta[ZONE] = zone
+    return node
+
+
+def zone_of(node: exp.Expression | None) -> str | None:
+    while isinstance(node, exp.Paren | exp.Alias):
+        node = node.this
+    if node is None:
+        return None
+    return node.meta.get(ZONE) if node.meta else None
+
+
+def _instant(node: exp.Expression) -> exp.Expression:
+    """A DuckDB TIMESTAMPTZ for a value that is either zoned wall time or a naive (UTC session) timestamp."""
+    return _call("timezone", exp.Literal.string(zone_of(node) or "UTC"), node)
+
+
+def _wall_clock(instant: exp.Expression, zone: str) -> exp.Expression:
+    return _zoned(_call("timezone", exp.Literal.string(zone), instant), zone)
+
+
+# Joda-Time pattern letters (format_datetime) -> strftime, longest first.
+_JODA_CODES = [
+    ("yyyy", "%Y"), ("YYYY", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"), ("M", "%-m"),
+    ("dd", "%d"), ("d", "%-d"), ("HH", "%H"), ("H", "%-H"), ("hh", "%I"), ("h", "%-I"), ("mm", "%M"),
+    ("m", "%-M"), ("ss", "%S"), ("s", "%-S"), ("SSS", "%g"), ("EEEE", "%A"), ("EEE", "%a"), ("E", "%a"),
+    ("a", "%p"), ("DDD", "%j"), ("ZZ", "%z"), ("Z", "%z"), ("z", "%Z"), ("ww", "%V"), ("w", "%V"),
+]  # fmt: skip
+
+
+def joda_to_strftime(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "'":  # quoted literal text; '' is a single quote
+            end = pattern.find("'", i + 1)
+            end = len(pattern) if end < 0 else end
+            out.append(pattern[i + 1 : end].replace("%", "%%") or "'")
+            i = end + 1
+            continue
+        for joda, code in _JODA_CODES:
+            if pattern.startswith(joda, i):
+                out.append(code)
+                i += len(joda)
+                break
+        else:
+            out.append("%%" if pattern[i] == "%" else pattern[i])
+            i += 1
+    return "".join(out)
+
+
+_DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+
+
+def _is_date(node: exp.Expression, date_columns: set[str]) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Cast | exp.TryCast):
+        return node.to.this == exp.DataType.Type.DATE
+    if isinstance(node, exp.Column):
+        return node.name.lower() in date_columns
+    return isinstance(node, exp.Date | exp.TsOrDsToDate | exp.CurrentDate | exp.DateStrToDate)
+
+
+def _unit(node: exp.Expression | None) -> str:
+    return (node.name if node is not None else "DAY").upper().rstrip("S")
+
+
+def _keep_date(node: exp.Expression, date_columns: set[str]) -> exp.Expression | None:
+    """date_trunc / date_add / date +- interval on a date give a date in Trino; DuckDB gives a timestamp."""
+    if (
+        isinstance(node, exp.DateTrunc)
+        and _is_date(node.this, date_columns)
+        and _unit(node.args.get("unit")) in _DATE_UNITS
+    ):
+        return exp.cast(node.copy(), exp.DataType.Type.DATE)
+    if isinstance(node, exp.DateAdd | exp.DateSub) and _is_date(node.this, date_columns):
+        if _unit(node.args.get("unit")) in _DATE_UNITS:
+            return exp.cast(node.copy(), exp.DataType.Type.DATE)
+    if isinstance(node, exp.Add | exp.Sub):
+        left, right = node.this, node.expression
+        interval = (
+            right if isinstance(right, exp.Interval) else left if isinstance(left, exp.Interval) else None
+        )
+        other = left if interval is right else right
+        if (
+            interval is not None
+            and _is_date(other, date_columns)
+            and _unit(interval.args.get("unit")) in _DATE_UNITS
+        ):
+            return exp.cast(node.copy(), exp.DataType.Type.DATE)
+    return None
+
+
+def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | None:
+    """The DuckDB expression with Trino's meaning for `node`, or None to keep it."""
+    kept = _keep_date(node, date_columns)
+    if kept is not None:
+        return kept
+    if isinstance(node, exp.UnixToTime) and not node.args.get("scale") and not node.args.get("format"):
+        # from_unixtime(x) is timestamp(3) in UTC; from_unixtime(x, zone) is timestamp with time zone
+        # (sqlglot would drop the zone).
+        instant = _call("to_timestamp", node.this)
+        zone = node.args.get("zone")
+        if zone is None:
+            return _call("timezone", exp.Literal.string("UTC"), instant)
+        if isinstance(zone, exp.Literal):
+            return _wall_clock(instant, zone.name)
+        return None
+    if isinstance(node, exp.AtTimeZone) and isinstance(node.args.get("zone"), exp.Literal):
+        # Trino: the same instant seen in another zone (a naive timestamp is read in the session zone, UTC);
+        # DuckDB would instead read a naive timestamp as local time of that zone.
+        return _wall_clock(_instant(node.this), node.args["zone"].name)
+    if isinstance(node, exp.CurrentTimestamp):
+        return _wall_clock(exp.CurrentTimestamp(), "UTC")
+    if isinstance(node, exp.TimeToUnix) and zone_of(node.this):
+        return _call("epoch", _instant(node.this))
+    if isinstance(node, exp.Extract):
+        unit = node.this.name.upper()
+        if unit in ("DOW", "DAY_OF_WEEK"):  # Monday = 1 ... Sunday = 7, not DuckDB's Sunday = 0
+            return _call("isodow", node.expression)
+        if unit in ("DOY", "DAY_OF_YEAR"):
+            return _call("dayofyear", node.expression)
+        if unit in ("YOW", "YEAR_OF_WEEK"):
+            return _call("isoyear", node.expression)
+    if isinstance(node, exp.ApproxDistinct):
+        # On small sets Trino's HyperLogLog is exact (sparse mode); DuckDB's estimate is not.
+        return exp.Count(this=exp.Distinct(expressions=[node.this]))
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime":
+        value, pattern = node.expressions
+        if isinstance(pattern, exp.Literal):
+            return _call("strftime", value, exp.Literal.string(joda_to_strftime(pattern.name)))
+    if isinstance(node, exp.RegexpReplace):
+        replacement = node.args.get("replacement")
+        if isinstance(replacement, exp.Literal):
+            # Trino (Java) names groups $1 in the replacement; DuckDB (RE2) uses \1.
+            java = re.sub(r"(?<!\\)\$(\d)", r"\\\1", replacement.name).replace("\\$", "$")
+            node.set("replacement", exp.Literal.string(java))
+        elif replacement is None:
+            node.set("replacement", exp.Literal.string(""))
+        return None
+    if isinstance(node, exp.DateTrunc | exp.TimestampTrunc) and zone_of(node.this):
+        node.meta[ZONE] = zone_of(node.this)
+    return None
+
+
+def to_duckdb(tree: exp.Expression, date_columns: set[str] | None = None) -> exp.Expression:
+    """Rewrite a parsed Trino statement in place (children before parents) so DuckDB answers as Trino.
+
+    `date_columns` names the table columns of type date (e.g. a date-typed partition key).
+    """
+    for node in reversed(list(tree.walk())):
+        replacement = _rewrite(node, date_columns or set())
+        if replacement is not None and replacement is not node:
+            zone = zone_of(replacement)
+            node.replace(replacement)
+            if zone:
+                replacement.meta[ZONE] = zone
+    return tree
+
+
+def output_zones(tree: exp.Expression) -> list[str | None]:
+    """For each output column of the outermost SELECT, the zone of a timestamp with time zone (else None)."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return []
+    if any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and p.is_star) for p in select.expressions):
+        return []
+    return [zone_of(p) for p in select.expressions]
+
+
+# -- Partition pruning -----------------------------------------------------------------------------------
+def literal_value(node: exp.Expression) -> str | None:
+    """The text of a constant: 'x', DATE 'x', CAST('x' AS ...), 12; None for anything else."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        return node.name
+    if isinstance(node, exp.Cast | exp.TsOrDsToDate) and isinstance(node.this, exp.Literal):
+        return node.this.name
+    return None
+
+
+_FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}
+
+
+def partition_filters(select: exp.Select, alias: str, keys: set[str]) -> list[tuple[str, str, list[str]]]:
+    """Simple conditions on partition keys from the top-level AND of a SELECT's WHERE.
+
+    Returns (key, operator, constants) with operator one of = < <= > >= in between. Only conditions that
+    hold for every row the query keeps are returned, so reading fewer partitions never changes the answer.
+    """
+    where = select.args.get("where")
+    if where is None:
+        return []
+    found = []
+
+    def key_of(node: exp.Expression) -> str | None:
+        if isinstance(node, exp.Column) and node.name.lower() in keys:
+            if not node.table or node.table.lower() == alias.lower():
+                return node.name.lower()
+        return None
+
+    for condition in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+        while isinstance(condition, exp.Paren):
+            condition = condition.this
+        if type(condition) in _FLIP:
+            op = type(condition)
+            left, right = condition.this, condition.expression
+            if key_of(right) and literal_value(left) is not None:
+                left, right, op = right, left, _FLIP[op]
+            key, value = key_of(left), literal_value(right)
+            if key and value is not None:
+                found.append(
+                    (key, {exp.EQ: "=", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}[op], [value])
+                )
+        elif isinstance(condition, exp.In) and not condition.args.get("query") and key_of(condition.this):
+            values = [literal_value(v) for v in condition.expressions]
+            if all(v is not None for v in values):
+                found.append((key_of(condition.this), "in", values))
+        elif isinstance(condition, exp.Between) and key_of(condition.this):
+            low, high = literal_value(condition.args["low"]), literal_value(condition.args["high"])
+            if low is not None and high is not None:
+                found.append((key_of(condition.this), ">=", [low]))
+                found.append((key_of(condition.this), "<=", [high]))
+    return found
+
+
+def keeps(value: str, op: str, constants: list[str], numeric: bool = False) -> bool:
+    """Whether a partition value can satisfy the condition: numbers compare as numbers for integer keys,
+    everything else as text (which orders ISO dates correctly)."""
+
+    def key(text: str):
+        if numeric:
+            try:
+                return float(text)
+            except ValueError:
+                return None
+        return text
+
+    left, rights = key(value), [key(c) for c in constants]
+    if left is None or None in rights:
+        return True  # not comparable here: keep the partition, DuckDB applies the condition anyway
+    if op == "in":
+        return left in rights
+    right = rights[0]
+    return {
+        "=": left == right,
+        ">": left > right,
+        ">=": left >= right,
+        "<": left < right,
+        "<=": left <= right,
+    }[op]

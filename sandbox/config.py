@@ -1,0 +1,33 @@
+"""Settings shared by every part of the sandbox (ports, region, account, seed, virtual clock)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+HOST = "127.0.0.1"
+AWS_PORT = int(os.environ.get("SANDBOX_AWS_PORT", "4566"))
+TELEGRAM_PORT = int(os.environ.get("SANDBOX_TELEGRAM_PORT", "8081"))
+REGION = os.environ.get("SANDBOX_REGION", "sa-east-1")
+# moto's default account: fixed, so ARNs and bucket names are the same on every run.
+ACCOUNT_ID = "123456789012"
+# Fake credentials: boto3 needs some, moto accepts any.
+ACCESS_KEY_ID = "testing"
+SECRET_ACCESS_KEY = "testing"  # noqa: S105 - not a secret, moto's documented placeholder
+DEFAULT_SEED = 42
+# The sandbox runs on a virtual clock so that message dates are the same on every run with the same seed.
+# A Monday at noon in São Paulo; `SANDBOX_START` (ISO 8601) moves it.
+DEFAULT_START = datetime.fromisoformat(
+    os.environ.get("SANDBOX_START", "2025-03-17T15:00:00+00:00")
+).astimezone(timezone.utc)
+# Where the background process keeps its pid, ports and log.
+HOME = Path(os.environ.get("SANDBOX_HOME", Path.home() / ".cache" / "data-pipeline-telegram-sandbox"))
+
+
+def aws_endpoint_url(port: int = AWS_PORT) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def telegram_api_url(port: int = TELEGRAM_PORT) -> str:
+    return f"http://{HOST}:{port}"

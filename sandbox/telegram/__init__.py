@@ -1,0 +1,55 @@
+"""Offline Telegram: a Bot API server, webhook delivery like Telegram's, and a simulated class group.
+
+Usage::
+
+    tg = TelegramSandbox(seed=42, transport=None, resolver=None, time_scale=0.01)
+    tg.wsgi_app        # serve it with any WSGI server (threaded: long polling blocks a thread)
+    tg.token, tg.group_chat_id
+    tg.start()         # webhook delivery threads; tg.stop() ends them promptly
+    tg.reset(seed)     # initial state: same seed -> byte-identical updates
+
+Routes on `wsgi_app`:
+
+- `/bot<token>/<method>`: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, sendMessage, getChat,
+  getChatMemberCount, getFile, setMyCommands, getMyCommands, deleteMyCommands, close, logOut (GET or POST;
+  query string, urlencoded, JSON or multipart; method names case-insensitive).
+- `/file/bot<token>/<file_path>`: downloads for getFile (deterministic bytes of the announced size).
+- `/_sandbox/...` (JSON; POST bodies are JSON objects; answers `{"ok": true, "result": ...}` or
+  `{"ok": false, "error": "<pt-BR>"}` with status 400/404):
+
+  ========  =========================  ===============================================  =========================
+  method    path                       body                                             Python API
+  ========  =========================  ===============================================  =========================
+  GET       status                                                                      status()
+  GET       participants                                                                participants()
+  GET       updates                    (peek at pending updates, confirms nothing)      pending_updates()
+  POST      reset                      {seed?}                                          reset(seed)
+  POST      clock/advance              {seconds}                                        advance_clock(seconds)
+  POST      chat/text                  {from, text, reply_to?, private?}                post(who, text, ...)
+  POST      chat/photo                 {from, caption?, reply_to?}                      post_photo(who, caption)
+  POST      chat/sticker               {from, emoji?, reply_to?}                        post_sticker(who, emoji)
+  POST      chat/voice                 {from, duration?, reply_to?}                     post_voice(who, duration)
+  POST      chat/document              {from, file_name?, caption?}                     post_document(...)
+  POST      chat/poll                  {from, question, options}                        post_poll(...)
+  POST      chat/location              {from, latitude, longitude}                      post_location(...)
+  POST      chat/edit                  {message_id, text}                               edit(message_id, text)
+  POST      chat/join                  {from?}  (absent: a new person joins)            join(who=None)
+  POST      chat/leave                 {from}                                           leave(who)
+  POST      chat/generate              {participants, days, messages, seed?}            generate(...)
+  POST      botfather/setprivacy       {enabled, readd?}                                set_privacy(enabled, readd)
+  ========  =========================  ===============================================  =========================
+
+  `from` is a first name ("ana", accents optional), a username or a user id. Posting methods return
+  `{"message": <Message>, "update_id": <int or null>}`; null means the bot does not receive it (privacy mode,
+  bot not in the group, or another bot's message).
+
+Model: one bot (privacy mode on, as BotFather creates it), one supergroup "Turma de Engenharia de Dados" whose
+teacher has just added the bot, participants who can also write to the bot privately (each private chat is its own
+webhook queue). The virtual clock starts at `start` and moves a few seconds per posted message; nothing that
+appears in an update reads the wall clock. Real time is used only for retries (Telegram's schedule times
+`time_scale`), the setWebhook rate limit and long polling.
+"""
+
+from .sandbox import SandboxError, TelegramSandbox
+
+__all__ = ["SandboxError", "TelegramSandbox"]

@@ -1,0 +1,402 @@
+"""The Bot API over HTTP (werkzeug WSGI): /bot<token>/<method>, /file/bot<token>/<path>, /_sandbox/..."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from urllib.parse import urlsplit
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Request, Response
+
+from . import control, messages, webhook
+from .sandbox import SandboxError, TelegramSandbox, Webhook, dumps
+
+logger = logging.getLogger(__name__)
+
+_TOKEN_SHAPE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,50}")
+_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]+")
+_TRUE = {"true", "yes", "1"}
+LONG_POLL_MAX = 50
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+class Params:
+    """Method parameters from any encoding; form values may be JSON-encoded, as python-telegram-bot sends."""
+
+    def __init__(self, values: dict) -> None:
+        self.values = values
+
+    def raw(self, name: str):
+        value = self.values.get(name)
+        return None if value is None or value == "" else value
+
+    def str(self, name: str) -> str | None:
+        value = self.raw(name)
+        return None if value is None else str(value)
+
+    def int(self, name: str, default: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 0  # the Bot API server reads a non-number as 0
+
+    def bool(self, name: str) -> bool:
+        value = self.raw(name)
+        return value is True or (isinstance(value, str) and value.strip().lower() in _TRUE) or value == 1
+
+    def json(self, name: str):
+        value = self.raw(name)
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ApiError(400, f"Bad Request: can't parse {name} JSON object") from exc
+        return value
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+class BotApi:
+    """Bot API methods. Every handler takes Params and returns the `result` (or raises ApiError)."""
+
+    def __init__(self, sandbox: TelegramSandbox) -> None:
+        self.sb = sandbox
+        self.commands: list[dict] = []
+        self.methods = {
+            name.lower(): getattr(self, name)
+            for name in (
+                "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage", "getChat",
+                "getChatMemberCount", "getFile", "setMyCommands", "getMyCommands", "deleteMyCommands", "close",
+                "logOut",
+            )
+        }  # fmt: skip
+
+    # ---- identity --------------------------------------------------------------------------------------
+    def getMe(self, p: Params) -> dict:
+        bot = self.sb.bot
+        return {
+            **bot.to_json(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.sb.privacy,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def close(self, p: Params) -> bool:
+        return True  # nothing to hand over to another server
+
+    def logOut(self, p: Params) -> bool:
+        return True
+
+    # ---- updates ---------------------------------------------------------------------------------------
+    def _set_allowed(self, p: Params) -> None:
+        allowed = p.json("allowed_updates")
+        if allowed is not None:
+            if not isinstance(allowed, list):
+                raise ApiError(400, "Bad Request: can't parse allowed_updates JSON array")
+            self.sb.allowed_updates = [str(kind) for kind in allowed]
+
+    def getUpdates(self, p: Params) -> bytes:
+        sb = self.sb
+        offset = p.int("offset", 0)
+        limit = _clamp(p.int("limit", 100), 1, 100)
+        timeout = _clamp(p.int("timeout", 0), 0, LONG_POLL_MAX)
+        with sb._lock:
+            if sb.webhook is not None:
+                raise ApiError(409, _WEBHOOK_ACTIVE)
+            self._set_allowed(p)
+            sb._poll_generation += 1  # a newer getUpdates ends the one still waiting
+            generation, epoch = sb._poll_generation, sb._epoch
+            sb._changed.notify_all()
+            sb.confirm(offset)
+            deadline = sb._monotonic() + timeout
+            while True:
+                sb._expire_locked()
+                if sb._epoch != epoch:
+                    return b"[]"
+                if sb._poll_generation != generation:
+                    raise ApiError(409, _TERMINATED)
+                if sb.webhook is not None:
+                    raise ApiError(409, _WEBHOOK_ACTIVE)
+                bodies = [
+                    pending.body for _, pending in zip(range(limit), sb._pending.values(), strict=False)
+                ]
+                remaining = deadline - sb._monotonic()
+                if bodies or remaining <= 0:
+                    return b"[" + b",".join(bodies) + b"]"
+                sb._changed.wait(timeout=remaining)
+
+    # ---- webhook ---------------------------------------------------------------------------------------
+    def setWebhook(self, p: Params) -> tuple[bool, str]:
+        sb = self.sb
+        url = p.str("url") or ""
+        if not url:
+            return self.deleteWebhook(p)
+        with sb._lock:
+            now = sb._monotonic()
+            if now < sb.next_set_webhook:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            sb.next_set_webhook = now + 1
+            try:
+                parts = urlsplit(url if "://" in url else f"http://{url}")
+                port = parts.port
+            except ValueError as exc:
+                raise ApiError(400, "Bad Request: invalid webhook URL specified") from exc
+            if not parts.hostname:
+                raise ApiError(400, "Bad Request: invalid webhook URL specified")
+            if parts.scheme.lower() != "https":
+                raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            if (port or 443) not in webhook.ALLOWED_PORTS:
+                raise ApiError(
+                    400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+                )
+            secret = p.str("secret_token")
+            if secret is not None and len(secret) > 256:
+                raise ApiError(400, "Bad Request: secret token is too long")
+            if secret is not None and not _SECRET_SHAPE.fullmatch(secret):
+                raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+            if not sb.resolver(parts.hostname):
+                raise ApiError(
+                    400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
+                )
+            previous_allowed = sb.allowed_updates
+            self._set_allowed(p)
+            hook = Webhook(url, _clamp(p.int("max_connections", 40), 1, 100), secret, p.str("ip_address"))
+            drop = p.bool("drop_pending_updates")
+            if hook == sb.webhook and not drop and previous_allowed == sb.allowed_updates:
+                return True, "Webhook is already set"
+            if drop:
+                sb.drop_pending()
+            sb.webhook = hook
+            sb.last_error = None
+            sb.webhook_changed()
+            return True, "Webhook was set"
+
+    def deleteWebhook(self, p: Params) -> tuple[bool, str]:
+        sb = self.sb
+        with sb._lock:
+            if p.bool("drop_pending_updates"):
+                sb.drop_pending()
+            sb.last_error = None
+            if sb.webhook is None:
+                return True, "Webhook is already deleted"
+            sb.webhook = None
+            sb.webhook_changed()
+            return True, "Webhook was deleted"
+
+    def getWebhookInfo(self, p: Params) -> dict:
+        sb = self.sb
+        with sb._lock:
+            sb._expire_locked()
+            hook = sb.webhook
+            info: dict = {
+                "url": hook.url if hook else "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(sb._pending),
+            }
+            if sb.last_error:
+                info["last_error_date"], info["last_error_message"] = sb.last_error
+            if hook:
+                info["max_connections"] = hook.max_connections
+                if hook.ip_address:
+                    info["ip_address"] = hook.ip_address
+            if sb.allowed_updates:
+                info["allowed_updates"] = list(sb.allowed_updates)
+            return info
+
+    # ---- chats and messages ----------------------------------------------------------------------------
+    def _chat(self, p: Params) -> dict:
+        sb = self.sb
+        raw = p.raw("chat_id")
+        if raw is None:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        try:
+            chat_id = int(raw)
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "Bad Request: chat not found") from exc
+        chat = sb.chat_for(chat_id)
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        if chat["type"] == "supergroup" and not sb.bot_in_group:
+            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+        if chat["type"] == "private" and chat_id not in sb._private_started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        return chat
+
+    def sendMessage(self, p: Params) -> dict:
+        sb = self.sb
+        with sb._lock:
+            chat = self._chat(p)
+            text = p.str("text")
+            if text is None or not text.strip():
+                raise ApiError(400, "Bad Request: message text is empty")
+            if len(text) > 4096:
+                raise ApiError(400, "Bad Request: message is too long")
+            reply_to = p.int("reply_to_message_id", 0) or None
+            parameters = p.json("reply_parameters")
+            if isinstance(parameters, dict):
+                reply_to = int(parameters.get("message_id") or 0) or None
+            if reply_to is not None and (chat["id"], reply_to) not in sb._messages:
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            sb._clock += 1  # the bot answers a second later on the virtual clock
+            # The bot's own messages are stored (people can reply to them) but never come back as updates.
+            return sb._new_message(chat, sb.bot, messages.text_content(text), reply_to)
+
+    def getChat(self, p: Params) -> dict:
+        with self.sb._lock:
+            chat = self._chat(p)
+        return {**chat, "accent_color_id": 0, "max_reaction_count": 11}
+
+    def getChatMemberCount(self, p: Params) -> int:
+        with self.sb._lock:
+            chat = self._chat(p)
+            if chat["type"] == "private":
+                return 2
+            return sum(1 for person in self.sb.roster.people if person.in_group) + 1
+
+    def getFile(self, p: Params) -> dict:
+        stored = self.sb.files.by_id.get(p.str("file_id") or "")
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.file_size,
+            "file_path": stored.file_path,
+        }
+
+    def setMyCommands(self, p: Params) -> bool:
+        commands = p.json("commands")
+        if not isinstance(commands, list):
+            raise ApiError(400, 'Bad Request: parameter "commands" is required')
+        self.commands = [
+            {"command": str(c["command"]), "description": str(c["description"])} for c in commands
+        ]
+        return True
+
+    def getMyCommands(self, p: Params) -> list[dict]:
+        return self.commands
+
+    def deleteMyCommands(self, p: Params) -> bool:
+        self.commands = []
+        return True
+
+    # ---- dispatch --------------------------------------------------------------------------------------
+    def call(self, method: str, params: Params) -> Response:
+        handler = self.methods.get(method.lower())
+        if handler is None:
+            raise ApiError(404, "Not Found")
+        result = handler(params)
+        if isinstance(result, bytes):  # pre-serialized updates, byte-identical to webhook bodies
+            return _json_response(b'{"ok":true,"result":' + result + b"}", 200)
+        if isinstance(result, tuple):
+            return _json_response(dumps({"ok": True, "result": result[0], "description": result[1]}), 200)
+        return _json_response(dumps({"ok": True, "result": result}), 200)
+
+    def run_webhook_reply(self, answer: bytes) -> None:
+        """Telegram executes a method call carried in a webhook's 2xx answer; its errors go nowhere."""
+        try:
+            payload = json.loads(answer)
+        except ValueError:
+            return
+        if not isinstance(payload, dict) or not isinstance(payload.get("method"), str):
+            return
+        try:
+            self.call(payload["method"], Params(payload))
+        except ApiError as exc:
+            logger.info("method from webhook answer refused: %s", exc.description)
+
+
+_WEBHOOK_ACTIVE = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+_TERMINATED = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
+
+
+def _json_response(body: bytes, status: int, headers: dict | None = None) -> Response:
+    return Response(body, status=status, headers=headers, content_type="application/json")
+
+
+def _error_response(error: ApiError) -> Response:
+    payload: dict = {"ok": False, "error_code": error.code, "description": error.description}
+    headers = None
+    if error.retry_after is not None:
+        payload["parameters"] = {"retry_after": error.retry_after}
+        headers = {"Retry-After": str(error.retry_after)}
+    return _json_response(dumps(payload), error.code, headers)
+
+
+def request_params(request: Request) -> Params:
+    """Query string, then the body: JSON, urlencoded or multipart."""
+    values: dict = dict(request.args.items())
+    if request.mimetype == "application/json":
+        data = request.get_data()
+        if data.strip():
+            try:
+                body = json.loads(data)
+            except ValueError as exc:
+                raise ApiError(400, "Bad Request: can't parse JSON object") from exc
+            if not isinstance(body, dict):
+                raise ApiError(400, "Bad Request: can't parse JSON object")
+            values.update(body)
+    else:
+        values.update(request.form.items())
+    return Params(values)
+
+
+class TelegramApp:
+    """The WSGI application: api.telegram.org's routes plus the sandbox's control routes."""
+
+    def __init__(self, sandbox: TelegramSandbox) -> None:
+        self.sandbox = sandbox
+        self.api = BotApi(sandbox)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def _check_token(self, token: str) -> None:
+        if not _TOKEN_SHAPE.fullmatch(token):
+            raise ApiError(404, "Not Found")
+        if token != self.sandbox.token:
+            raise ApiError(401, "Unauthorized")
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        try:
+            if path.startswith("/_sandbox/"):
+                return control.handle(self.sandbox, request)
+            if match := re.fullmatch(r"/bot([^/]*)/([A-Za-z]+)", path):
+                self._check_token(match.group(1))
+                return self.api.call(match.group(2), request_params(request))
+            if match := re.fullmatch(r"/file/bot([^/]*)/(.+)", path):
+                self._check_token(match.group(1))
+                stored = self.sandbox.files.by_path.get(match.group(2))
+                if stored is None:
+                    raise ApiError(404, "Not Found")
+                return Response(messages.Files.content(stored), content_type="application/octet-stream")
+            raise ApiError(404, "Not Found")
+        except ApiError as error:
+            return _error_response(error)
+        except BadRequest:
+            return _error_response(ApiError(400, "Bad Request: can't parse request"))
+        except SandboxError as error:
+            return _error_response(ApiError(400, f"Bad Request: {error}"))
+
+
+def make_wsgi_app(sandbox: TelegramSandbox) -> TelegramApp:
+    return TelegramApp(sandbox)

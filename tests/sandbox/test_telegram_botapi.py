@@ -1,0 +1,293 @@
+"""The Bot API as real clients see it: methods, parameter encodings, refusal texts and status codes."""
+
+import json
+import threading
+import time
+
+import pytest
+from werkzeug.test import Client
+
+from sandbox.telegram import TelegramSandbox
+
+HOOK = "https://abc123.execute-api.sa-east-1.amazonaws.com/webhook"
+
+
+@pytest.fixture
+def tg():
+    sandbox = TelegramSandbox(seed=42, resolver=lambda host: host.endswith(".amazonaws.com"))
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def client(tg):
+    return Client(tg.wsgi_app)
+
+
+def api(client, tg, method, http="post", **kwargs):
+    response = getattr(client, http)(f"/bot{tg.token}/{method}", **kwargs)
+    body = response.get_json()
+    if not body["ok"]:
+        assert response.status_code == body["error_code"]
+    return response.status_code, body
+
+
+def test_token_has_the_real_shape_and_depends_on_the_seed():
+    first, again, other = TelegramSandbox(seed=1), TelegramSandbox(seed=1), TelegramSandbox(seed=2)
+    bot_id, secret = first.token.split(":")
+    assert len(bot_id) == 10 and bot_id.isdigit()
+    assert len(secret) == 35 and all(c.isalnum() or c in "_-" for c in secret)
+    assert first.token == again.token != other.token
+    assert str(first.group_chat_id).startswith("-100") and len(str(first.group_chat_id)) == 14
+
+
+def test_get_me_reports_privacy_mode_and_real_key_order(client, tg):
+    status, body = api(client, tg, "getMe", http="get")
+    assert status == 200
+    assert list(body["result"]) == [
+        "id", "is_bot", "first_name", "username", "can_join_groups", "can_read_all_group_messages",
+        "supports_inline_queries", "can_connect_to_business", "has_main_web_app",
+    ]  # fmt: skip
+    assert body["result"]["can_read_all_group_messages"] is False
+    tg.set_privacy(False)
+    assert api(client, tg, "getMe")[1]["result"]["can_read_all_group_messages"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "description"),
+    [
+        ("/bot123:short/getMe", 404, "Not Found"),
+        ("/bot1234567890:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/getMe", 401, "Unauthorized"),
+        ("/botTOKEN/noSuchMethod", 404, "Not Found"),
+        ("/nothing/here", 404, "Not Found"),
+    ],
+)
+def test_bad_tokens_and_paths_get_telegrams_errors(client, tg, path, status, description):
+    response = client.get(path.replace("TOKEN", tg.token))
+    assert response.status_code == status
+    assert response.get_json() == {"ok": False, "error_code": status, "description": description}
+
+
+def test_method_names_are_case_insensitive(client, tg):
+    assert api(client, tg, "GETME")[0] == 200
+    assert api(client, tg, "getwebhookinfo")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"query_string": {"limit": "1"}},
+        {"data": {"limit": "1"}},
+        {"json": {"limit": 1}},
+        {"data": {"limit": "1"}, "content_type": "multipart/form-data"},
+    ],
+    ids=["query", "urlencoded", "json", "multipart"],
+)
+def test_parameters_are_read_from_every_encoding(client, tg, kwargs):
+    status, body = api(client, tg, "getUpdates", **kwargs)
+    assert status == 200 and len(body["result"]) == 1
+
+
+def test_initial_state_has_the_bot_just_added_and_a_command_waiting(client, tg):
+    updates = api(client, tg, "getUpdates")[1]["result"]
+    assert [next(k for k in u if k != "update_id") for u in updates] == [
+        "my_chat_member",
+        "message",
+        "message",
+    ]
+    assert updates[0]["my_chat_member"]["new_chat_member"] == {"user": updates[1]["message"]["new_chat_members"][0],
+                                                               "status": "member"}  # fmt: skip
+    assert updates[2]["message"]["text"].startswith("/start@")
+    ids = [u["update_id"] for u in updates]
+    assert ids == list(range(ids[0], ids[0] + 3))
+
+
+def test_offset_confirms_older_updates_and_negative_offset_keeps_the_last(client, tg):
+    tg.set_privacy(False)
+    for n in range(5):
+        tg.post("ana", f"mensagem {n}")
+    ids = [u["update_id"] for u in api(client, tg, "getUpdates")[1]["result"]]
+    assert len(ids) >= 8
+    result = api(client, tg, "getUpdates", data={"offset": str(ids[3])})[1]["result"]
+    assert [u["update_id"] for u in result] == ids[3:]
+    result = api(client, tg, "getUpdates", data={"offset": "-2"})[1]["result"]
+    assert [u["update_id"] for u in result] == ids[-2:]
+    # -2 confirmed everything before the last two: offset 0 now starts there
+    assert [u["update_id"] for u in api(client, tg, "getUpdates")[1]["result"]] == ids[-2:]
+    assert api(client, tg, "getUpdates", data={"offset": str(ids[-1] + 1)})[1]["result"] == []
+
+
+@pytest.mark.parametrize(("limit", "expected"), [("0", 1), ("2", 2), ("500", 3), ("abc", 1)])
+def test_limit_is_clamped_to_1_100(client, tg, limit, expected):
+    assert len(api(client, tg, "getUpdates", data={"limit": limit})[1]["result"]) == expected
+
+
+def test_long_poll_wakes_as_soon_as_an_update_arrives(client, tg):
+    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
+    timer = threading.Timer(0.3, tg.post, args=("ana", "/ajuda"))
+    timer.start()
+    started = time.monotonic()
+    body = api(client, tg, "getUpdates", data={"offset": str(last + 1), "timeout": "10"})[1]
+    elapsed = time.monotonic() - started
+    timer.join()
+    assert 0.2 < elapsed < 5
+    assert [u["message"]["text"] for u in body["result"]] == ["/ajuda"]
+
+
+def test_second_long_poll_terminates_the_first_with_409(tg):
+    client = Client(tg.wsgi_app)
+    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
+    results = {}
+
+    def first_poll():
+        results["first"] = api(
+            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(last + 1), "timeout": "20"}
+        )
+
+    thread = threading.Thread(target=first_poll)
+    thread.start()
+    time.sleep(0.3)
+    second = api(client, tg, "getUpdates", data={"offset": str(last + 1), "timeout": "0"})
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert second[0] == 200
+    assert results["first"][0] == 409
+    assert results["first"][1]["description"] == (
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    )
+
+
+def test_get_updates_is_refused_while_a_webhook_is_set(client, tg):
+    assert api(client, tg, "setWebhook", data={"url": HOOK})[1]["description"] == "Webhook was set"
+    status, body = api(client, tg, "getUpdates")
+    assert status == 409
+    assert body["description"] == (
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "description"),
+    [
+        ({"url": "http://abc.execute-api.sa-east-1.amazonaws.com/w"}, "bad webhook: An HTTPS URL must be provided for webhook"),
+        ({"url": "https://abc.execute-api.sa-east-1.amazonaws.com:5000/w"},
+         "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"),
+        ({"url": "https://minha-api.invalid/webhook"}, "bad webhook: Failed to resolve host: Name or service not known"),
+        ({"url": "https://abc.execute-api.sa-east-1.amazonaws.com:99999/w"}, "invalid webhook URL specified"),
+        ({"url": HOOK, "secret_token": "tem espaço"}, "secret token contains unallowed characters"),
+        ({"url": HOOK, "secret_token": "a" * 257}, "secret token is too long"),
+    ],
+)  # fmt: skip
+def test_set_webhook_refusals_use_telegrams_texts(client, tg, params, description):
+    status, body = api(client, tg, "setWebhook", data=params)
+    assert (status, body["description"]) == (400, f"Bad Request: {description}")
+    assert api(client, tg, "getWebhookInfo")[1]["result"]["url"] == ""
+
+
+def test_set_webhook_answers_set_then_already_set_and_rate_limits(client, tg):
+    clock = [100.0]
+    tg._monotonic = lambda: clock[0]
+    assert api(client, tg, "setWebhook", data={"url": HOOK, "max_connections": "5"})[1]["description"] == (
+        "Webhook was set"
+    )
+    status, body = api(client, tg, "setWebhook", data={"url": HOOK, "max_connections": "5"})
+    assert status == 429
+    assert body["parameters"] == {"retry_after": 1}
+    assert body["description"] == "Too Many Requests: retry after 1"
+    clock[0] += 1.5
+    assert api(client, tg, "setWebhook", data={"url": HOOK, "max_connections": "5"})[1]["description"] == (
+        "Webhook is already set"
+    )
+    info = api(client, tg, "getWebhookInfo")[1]["result"]
+    assert info == {
+        "url": HOOK,
+        "has_custom_certificate": False,
+        "pending_update_count": 3,
+        "max_connections": 5,
+    }
+
+
+def test_webhook_info_shows_allowed_updates_only_when_not_default(client, tg):
+    api(client, tg, "setWebhook", json={"url": HOOK, "allowed_updates": ["message"], "max_connections": 0})
+    info = api(client, tg, "getWebhookInfo")[1]["result"]
+    assert info["allowed_updates"] == ["message"] and info["max_connections"] == 1
+    tg.post("ana", "/ajuda")
+    tg.set_privacy(False)  # my_chat_member updates are not allowed any more
+    kinds = {next(k for k in u if k != "update_id") for u in tg.pending_updates()[3:]}
+    assert kinds == {"message"}
+
+
+def test_delete_webhook_can_drop_pending_updates(client, tg):
+    api(client, tg, "setWebhook", data={"url": HOOK})
+    assert api(client, tg, "deleteWebhook", data={"drop_pending_updates": "True"})[1]["description"] == (
+        "Webhook was deleted"
+    )
+    assert api(client, tg, "deleteWebhook")[1]["description"] == "Webhook is already deleted"
+    assert api(client, tg, "getWebhookInfo")[1]["result"] == {
+        "url": "",
+        "has_custom_certificate": False,
+        "pending_update_count": 0,
+    }
+
+
+def test_send_message_returns_a_message_from_the_bot_that_is_not_delivered_back(client, tg):
+    before = len(tg.pending_updates())
+    status, body = api(
+        client,
+        tg,
+        "sendMessage",
+        data={"chat_id": str(tg.group_chat_id), "text": "Olá, turma! 👋 #boasvindas"},
+    )
+    message = body["result"]
+    assert status == 200
+    assert list(message) == ["message_id", "from", "chat", "date", "text", "entities"]
+    assert message["from"]["is_bot"] is True and message["from"]["id"] == tg.bot.id
+    assert message["chat"] == {
+        "id": tg.group_chat_id,
+        "title": "Turma de Engenharia de Dados",
+        "type": "supergroup",
+    }
+    assert message["entities"] == [{"offset": 15, "length": 11, "type": "hashtag"}]  # 👋 counts twice
+    assert len(tg.pending_updates()) == before
+    # a reply to the bot reaches it even with privacy mode on
+    reply = tg.post("ana", "Oi, bot!", reply_to=message["message_id"])
+    assert reply["update_id"] is not None
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "description"),
+    [
+        ({"text": "oi"}, 400, "Bad Request: chat_id is empty"),
+        ({"chat_id": "-1009999999999", "text": "oi"}, 400, "Bad Request: chat not found"),
+        ({"chat_id": "GROUP", "text": ""}, 400, "Bad Request: message text is empty"),
+        ({"chat_id": "GROUP", "text": "x" * 4097}, 400, "Bad Request: message is too long"),
+        ({"chat_id": "GROUP", "text": "oi", "reply_to_message_id": "9999"}, 400,
+         "Bad Request: message to be replied not found"),
+        ({"chat_id": "ANA", "text": "oi"}, 403, "Forbidden: bot can't initiate conversation with a user"),
+    ],
+)  # fmt: skip
+def test_send_message_refusals(client, tg, params, status, description):
+    params = {k: v.replace("GROUP", str(tg.group_chat_id)).replace("ANA", str(tg.person("ana").id))
+              for k, v in params.items()}  # fmt: skip
+    assert api(client, tg, "sendMessage", data=params)[0:2] == (status, {
+        "ok": False, "error_code": status, "description": description})  # fmt: skip
+
+
+def test_get_file_and_download_serve_the_announced_size(client, tg):
+    photo = tg.post_photo("ana", "Print do erro 👇")["message"]["photo"][-1]
+    file = api(client, tg, "getFile", data={"file_id": photo["file_id"]})[1]["result"]
+    assert file["file_size"] == photo["file_size"]
+    download = client.get(f"/file/bot{tg.token}/{file['file_path']}")
+    assert download.status_code == 200 and len(download.data) == photo["file_size"]
+    assert (
+        api(client, tg, "getFile", data={"file_id": "nope"})[1]["description"]
+        == "Bad Request: invalid file_id"
+    )
+
+
+def test_responses_are_compact_ascii_json(client, tg):
+    tg.set_privacy(False)
+    tg.post("ana", "Ação ✅")
+    raw = client.post(f"/bot{tg.token}/getUpdates", data={"offset": "-1"}).data
+    assert raw.isascii() and b": " not in raw
+    assert json.loads(raw)["result"][0]["message"]["text"] == "Ação ✅"

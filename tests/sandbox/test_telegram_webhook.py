@@ -1,0 +1,266 @@
+"""Webhook delivery as Telegram does it, observed through a fake transport."""
+
+import json
+import threading
+import time
+
+import pytest
+from werkzeug.test import Client
+
+from sandbox.telegram import TelegramSandbox
+
+HOOK = "https://abc123.execute-api.sa-east-1.amazonaws.com/webhook"
+
+
+class FakeTransport:
+    """Records every POST; `answer(url, headers, body)` decides the status (or raises)."""
+
+    def __init__(self, answer=None):
+        self.calls = []
+        self.answer = answer or (lambda update: (200, b""))
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+
+    def __call__(self, url, headers, body, timeout):
+        update = json.loads(body)
+        with self.lock:
+            self.calls.append((url, headers, body, update))
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            return self.answer(update)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def wait_for(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def make(transport, time_scale=0.001):
+    tg = TelegramSandbox(seed=42, transport=transport, resolver=lambda host: True, time_scale=time_scale)
+    return tg, Client(tg.wsgi_app)
+
+
+def set_webhook(tg, client, **params):
+    response = client.post(f"/bot{tg.token}/setWebhook", data={"url": HOOK, **params})
+    assert response.get_json()["ok"], response.get_json()
+
+
+def webhook_info(tg, client):
+    return client.get(f"/bot{tg.token}/getWebhookInfo").get_json()["result"]
+
+
+@pytest.fixture
+def stop_all():
+    started = []
+    yield started.append
+    for tg in started:
+        tg.stop()
+
+
+def test_each_update_is_posted_alone_with_exactly_telegrams_headers(stop_all):
+    transport = FakeTransport()
+    tg, client = make(transport)
+    stop_all(tg)
+    expected = [json.dumps(u, separators=(",", ":")).encode() for u in tg.pending_updates()]
+    set_webhook(tg, client, secret_token="s3cr3t_Token-1")
+    tg.start()
+    wait_for(lambda: len(transport.calls) == 3)
+    url, headers, body, _ = transport.calls[0]
+    assert url == HOOK
+    assert headers == {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "X-Telegram-Bot-Api-Secret-Token": "s3cr3t_Token-1",
+        "Accept-Encoding": "gzip, deflate",
+    }
+    assert [call[2] for call in transport.calls] == expected
+    wait_for(lambda: webhook_info(tg, client)["pending_update_count"] == 0)
+
+
+def test_a_5xx_is_retried_and_the_error_text_kept_after_success(stop_all):
+    failures = {"left": 2}
+
+    def answer(update):
+        if "my_chat_member" in update and failures["left"]:
+            failures["left"] -= 1
+            return 500, b"Internal Server Error"
+        return 200, b""
+
+    transport = FakeTransport(answer)
+    tg, client = make(transport)
+    stop_all(tg)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: webhook_info(tg, client)["pending_update_count"] == 0)
+    attempts = [c[3]["update_id"] for c in transport.calls]
+    assert len(attempts) == 5  # 3 updates, the first one tried three times
+    assert attempts.count(attempts[0]) == 3
+    info = webhook_info(tg, client)
+    assert info["last_error_message"] == "Wrong response from the webhook: 500 Internal Server Error"
+    assert info["last_error_date"] == tg.clock()
+    assert list(info) == ["url", "has_custom_certificate", "pending_update_count", "last_error_date",
+                          "last_error_message", "max_connections"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("failure", "text"),
+    [
+        (TimeoutError("timed out"), "Read timeout expired"),
+        (ConnectionRefusedError(111, "refused"), "Connection refused"),
+        (ConnectionResetError(104, "reset"), "Webhook connection closed"),
+        ((403, b"Forbidden"), "Wrong response from the webhook: 403 Forbidden"),
+        ((302, b""), "Wrong response from the webhook: 302 Found"),
+    ],
+)
+def test_failures_are_reported_with_telegrams_texts(stop_all, failure, text):
+    def answer(update):
+        if isinstance(failure, Exception):
+            raise failure
+        return failure
+
+    transport = FakeTransport(answer)
+    tg, client = make(transport, time_scale=10)  # retries far away: one attempt per test
+    stop_all(tg)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: "last_error_message" in webhook_info(tg, client))
+    assert webhook_info(tg, client)["last_error_message"] == text
+    assert webhook_info(tg, client)["pending_update_count"] == 3
+
+
+def test_a_failing_chat_is_held_back_while_another_chat_flows(stop_all):
+    tg, client = make(None)
+    stop_all(tg)
+    group = tg.group_chat_id
+
+    def answer(update):
+        message = update.get("message") or {}
+        return (500, b"") if message.get("chat", {}).get("id") == group else (200, b"")
+
+    transport = FakeTransport(answer)
+    tg.transport = transport
+    tg.set_privacy(False)
+    tg.post("ana", "primeira no grupo")
+    tg.post("ana", "segunda no grupo")
+    private = [tg.post("ana", f"privado {n}", private=True)["update_id"] for n in range(3)]
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: all(u["update_id"] not in private for u in tg.pending_updates()))
+    group_ids = [u["update_id"] for u in tg.pending_updates() if "message" in u]
+    attempted = {c[3]["update_id"] for c in transport.calls if "message" in c[3]}
+    # only the head of the group's queue was ever tried; later group messages wait behind it
+    assert group_ids[0] in attempted and not attempted & set(group_ids[1:])
+    delivered_private = [c[3]["update_id"] for c in transport.calls if c[3]["update_id"] in private]
+    assert delivered_private == private
+
+
+def test_max_connections_bounds_parallel_requests(stop_all):
+    release = threading.Event()
+
+    def answer(update):
+        release.wait(2)
+        return 200, b""
+
+    transport = FakeTransport(answer)
+    tg, client = make(transport)
+    stop_all(tg)
+    for who in ("ana", tg.roster.people[2].id, tg.roster.people[3].id, tg.roster.people[4].id):
+        tg.post(who, "oi, bot", private=True)
+    set_webhook(tg, client, max_connections="2")
+    tg.start()
+    wait_for(lambda: transport.active == 2)
+    time.sleep(0.1)
+    assert transport.active == 2
+    release.set()
+    wait_for(lambda: webhook_info(tg, client)["pending_update_count"] == 0)
+    assert transport.max_active == 2
+
+
+def test_undelivered_updates_expire_after_24_hours_of_virtual_time(stop_all):
+    transport = FakeTransport(lambda update: (502, b""))
+    tg, client = make(transport)
+    stop_all(tg)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: len(transport.calls) >= 3)
+    tg.advance_clock(23 * 3600)
+    assert webhook_info(tg, client)["pending_update_count"] == 3
+    tg.advance_clock(3600)
+    assert webhook_info(tg, client)["pending_update_count"] == 0
+    calls = len(transport.calls)
+    time.sleep(0.2)
+    assert len(transport.calls) <= calls + 3  # at most what was already in flight
+
+
+def test_a_method_in_the_webhook_answer_is_executed(stop_all):
+    def answer(update):
+        message = update.get("message")
+        if message and message.get("text", "").startswith("/start"):
+            reply = {
+                "method": "sendMessage",
+                "chat_id": message["chat"]["id"],
+                "text": "Oi! Estou gravando 📼",
+            }
+            return 200, json.dumps(reply).encode()
+        return 200, b""
+
+    transport = FakeTransport(answer)
+    tg, client = make(transport)
+    stop_all(tg)
+    messages_before = len(tg._messages)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: len(tg._messages) == messages_before + 1)
+    sent = tg._messages[(tg.group_chat_id, max(m for c, m in tg._messages if c == tg.group_chat_id))]
+    assert sent["from"]["id"] == tg.bot.id and sent["text"] == "Oi! Estou gravando 📼"
+
+
+def test_stop_is_prompt_even_with_a_request_in_flight():
+    hang = threading.Event()
+    transport = FakeTransport(lambda update: (hang.wait(3), (200, b""))[1])
+    tg, client = make(transport)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: transport.active >= 1)
+    started = time.monotonic()
+    tg.stop()
+    assert time.monotonic() - started < 1
+    hang.set()
+
+
+def test_default_transport_sends_no_user_agent():
+    from werkzeug.serving import make_server
+
+    from sandbox.telegram.webhook import request_headers, requests_transport
+
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update({k: v for k, v in environ.items() if k.startswith("HTTP_") or k == "CONTENT_TYPE"})
+        start_response("204 No Content", [])
+        return [b""]
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        body = b'{"update_id":1}'
+        status, _ = requests_transport(
+            f"http://127.0.0.1:{server.port}/", request_headers(body, "x"), body, 5
+        )
+    finally:
+        server.shutdown()
+    assert status == 204
+    assert "HTTP_USER_AGENT" not in seen
+    assert seen["CONTENT_TYPE"] == "application/json"
+    assert seen["HTTP_ACCEPT_ENCODING"] == "gzip, deflate"
+    assert seen["HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN"] == "x"
