@@ -1,1 +1,333 @@
-"""Offline sandbox for the tutorial: AWS (moto and friends) and Telegram on one machine."""
+"""Offline sandbox for the tutorial: AWS (moto and friends) and Telegram in one background process.
+
+Python API for notebooks and tests (importing this package is cheap: no moto here)::
+
+    import sandbox
+    sandbox.start()      # starts it if needed, sets AWS_ENDPOINT_URL & co. in os.environ
+    sandbox.status()
+    sandbox.reset(seed=7)
+    sandbox.stop()
+
+The process outlives notebook kernels; `python -m sandbox up|down|status|reset|env` does the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sandbox import config
+
+__all__ = [
+    "SandboxError",
+    "start",
+    "stop",
+    "reset",
+    "env",
+    "status",
+    "up",
+    "execute_api_url",
+    "install_requests_adapter",
+    "uninstall_requests_adapter",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+class SandboxError(RuntimeError):
+    """A failure a person can fix; the message (pt-BR) says how."""
+
+
+# ---- state ------------------------------------------------------------------------------------------------
+def _home() -> Path:
+    return Path(os.environ.get("SANDBOX_HOME", config.HOME))
+
+
+def _state_path() -> Path:
+    return _home() / "state.json"
+
+
+def _log_path() -> Path:
+    return _home() / "sandbox.log"
+
+
+def _ports() -> tuple[int, int]:
+    return (
+        int(os.environ.get("SANDBOX_AWS_PORT", config.AWS_PORT)),
+        int(os.environ.get("SANDBOX_TELEGRAM_PORT", config.TELEGRAM_PORT)),
+    )
+
+
+def _read_state() -> dict | None:
+    try:
+        return json.loads(_state_path().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_sandbox_process(pid: int) -> bool:
+    """Alive and really our `serve` process (a recycled pid must not be signalled)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True  # no /proc (macOS): trust the pid
+    return b"sandbox" in cmdline and b"serve" in cmdline
+
+
+def _http_json(url: str, method: str = "GET", body: dict | None = None, timeout: float = 10.0) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    # Always an http://127.0.0.1 URL built from the state file, never user input.
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def _aws_url(state: dict) -> str:
+    return f"http://{state.get('host', config.HOST)}:{state['aws_port']}"
+
+
+def _healthy(state: dict) -> bool:
+    try:
+        return _http_json(_aws_url(state) + "/_sandbox/health", timeout=2).get("status") == "ok"
+    except (OSError, ValueError):
+        return False
+
+
+def _running_state() -> dict | None:
+    """The state of a live sandbox; a stale state file (dead process) is removed."""
+    state = _read_state()
+    if state is None:
+        return None
+    if not _is_sandbox_process(int(state.get("pid", 0))):
+        _state_path().unlink(missing_ok=True)
+        return None
+    return state
+
+
+def _require_running() -> dict:
+    state = _running_state()
+    if state is None:
+        raise SandboxError("O sandbox não está rodando. Inicie com: python -m sandbox up")
+    return state
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((config.HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection((config.HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _log_tail(lines: int = 15) -> str:
+    try:
+        return "\n".join(_log_path().read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# ---- process control --------------------------------------------------------------------------------------
+def up(seed: int | None = None) -> tuple[dict, bool]:
+    """Start the background process unless it runs; returns (state, already_running)."""
+    state = _running_state()
+    if state is not None:
+        if _healthy(state):
+            return state, True
+        raise SandboxError(
+            f"O processo do sandbox (pid {state['pid']}) existe mas não responde. "
+            f"Veja o log em {_log_path()} e rode: python -m sandbox down && python -m sandbox up"
+        )
+    aws_port, telegram_port = _ports()
+    for port, variable in ((aws_port, "SANDBOX_AWS_PORT"), (telegram_port, "SANDBOX_TELEGRAM_PORT")):
+        if not _port_free(port):
+            raise SandboxError(
+                f"A porta {port} já está em uso por outro programa. Escolha outra porta, por exemplo: "
+                f"export {variable}={port + 1} e rode de novo: python -m sandbox up"
+            )
+    _home().mkdir(parents=True, exist_ok=True)
+    seed = config.DEFAULT_SEED if seed is None else seed
+    child_env = {
+        **os.environ,
+        "SANDBOX_HOME": str(_home()),
+        "SANDBOX_AWS_PORT": str(aws_port),
+        "SANDBOX_TELEGRAM_PORT": str(telegram_port),
+    }
+    with _log_path().open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--seed", str(seed)],
+            cwd=PROJECT_ROOT,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # detached: survives the terminal or notebook kernel that started it
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SandboxError(
+                f"O sandbox parou ao iniciar (código {process.returncode}). Veja o log em {_log_path()}:\n"
+                + _log_tail()
+            )
+        state = _read_state()
+        if state and state.get("pid") == process.pid and _healthy(state):
+            if state.get("telegram_port") is None or _port_answers(state["telegram_port"]):
+                return state, False
+        time.sleep(0.1)
+    process.terminate()
+    raise SandboxError(f"O sandbox não respondeu em {START_TIMEOUT_S:.0f} s. Veja o log em {_log_path()}.")
+
+
+def stop() -> bool:
+    """Stop the background process (SIGTERM, then wait); False when it was not running."""
+    uninstall_requests_adapter()
+    state = _running_state()
+    if state is None:
+        return False
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and _is_sandbox_process(pid):
+        time.sleep(0.1)
+    if _is_sandbox_process(pid):
+        os.kill(pid, signal.SIGKILL)  # did not stop cleanly in time
+    _state_path().unlink(missing_ok=True)
+    return True
+
+
+def status() -> dict:
+    """What runs where: {"running": False} or pid, ports, uptime, seed, memory, Telegram."""
+    state = _running_state()
+    if state is None:
+        return {"running": False, "home": str(_home())}
+    try:
+        live = _http_json(_aws_url(state) + "/_sandbox/status")
+    except (OSError, ValueError):
+        return {"running": True, "healthy": False, **state}
+    return {"running": True, "healthy": True, **state, **live, "log_file": str(_log_path())}
+
+
+def reset(seed: int | None = None) -> dict:
+    """Empty all state (AWS resources, Lambda workers, Telegram, Athena history); optionally a new seed."""
+    return _post_reset(seed)
+
+
+def _post_reset(seed: int | None) -> dict:
+    state = _require_running()
+    return _http_json(_aws_url(state) + "/_sandbox/reset", method="POST", body={"seed": seed}, timeout=60)
+
+
+def env() -> dict[str, str]:
+    """The environment variables that point boto3 and Telegram clients at the running sandbox."""
+    state = _require_running()
+    live = _http_json(_aws_url(state) + "/_sandbox/status")
+    variables = {
+        "AWS_ENDPOINT_URL": _aws_url(state),
+        "AWS_ACCESS_KEY_ID": config.ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": config.SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": live.get("region", config.REGION),
+    }
+    telegram = live.get("telegram")
+    if telegram:
+        variables["TELEGRAM_API_URL"] = telegram["api_url"]
+        variables["TELEGRAM_BOT_TOKEN"] = telegram["token"]
+    return variables
+
+
+def start(seed: int | None = None, reset: bool = False) -> dict[str, str]:
+    """Start the sandbox if needed, point this process at it (os.environ, requests) and return the env vars.
+
+    With `reset=True` (or a seed different from the running one) all state is emptied first.
+    """
+    state, already = up(seed)
+    if already and (reset or (seed is not None and seed != state.get("seed"))):
+        _post_reset(seed)
+    variables = env()
+    os.environ.update(variables)
+    install_requests_adapter()
+    return variables
+
+
+# ---- reaching API Gateway URLs from this process ------------------------------------------------------------
+def execute_api_url(url: str) -> str:
+    """https://{id}.execute-api.{region}.amazonaws.com/... -> the sandbox entry that serves it."""
+    from sandbox.aws.gateway import parse_host
+
+    parts = urlsplit(url)
+    if parse_host(parts.hostname) is None:
+        return url
+    state = _require_running()
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{_aws_url(state)}/_sandbox/execute-api/{parts.hostname}{parts.path or '/'}{query}"
+
+
+_ORIGINAL_GET_ADAPTER = None
+
+
+def install_requests_adapter() -> None:
+    """Make `requests` reach execute-api URLs through the sandbox; every other URL is left alone."""
+    global _ORIGINAL_GET_ADAPTER
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    from sandbox.aws.gateway import parse_host
+
+    if _ORIGINAL_GET_ADAPTER is not None:
+        return
+
+    class ExecuteApiAdapter(HTTPAdapter):
+        def send(self, request, **kwargs):
+            original = request.url
+            request.url = execute_api_url(original)
+            response = super().send(request, **kwargs)
+            if response.headers.get("x-sandbox-error") == "unknown-host":
+                host = urlsplit(original).hostname
+                raise requests.ConnectionError(f"Failed to resolve '{host}' (no such API)", request=request)
+            response.url = original
+            return response
+
+    adapter = ExecuteApiAdapter()
+    original_get_adapter = requests.Session.get_adapter
+
+    def get_adapter(self, url):
+        if parse_host(urlsplit(url).hostname) is not None:
+            return adapter
+        return original_get_adapter(self, url)
+
+    _ORIGINAL_GET_ADAPTER = original_get_adapter
+    requests.Session.get_adapter = get_adapter
+
+
+def uninstall_requests_adapter() -> None:
+    global _ORIGINAL_GET_ADAPTER
+    if _ORIGINAL_GET_ADAPTER is None:
+        return
+    import requests
+
+    requests.Session.get_adapter = _ORIGINAL_GET_ADAPTER
+    _ORIGINAL_GET_ADAPTER = None

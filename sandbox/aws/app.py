@@ -1,0 +1,359 @@
+"""The AWS port: moto's WSGI app behind a small dispatcher that adds what moto lacks.
+
+Intercepted before moto: Lambda Invoke (runs the handler), Athena query actions (sandbox.athena),
+S3 latency/faults, execute-api URLs (/_sandbox/execute-api/{host}/{path}) and control routes (/_sandbox/...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from werkzeug.wrappers import Request, Response
+
+from sandbox import config
+from sandbox.aws.faults import S3Faults, s3_error_response
+from sandbox.aws.gateway import Gateway, UnknownHost
+from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
+
+log = logging.getLogger(__name__)
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
+ATHENA_QUERY_ACTIONS = frozenset(
+    {
+        "StartQueryExecution",
+        "GetQueryExecution",
+        "GetQueryResults",
+        "StopQueryExecution",
+        "ListQueryExecutions",
+        "BatchGetQueryExecution",
+    }
+)
+
+
+# moto's service modules (get_backend names) and server apps (URL dispatcher names) the tutorial uses.
+SERVICES = (
+    "s3",
+    "iam",
+    "sts",
+    "lambda",
+    "apigateway",
+    "apigatewayv2",
+    "events",
+    "scheduler",
+    "glue",
+    "athena",
+    "logs",
+)
+SERVICE_APPS = (
+    "s3",
+    "iam",
+    "sts",
+    "awslambda",
+    "apigateway",
+    "events",
+    "scheduler",
+    "glue",
+    "athena",
+    "logs",
+)
+
+
+def configure_moto() -> None:
+    """Settings moto reads once: must run before any backend is created."""
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    from moto.core.config import default_user_config
+
+    # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
+    default_user_config["lambda"]["use_docker"] = False
+    from sandbox.aws.layers import install_managed_layers
+
+    install_managed_layers()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _scope(environ: dict) -> tuple[str | None, str | None]:
+    """(region, service) from the SigV4 Authorization header or a presigned URL."""
+    text = environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))
+    text = text.replace("X-Amz-Credential=", "Credential=")
+    match = CREDENTIAL_SCOPE.search(text)
+    return (match["region"], match["service"]) if match else (None, None)
+
+
+class AwsSandbox:
+    def __init__(self, endpoint_url: str, seed: int = config.DEFAULT_SEED):
+        configure_moto()
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.moto_app = DomainDispatcherApplication(create_backend_app)
+        # Load every service now: the first call of a service no longer takes seconds, and the ids drawn
+        # while loading do not shift the seeded ones (same seed -> same ids, from start as after a reset).
+        for name in SERVICE_APPS:
+            self.moto_app.app_instances[name] = create_backend_app(name)
+        self.endpoint_url = endpoint_url
+        self.seed = seed
+        self.started = time.time()
+        self._moto_lock = threading.Lock()  # moto's log backend is not thread-safe
+        self.runner = LambdaRunner(
+            endpoint_url, config.ACCESS_KEY_ID, config.SECRET_ACCESS_KEY, seed, log_sink=self._write_logs
+        )
+        self.gateway = Gateway(
+            config.ACCOUNT_ID, invoke=self._invoke_for_gateway, policy=self._policy, seed=seed
+        )
+        self.faults = S3Faults()
+        self.athena = self._new_athena()
+        self.reset_hooks: list[Callable[[int], None]] = []
+        self.status_hooks: list[Callable[[], dict]] = []
+        _create_backends()
+        _seed_moto(seed)
+
+    # ---- WSGI -----------------------------------------------------------------------------------------
+    def __call__(self, environ: dict, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_sandbox/"):
+            return self._control(Request(environ))(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
+            return self._lambda_invoke(environ)(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if self.athena is not None and target.startswith("AmazonAthena."):
+            action = target.split(".", 1)[1]
+            if action in ATHENA_QUERY_ACTIONS:
+                return self._athena(action, Request(environ))(environ, start_response)
+        if _scope(environ)[1] == "s3":
+            status = self.faults.before_request()
+            if status is not None:
+                code, headers, body = s3_error_response(status, f"{time.time_ns():X}"[-16:])
+                return Response(body, status=code, headers=headers)(environ, start_response)
+        return self.moto_app(environ, start_response)
+
+    # ---- Lambda ---------------------------------------------------------------------------------------
+    def function_spec(self, region: str, name: str, qualifier: str | None = None) -> FunctionSpec:
+        """The function as moto stores it; raises LookupError when it does not exist."""
+        from moto.awslambda.utils import get_backend
+        from moto.core.exceptions import ServiceException, _RESTError
+
+        backend = get_backend(config.ACCOUNT_ID, region)
+        try:
+            fn = backend.get_function(name, qualifier)
+        except (ServiceException, _RESTError) as exc:
+            raise LookupError(name) from exc
+        layers = tuple(
+            LayerCode(layer["Arn"], getattr(backend.layers_versions_by_arn(layer["Arn"]), "code_bytes", b""))
+            for layer in fn.layers
+        )
+        return FunctionSpec(
+            name=fn.function_name,
+            arn=fn.function_arn,
+            version="$LATEST" if qualifier in (None, "$LATEST") else str(fn.version),
+            handler=fn.handler or "",
+            runtime=fn.run_time or "",
+            timeout=int(fn.timeout),
+            memory_size=int(fn.memory_size),
+            environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
+            code_bytes=getattr(fn, "code_bytes", b""),
+            code_sha256=fn.code_sha_256,
+            layers=layers,
+            region=region,
+        )
+
+    def invoke(self, spec: FunctionSpec, event: bytes, asynchronous: bool = False) -> InvocationResult:
+        if not spec.runtime.startswith("python3") or not spec.code_bytes:
+            error = {
+                "errorMessage": f"O sandbox só executa funções Python empacotadas em zip (runtime {spec.runtime}).",
+                "errorType": "Runtime.InvalidRuntime",
+            }
+            return InvocationResult("", json.dumps(error).encode(), "Unhandled", "")
+        return self.runner.invoke(spec, event, asynchronous=asynchronous)
+
+    def _lambda_invoke(self, environ: dict) -> Response:
+        request = Request(environ)
+        region = _scope(environ)[0] or config.REGION
+        name = unquote(INVOKE_PATH.match(environ["PATH_INFO"])["name"])
+        try:
+            spec = self.function_spec(region, name, request.args.get("Qualifier"))
+        except LookupError:
+            # moto's Docker-less invoke would echo the payload even for a missing function.
+            arn = (
+                name
+                if name.startswith("arn:")
+                else f"arn:aws:lambda:{region}:{config.ACCOUNT_ID}:function:{name}"
+            )
+            body = {"Type": "User", "message": f"Function not found: {arn}"}
+            headers = {"x-amzn-ErrorType": "ResourceNotFoundException", "Content-Type": "application/json"}
+            return Response(json.dumps(body), status=404, headers=headers)
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        headers = {"Content-Type": "application/json", "X-Amz-Executed-Version": spec.version}
+        if invocation_type == "DryRun":
+            return Response(b"", status=204, headers=headers)
+        result = self.invoke(spec, request.get_data(), asynchronous=invocation_type == "Event")
+        headers["x-amzn-RequestId"] = result.request_id
+        if invocation_type == "Event":
+            return Response(b"", status=202, headers=headers)
+        if result.function_error:
+            headers["X-Amz-Function-Error"] = result.function_error
+        if request.headers.get("X-Amz-Log-Type") == "Tail":
+            headers["X-Amz-Log-Result"] = result.log_tail_base64
+        return Response(result.payload, status=200, headers=headers)
+
+    def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
+        result = self.invoke(self.function_spec(region, name), event)
+        return result.payload, result.function_error
+
+    def _policy(self, region: str, name: str) -> list[dict]:
+        from moto.awslambda.utils import get_backend
+        from moto.core.exceptions import ServiceException, _RESTError
+
+        try:
+            return list(get_backend(config.ACCOUNT_ID, region).get_function(name).policy.statements)
+        except (ServiceException, _RESTError) as exc:
+            raise LookupError(name) from exc
+
+    def _write_logs(self, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[config.ACCOUNT_ID][region]
+        with self._moto_lock:
+            if group not in backend.groups:
+                backend.create_log_group(group, {})
+            if stream not in backend.groups[group].streams:
+                backend.create_log_stream(group, stream)
+            backend.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+    # ---- Athena ---------------------------------------------------------------------------------------
+    def _new_athena(self):
+        try:
+            from sandbox.athena import AthenaService
+        except ImportError:
+            log.warning("sandbox.athena not available: Athena queries go to moto (no results)")
+            return None
+        return AthenaService(self.endpoint_url, config.REGION)
+
+    def _athena(self, action: str, request: Request) -> Response:
+        from sandbox.athena import AthenaError
+
+        headers = {"Content-Type": "application/x-amz-json-1.1"}
+        try:
+            params = json.loads(request.get_data() or b"{}")
+            result = self.athena.handle(action, params)
+        except AthenaError as exc:
+            body = {"__type": exc.code, "Message": exc.message}
+            return Response(json.dumps(body), status=exc.status, headers=headers)
+        except ValueError:
+            body = {"__type": "InvalidRequestException", "Message": "Invalid JSON body"}
+            return Response(json.dumps(body), status=400, headers=headers)
+        return Response(json.dumps(result, default=str), status=200, headers=headers)
+
+    # ---- control --------------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        """Empty all state: moto, Lambda workers, faults, Athena history and the reset hooks (Telegram)."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        self.seed = self.seed if seed is None else seed
+        with self._moto_lock:
+            moto_api_backend.reset()
+        self.runner.reset(self.seed)
+        self.gateway.reset(self.seed)
+        self.faults.reset()
+        self.athena = self._new_athena()
+        for hook in self.reset_hooks:
+            hook(self.seed)
+        _create_backends()
+        _seed_moto(self.seed)  # last: the steps above may draw ids, as they did before the seeding at start
+
+    def status(self) -> dict[str, Any]:
+        status = {
+            "pid": os.getpid(),
+            "endpoint_url": self.endpoint_url,
+            "region": config.REGION,
+            "seed": self.seed,
+            "uptime_s": round(time.time() - self.started, 1),
+            "rss_mb": rss_mb(),
+            "lambda_workers": self.runner.worker_count(),
+            "s3": self.faults.snapshot(),
+            "athena": "sandbox.athena" if self.athena is not None else "moto",
+        }
+        for hook in self.status_hooks:
+            status.update(hook())
+        return status
+
+    def _control(self, request: Request) -> Response:
+        path, method = request.path, request.method
+        if path.startswith("/_sandbox/execute-api/"):
+            return self._execute_api(request)
+        if path == "/_sandbox/health" and method == "GET":
+            return _json_response({"status": "ok"})
+        if path == "/_sandbox/status" and method == "GET":
+            return _json_response(self.status())
+        if path in ("/_sandbox/reset", "/_sandbox/s3") and method == "POST":
+            try:
+                body = json.loads(request.get_data() or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("O corpo deve ser um objeto JSON.")
+                if path == "/_sandbox/s3":
+                    return _json_response(self.faults.configure(body))
+                seed = body.get("seed")
+                if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+                    raise ValueError("seed deve ser um número inteiro.")
+                self.reset(seed)
+                return _json_response({"status": "ok", "seed": self.seed})
+            except ValueError as exc:
+                return _json_response({"error": str(exc)}, 400)
+        if path == "/_sandbox/s3" and method == "GET":
+            return _json_response(self.faults.snapshot())
+        return _json_response({"error": f"Rota de controle desconhecida: {method} {path}"}, 404)
+
+    def _execute_api(self, request: Request) -> Response:
+        rest = request.path[len("/_sandbox/execute-api/") :]
+        host, _, path = rest.partition("/")
+        url = f"https://{host}/{path}" + (f"?{request.query_string.decode()}" if request.query_string else "")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        headers["Host"] = host
+        try:
+            status, out_headers, body = self.gateway.handle(
+                request.method, url, headers, request.get_data(), request.remote_addr or "127.0.0.1"
+            )
+        except UnknownHost:
+            message = {"error": f"Nenhuma API do API Gateway no sandbox responde em {host}."}
+            return _json_response(message, 502, {"x-sandbox-error": "unknown-host"})
+        return Response(body, status=status, headers=out_headers)
+
+
+def _json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, headers=headers, mimetype="application/json"
+    )
+
+
+def _create_backends() -> None:
+    """Create the region's backends now: their creation draws random ids, which must not shift seeded ones."""
+    from moto.backends import get_backend
+
+    for service in SERVICES:
+        backends = get_backend(service)[config.ACCOUNT_ID]
+        for region in (config.REGION, "global", "aws"):
+            if region in backends.regions:
+                backends[region]
+                break
+
+
+def _seed_moto(seed: int) -> None:
+    # moto draws resource ids (API ids, route ids, ...) from this generator: same seed, same ids.
+    from moto.moto_api._internal import mock_random
+
+    mock_random.seed(seed)

@@ -1,0 +1,123 @@
+"""S3 latency and fault injection, reset, and same seed -> same ids."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.sandbox.aws_fixtures import REGION, create_function, invoke, start_sandbox, stop_sandbox
+
+BUCKET = "faults-raw"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox-faults"))
+    running.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    yield running
+    stop_sandbox(running)
+
+
+@pytest.fixture
+def faults_off(sandbox):
+    yield
+    sandbox.control("/_sandbox/s3", {"latency_ms": 0, "fail": False})
+
+
+def test_latency_slows_every_s3_request(sandbox, faults_off):
+    s3 = sandbox.client("s3")
+    sandbox.control("/_sandbox/s3", {"latency_ms": 300})
+    started = time.monotonic()
+    s3.head_bucket(Bucket=BUCKET)
+    assert time.monotonic() - started >= 0.3
+    sandbox.control("/_sandbox/s3", {"latency_ms": 0})
+    started = time.monotonic()
+    s3.head_bucket(Bucket=BUCKET)
+    assert time.monotonic() - started < 0.3
+
+
+def test_failing_s3_answers_503_slowdown_until_turned_off(sandbox, faults_off):
+    s3 = sandbox.client("s3", retries={"total_max_attempts": 1, "mode": "standard"})
+    sandbox.control("/_sandbox/s3", {"fail": True, "status": 503})
+    with pytest.raises(ClientError) as error:
+        s3.put_object(Bucket=BUCKET, Key="a.json", Body=b"{}")
+    assert error.value.response["Error"]["Code"] == "SlowDown"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    sandbox.control("/_sandbox/s3", {"fail": False})
+    s3.put_object(Bucket=BUCKET, Key="a.json", Body=b"{}")
+
+
+def test_fault_for_n_requests_then_s3_recovers(sandbox, faults_off):
+    s3 = sandbox.client("s3", retries={"total_max_attempts": 1, "mode": "standard"})
+    sandbox.control("/_sandbox/s3", {"fail": True, "status": 500, "count": 2})
+    for _ in range(2):
+        with pytest.raises(ClientError) as error:
+            s3.head_bucket(Bucket=BUCKET)
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    s3.head_bucket(Bucket=BUCKET)
+
+
+def test_other_services_are_not_affected_by_s3_faults(sandbox, faults_off):
+    sandbox.control("/_sandbox/s3", {"fail": True, "status": 503})
+    assert sandbox.client("iam").list_roles()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_lambda_writing_to_failing_s3_fails(sandbox, faults_off):
+    source = (
+        "import boto3\nfrom botocore.config import Config\n"
+        "s3 = boto3.client('s3', config=Config(retries={'total_max_attempts': 1, 'mode': 'standard'}))\n"
+        "def lambda_handler(event, context):\n"
+        f"    s3.put_object(Bucket='{BUCKET}', Key='update.json', Body=b'{{}}')\n"
+        "    return {'statusCode': 200}\n"
+    )
+    create_function(sandbox, "writer", source, Timeout=10)
+    sandbox.control("/_sandbox/s3", {"fail": True, "status": 503})
+    response, payload = invoke(sandbox, "writer")
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "ClientError"
+    assert "SlowDown" in payload["errorMessage"]
+    sandbox.control("/_sandbox/s3", {"fail": False})
+    response, payload = invoke(sandbox, "writer")
+    assert payload == {"statusCode": 200}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"latency_ms": -5}, {"fail": True, "status": 418}, {"fail": True, "count": 0}, {"latnecy_ms": 5}],
+)
+def test_bad_fault_settings_are_rejected_in_portuguese_and_change_nothing(sandbox, body):
+    before = sandbox.control("/_sandbox/s3")
+    with pytest.raises(requests.HTTPError) as error:
+        sandbox.control("/_sandbox/s3", body)
+    assert error.value.response.status_code == 400
+    message = error.value.response.json()["error"]
+    assert any(word in message for word in ("deve", "desconhecidos"))
+    assert sandbox.control("/_sandbox/s3") == before
+
+
+def test_reset_empties_state_and_same_seed_gives_same_ids(tmp_path):
+    running = start_sandbox(tmp_path, seed=7)
+    try:
+
+        def create_things() -> tuple[str, str]:
+            api_id = running.client("apigatewayv2").create_api(Name="bot", ProtocolType="HTTP")["ApiId"]
+            create_function(running, "f", "def lambda_handler(e, c):\n    return c.aws_request_id\n")
+            return api_id, invoke(running, "f")[1]
+
+        first = create_things()
+        running.client("s3").create_bucket(
+            Bucket="gone", CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        assert running.control("/_sandbox/reset", {"seed": 7}) == {"status": "ok", "seed": 7}
+        assert create_things() == first  # the same calls after the same seed give the same ids
+        assert running.client("s3").list_buckets()["Buckets"] == []
+        assert [f["FunctionName"] for f in running.client("lambda").list_functions()["Functions"]] == ["f"]
+        running.control("/_sandbox/reset", {"seed": 8})
+        assert create_things() != first
+    finally:
+        stop_sandbox(running)
