@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format clean
+.PHONY: help install test lint format demo notebooks clean
 
 help:
+	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
 	@echo "make lint    - ruff (lint e formato)"
 	@echo "make format  - formata o código com ruff"
+	@echo "make notebooks - reexecuta os notebooks e grava as saídas (depois de mudar o código)"
 	@echo "make clean   - remove o ambiente virtual e os artefatos"
 
 $(BIN)/python:
@@ -34,8 +36,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Unit tests first, then every notebook re-run in a fresh sandbox and compared strictly with its stored outputs.
 test: lint
 	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -p tests.nbval_sandbox --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+demo: $(STAMP)
+	$(BIN)/python -m sandbox demo
+
+notebooks: $(STAMP)
+	$(BIN)/python -m sandbox notebooks --store
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -17,14 +17,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import io
 import json
 import logging
 import os
+import re
 import time
-from datetime import datetime, timezone
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 # --- Configuration (read once per execution environment) -------------------------------------------------------
@@ -258,3 +263,489 @@ def http_response(status: int, payload: dict) -> dict:
 def log_decision(update_id: int | None, kind: str | None, decision: str, **fields) -> None:
     """One structured line per request: ids and decisions only, never message text or secrets."""
     logger.info(json.dumps({"update_id": update_id, "type": kind, "decision": decision, **fields}))
+
+
+# --- ETL: raw JSON -> enriched Parquet ---
+# Only the ETL function has an enriched bucket, so its absence is checked when the ETL runs, not at import.
+AWS_S3_ENRICHED = os.environ.get("AWS_S3_ENRICHED", "")
+ENRICHED_PREFIX = "telegram"
+# One fixed name per day: a rerun (or two runs at once) overwrites the same object, never adds a duplicate.
+ENRICHED_NAME = "part-0.parquet"
+# The ETL mostly waits for S3's first byte (tens of ms per GET), so it keeps many GETs in flight. Measured with
+# benchmarks/etl.py at 50 ms per request: 16 in flight fetch ~20% slower than 32, and 64 add nothing more.
+ETL_WORKERS = 32
+# Backfills are bounded so a typo in a year cannot start a run that never ends within Lambda's 15 minutes.
+MAX_BACKFILL_DAYS = 366
+# botocore keeps 10 connections per client by default; every worker needs its own or it waits for one.
+etl_s3 = boto3.client("s3", config=Config(max_pool_connections=ETL_WORKERS))
+
+# The envelope of an EventBridge scheduled event (Scheduler's default input uses the same keys, or sends {}).
+SCHEDULED_EVENT_KEYS = frozenset(
+    {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+)
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Service messages (members joining, pins, title changes, ...) arrive as `message` but are not messages.
+SERVICE_FIELDS = frozenset(
+    {
+        "new_chat_members",
+        "new_chat_member",
+        "new_chat_participant",
+        "left_chat_member",
+        "left_chat_participant",
+        "new_chat_title",
+        "new_chat_photo",
+        "delete_chat_photo",
+        "group_chat_created",
+        "supergroup_chat_created",
+        "channel_chat_created",
+        "message_auto_delete_timer_changed",
+        "migrate_to_chat_id",
+        "migrate_from_chat_id",
+        "pinned_message",
+        "forum_topic_created",
+        "forum_topic_edited",
+        "forum_topic_closed",
+        "forum_topic_reopened",
+        "general_forum_topic_hidden",
+        "general_forum_topic_unhidden",
+        "video_chat_scheduled",
+        "video_chat_started",
+        "video_chat_ended",
+        "video_chat_participants_invited",
+        "write_access_allowed",
+        "users_shared",
+        "chat_shared",
+        "proximity_alert_triggered",
+        "boost_added",
+        "chat_background_set",
+        "giveaway_created",
+        "giveaway_completed",
+    }
+)
+# Checked in this order; `animation` first because a GIF also carries `document` for old clients.
+MEDIA_TYPES = ("photo", "sticker", "voice", "document", "video", "poll", "location")
+MENTION_ENTITIES = frozenset({"mention", "text_mention"})
+LINK_ENTITIES = frozenset({"url", "text_link"})
+
+
+class BadRecord(Exception):
+    """A raw object that cannot become a row: it is skipped and reported, the rest of the day is written."""
+
+
+def etl_handler(event: dict, context) -> dict:
+    """Turn the raw updates of one or more days into one Parquet file per day in the enriched bucket."""
+    raw_bucket, enriched_bucket = etl_buckets(AWS_S3_BUCKET, AWS_S3_ENRICHED)
+    days = etl_days(event, TIMEZONE, datetime.now(timezone.utc))
+    summary = run_etl(days, raw_bucket, enriched_bucket, client=etl_s3, workers=ETL_WORKERS, tz=TIMEZONE)
+    logger.info(
+        json.dumps(
+            {
+                "decision": "etl_done",
+                "days": summary["days"],
+                "objects_read": summary["objects_read"],
+                "rows_written": summary["rows_written"],
+                "skipped": len(summary["skipped"]),
+            }
+        )
+    )
+    return summary
+
+
+def etl_buckets(raw: str, enriched: str) -> tuple[str, str]:
+    if not raw:
+        raise RuntimeError("AWS_S3_BUCKET (bucket raw) não está definida nas variáveis de ambiente da função")
+    if not enriched:
+        raise RuntimeError(
+            "AWS_S3_ENRICHED (bucket enriched) não está definida nas variáveis de ambiente da função"
+        )
+    if raw == enriched:
+        # Same prefixes in both buckets: cleaning the day's old Parquet would delete the raw JSON.
+        raise RuntimeError(
+            f"AWS_S3_BUCKET e AWS_S3_ENRICHED devem ser buckets diferentes (ambas são {raw!r})"
+        )
+    return raw, enriched
+
+
+def etl_days(event: object, tz: ZoneInfo, now: datetime) -> list[date]:
+    """The days an event asks for, oldest first.
+
+    - ``{}`` or a scheduled event: yesterday in ``tz`` (relative to the event's ``time``, so a replayed event
+      does the right day) and the day before it, where late edits and retried deliveries land.
+    - ``{"date": "YYYY-MM-DD"}``: that day.
+    - ``{"start_date": ..., "end_date": ...}``: every day from start to end, inclusive.
+    """
+    if not isinstance(event, dict):
+        raise ValueError('evento inválido: esperado um objeto JSON, como {} ou {"date": "2025-03-17"}')
+    keys = set(event)
+    if keys <= SCHEDULED_EVENT_KEYS:
+        moment = event_time(event["time"]) if "time" in event else now
+        yesterday = moment.astimezone(tz).date() - timedelta(days=1)
+        return [yesterday - timedelta(days=1), yesterday]
+    if keys == {"date"}:
+        return [parse_day(event["date"], "date")]
+    if keys == {"start_date", "end_date"}:
+        start, end = parse_day(event["start_date"], "start_date"), parse_day(event["end_date"], "end_date")
+        if start > end:
+            raise ValueError(f"start_date ({start}) é depois de end_date ({end})")
+        count = (end - start).days + 1
+        if count > MAX_BACKFILL_DAYS:
+            raise ValueError(f"intervalo de {count} dias: o máximo por execução é {MAX_BACKFILL_DAYS}")
+        return [start + timedelta(days=offset) for offset in range(count)]
+    raise ValueError(
+        f"evento não reconhecido (chaves: {', '.join(sorted(map(str, keys)))}). Use {{}} para ontem, "
+        '{"date": "AAAA-MM-DD"} para um dia ou {"start_date": "AAAA-MM-DD", "end_date": "AAAA-MM-DD"}'
+    )
+
+
+def event_time(value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            # Python 3.10 does not read a trailing "Z" (EventBridge always sends one).
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    raise ValueError(f"time do evento inválido: {value!r} (esperado como 2025-03-18T08:00:00Z)")
+
+
+def parse_day(value: object, name: str) -> date:
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{name} inválido: {value!r} (esperado AAAA-MM-DD, como 2025-03-17)")
+
+
+def run_etl(
+    days: list[date], raw_bucket: str, enriched_bucket: str, *, client, workers: int, tz: ZoneInfo
+) -> dict:
+    """Process each day in turn, fetching its objects concurrently; the summary is JSON-serializable."""
+    summary = {
+        "days": [day.isoformat() for day in days],
+        "objects_read": 0,
+        "rows_written": 0,
+        "skipped": [],
+        "details": [],
+        "output_keys": [],
+    }
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="etl")
+    try:
+        for day in days:
+            detail = process_day(
+                day, raw_bucket, enriched_bucket, client=client, pool=pool, workers=workers, tz=tz
+            )
+            summary["objects_read"] += detail["objects"]
+            summary["rows_written"] += detail["rows"]
+            summary["skipped"].extend(detail["skipped"])
+            summary["details"].append(detail)
+            if detail["output_key"]:
+                summary["output_keys"].append(detail["output_key"])
+    finally:
+        # After an S3 error, do not wait for GETs nobody will read.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return summary
+
+
+def process_day(
+    day: date,
+    raw_bucket: str,
+    enriched_bucket: str,
+    *,
+    client,
+    pool: ThreadPoolExecutor,
+    workers: int,
+    tz: ZoneInfo,
+) -> dict:
+    prefix = f"{RAW_PREFIX}/context_date={day.isoformat()}/"
+    latest: dict[tuple[int, int], tuple] = {}
+    skipped: list[dict] = []
+    objects = ignored = 0
+    for key, outcome in read_day(client, raw_bucket, prefix, pool=pool, window=2 * workers, tz=tz):
+        objects += 1
+        if isinstance(outcome, BadRecord):
+            skipped.append({"key": key, "reason": str(outcome)})
+            logger.warning(
+                json.dumps({"decision": "skipped", "key": key, "reason": str(outcome)}, ensure_ascii=False)
+            )
+        elif outcome is None:
+            ignored += 1
+        else:
+            merge_row(latest, outcome)
+
+    output_prefix = f"{ENRICHED_PREFIX}/context_date={day.isoformat()}/"
+    output_key = output_prefix + ENRICHED_NAME if latest else None
+    if output_key:
+        client.put_object(
+            Bucket=enriched_bucket,
+            Key=output_key,
+            Body=parquet_bytes(sorted(latest.values(), key=row_order)),
+            ContentType="application/vnd.apache.parquet",
+        )
+    # An empty day removes its old output too: the enriched data is a function of the raw data, so updates
+    # deleted from raw (a learner's cleanup, a removal request) must not live on in the Parquet Athena reads.
+    removed = remove_stale(client, enriched_bucket, output_prefix, keep=output_key)
+    detail = {
+        "date": day.isoformat(),
+        "objects": objects,
+        "rows": len(latest),
+        "ignored": ignored,
+        "skipped": skipped,
+        "output_key": output_key,
+        "removed_keys": removed,
+    }
+    logger.info(
+        json.dumps(
+            {
+                "decision": "day_written" if output_key else "day_empty",
+                "date": detail["date"],
+                "objects": objects,
+                "rows": len(latest),
+                "ignored": ignored,
+                "skipped": len(skipped),
+                "key": output_key,
+                "removed": removed,
+            }
+        )
+    )
+    return detail
+
+
+def read_day(client, bucket: str, prefix: str, *, pool: ThreadPoolExecutor, window: int, tz: ZoneInfo):
+    """Yield (key, row | None | BadRecord) for every object under prefix, with up to `window` GETs queued.
+
+    The window keeps every worker busy while bounding memory: a day of 100,000 updates never has more than
+    `window` objects in flight.
+    """
+    pending: deque[tuple[str, Future]] = deque()
+    for key in list_keys(client, bucket, prefix):
+        pending.append((key, pool.submit(read_record, client, bucket, key, tz)))
+        if len(pending) >= window:
+            done_key, future = pending.popleft()
+            yield done_key, future.result()
+    while pending:
+        done_key, future = pending.popleft()
+        yield done_key, future.result()
+
+
+def list_keys(client, bucket: str, prefix: str):
+    # The paginator follows continuation tokens: one page holds at most 1,000 keys.
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if not item["Key"].endswith("/"):  # "folders" made in the S3 console are empty marker objects
+                yield item["Key"]
+
+
+def read_record(client, bucket: str, key: str, tz: ZoneInfo) -> tuple | None | BadRecord:
+    """Runs in a worker: fetch and parse one object. S3 errors raise; a bad object comes back as BadRecord."""
+    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        try:
+            update = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRecord("o arquivo não é UTF-8 válido") from None
+        except (ValueError, RecursionError) as error:
+            raise BadRecord(f"JSON inválido: {error}") from None
+        return message_row(update, tz)
+    except BadRecord as bad:
+        return bad
+
+
+def message_row(update: object, tz: ZoneInfo) -> tuple | None:
+    """The enriched row (in enriched_schema() order) of one raw update, or None when it is not a message."""
+    if not isinstance(update, dict):
+        raise BadRecord("o update não é um objeto JSON")
+    update_id = _value(update, "update_id", int, required=True)
+    kind = "message" if "message" in update else "edited_message" if "edited_message" in update else None
+    if kind is None:
+        return None  # member updates, reactions, polls' votes...
+    message = _object(update, kind, required=True)
+    if not SERVICE_FIELDS.isdisjoint(message):
+        return None
+    chat = _object(message, "chat", required=True)
+    user = _object(message, "from")
+    sender_chat = _object(message, "sender_chat")
+    reply_to = _object(message, "reply_to_message")
+    sent = _value(message, "date", int, required=True)
+
+    # Media carry a caption instead of text; the caption is what the author wrote.
+    text, entities_field = _value(message, "text", str), "entities"
+    if text is None:
+        text, entities_field = _value(message, "caption", str), "caption_entities"
+    entities = message.get(entities_field) or []
+    if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
+        raise BadRecord(f"{entities_field} deve ser uma lista de objetos")
+    types = [entity.get("type") for entity in entities]
+
+    return (
+        _value(message, "message_id", int, required=True),
+        _value(user, "id", int),
+        _value(user, "is_bot", bool),
+        _value(user, "first_name", str),
+        _value(chat, "id", int, required=True),
+        _value(chat, "type", str),
+        text,
+        sent,
+        update_id,
+        local_epoch_ms(sent, tz),
+        message_type(message),
+        len(text) if text is not None else None,  # code points: "é" and "👋" are one character each
+        _value(reply_to, "message_id", int),
+        _value(message, "message_thread_id", int),
+        _value(message, "edit_date", int),
+        _value(user, "username", str),
+        _value(sender_chat, "id", int),
+        types.count("hashtag"),
+        sum(kind in MENTION_ENTITIES for kind in types),
+        sum(kind in LINK_ENTITIES for kind in types),
+        hashtags(text, entities),
+    )
+
+
+def _value(container: dict | None, name: str, kind: type, required: bool = False):
+    """A field of the expected JSON type, or None when absent; a wrong type makes the whole object bad."""
+    value = None if container is None else container.get(name)
+    if value is None:
+        if required:
+            raise BadRecord(f"campo obrigatório ausente: {name}")
+        return None
+    # bool is a subclass of int in Python but not in JSON; ids must also fit Parquet's int64.
+    if kind is int and (
+        isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63
+    ):
+        raise BadRecord(f"{name} deve ser um inteiro, veio {value!r}")
+    if not isinstance(value, kind):
+        raise BadRecord(f"{name} tem tipo inesperado: {type(value).__name__}")
+    return value
+
+
+def _object(container: dict, name: str, required: bool = False) -> dict | None:
+    value = container.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, dict):
+        raise BadRecord(f"{name} ausente ou não é um objeto JSON")
+    return value
+
+
+def message_type(message: dict) -> str:
+    if "text" in message:
+        return "text"
+    if "animation" in message:
+        return "other"
+    return next((kind for kind in MEDIA_TYPES if kind in message), "other")
+
+
+def local_epoch_ms(epoch: int, tz: ZoneInfo) -> int:
+    """The wall-clock time in tz, as milliseconds of a time-zone-less timestamp.
+
+    Athena's TIMESTAMP has no time zone: it shows a Parquet timestamp's stored value as is, so a UTC-adjusted
+    one would read 3 hours ahead of São Paulo. Storing the local wall clock makes `hour(sent_at_local)` the hour
+    people saw on their phones; the unambiguous instant stays in `date` (epoch seconds).
+    """
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz)
+    return (epoch + int(moment.utcoffset().total_seconds())) * 1000
+
+
+def hashtags(text: str | None, entities: list[dict]) -> list[str]:
+    """The hashtags' text, lower-cased so #Dados and #dados group together in a query."""
+    if text is None:
+        return []
+    # Entity offsets and lengths count UTF-16 code units: an emoji before a hashtag takes two.
+    utf16 = text.encode("utf-16-le")
+    tags = []
+    for entity in entities:
+        if entity.get("type") != "hashtag":
+            continue
+        offset, length = entity.get("offset"), entity.get("length")
+        if not (
+            _is_int(offset)
+            and _is_int(length)
+            and 0 <= offset
+            and 0 < length
+            and 2 * (offset + length) <= len(utf16)
+        ):
+            raise BadRecord(f"entidade hashtag fora do texto: offset={offset!r}, length={length!r}")
+        tags.append(utf16[2 * offset : 2 * (offset + length)].decode("utf-16-le", errors="replace").lower())
+    return tags
+
+
+def merge_row(latest: dict[tuple[int, int], tuple], row: tuple) -> None:
+    """Keep one row per message: the latest edit wins (by edit_date, then update_id)."""
+    key = (row[4], row[0])  # chat_id, message_id: message ids are per chat
+    current = latest.get(key)
+    if current is None or version(row) > version(current):
+        latest[key] = row
+
+
+def version(row: tuple) -> tuple[int, int]:
+    edit_date = row[14]
+    return (-1 if edit_date is None else edit_date, row[8])
+
+
+def row_order(row: tuple) -> tuple[int, int, int]:
+    return (row[7], row[4], row[0])  # date, chat_id, message_id
+
+
+def enriched_schema():
+    """The one schema of every enriched file: a sticker, a photo or a missing field never changes a type.
+
+    The first eight columns keep the original course's names and types, so its Athena queries run unchanged.
+    """
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("message_id", pa.int64(), nullable=False),
+            pa.field("user_id", pa.int64()),
+            pa.field("user_is_bot", pa.bool_()),
+            pa.field("user_first_name", pa.string()),
+            pa.field("chat_id", pa.int64(), nullable=False),
+            pa.field("chat_type", pa.string()),
+            pa.field("text", pa.string()),
+            pa.field("date", pa.int64(), nullable=False),
+            pa.field("update_id", pa.int64(), nullable=False),
+            # Wall clock in TIMEZONE without a zone: see local_epoch_ms for why.
+            pa.field("sent_at_local", pa.timestamp("ms"), nullable=False),
+            pa.field("message_type", pa.string(), nullable=False),
+            pa.field("text_length", pa.int32()),
+            pa.field("reply_to_message_id", pa.int64()),
+            pa.field("message_thread_id", pa.int64()),
+            pa.field("edit_date", pa.int64()),
+            pa.field("user_username", pa.string()),
+            pa.field("sender_chat_id", pa.int64()),
+            pa.field("hashtag_count", pa.int32(), nullable=False),
+            pa.field("mention_count", pa.int32(), nullable=False),
+            pa.field("link_count", pa.int32(), nullable=False),
+            pa.field("hashtags", pa.list_(pa.string()), nullable=False),
+        ]
+    )
+
+
+def parquet_bytes(rows: list[tuple]) -> bytes:
+    """One table built from plain column lists (never concatenated per message), as Parquet bytes."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            "pyarrow não está disponível: a função do ETL precisa da camada AWSSDKPandas (AWS SDK for pandas)"
+        ) from error
+    schema = enriched_schema()
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    table = pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="snappy")
+    return sink.getvalue()
+
+
+def remove_stale(client, bucket: str, prefix: str, keep: str | None) -> list[str]:
+    """Delete every object of a day's output prefix except the file just written; returns what was deleted."""
+    stale = [key for key in list_keys(client, bucket, prefix) if key != keep]
+    for key in stale:
+        client.delete_object(Bucket=bucket, Key=key)
+    return stale

@@ -74,6 +74,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sandbox import demo
+
+    return demo.run_demo(messages=args.messages, seed=args.seed)
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from sandbox import demo
+
+    return demo.run_store()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="Sandbox offline: AWS e Telegram.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="comando")
@@ -91,6 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="roda o sandbox em primeiro plano")
     serve.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     serve.set_defaults(func=cmd_serve)
+    demo = commands.add_parser("demo", help="roda o tutorial inteiro (todos os notebooks) no sandbox")
+    demo.add_argument("--messages", type=int, default=2000, help="tamanho da conversa simulada (padrão 2000)")
+    demo.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="semente (padrão %(default)s)")
+    demo.set_defaults(func=cmd_demo)
+    notebooks = commands.add_parser(
+        "notebooks", help="reexecuta os notebooks e grava as saídas neles (para quem mantém o tutorial)"
+    )
+    notebooks.add_argument(
+        "--store", action="store_true", required=True, help="grava as saídas em notebooks/"
+    )
+    notebooks.set_defaults(func=cmd_notebooks)
     # `chat` and `botfather` belong to the Telegram emulator; skipped only while it does not exist yet.
     telegram_cli = _telegram_cli()
     if telegram_cli is not None:

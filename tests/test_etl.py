@@ -1,0 +1,484 @@
+"""The daily ETL: raw Telegram updates in S3 become one Parquet file per day, with one row per message."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+import lambda_function
+from tests import etl_fixtures as tg
+
+RAW = "turma-dados-raw"
+ENRICHED = "turma-dados-enriched"
+DAY = "2025-03-17"
+ROOT = Path(lambda_function.__file__).resolve().parent
+
+
+@pytest.fixture
+def etl(monkeypatch):
+    """lambda_function reloaded inside moto with the ETL function's configuration, and its two buckets."""
+    monkeypatch.setenv("AWS_S3_BUCKET", RAW)
+    monkeypatch.setenv("AWS_S3_ENRICHED", ENRICHED)
+    monkeypatch.setenv("TIMEZONE", "America/Sao_Paulo")
+    with mock_aws():
+        client = boto3.client("s3", region_name="sa-east-1")
+        for bucket in (RAW, ENRICHED):
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "sa-east-1"})
+        yield importlib.reload(lambda_function)
+
+
+def s3():
+    return boto3.client("s3", region_name="sa-east-1")
+
+
+def raw_day(update: dict) -> str:
+    """The partition the ingestion function gives an update: its message's date in São Paulo."""
+    payload = next(value for key, value in update.items() if key != "update_id")
+    return datetime.fromtimestamp(payload["date"], tz=tg.SAO_PAULO).date().isoformat()
+
+
+def put(*updates: dict) -> None:
+    client = s3()
+    for update in updates:
+        key = f"telegram/context_date={raw_day(update)}/{update['update_id']}.json"
+        client.put_object(Bucket=RAW, Key=key, Body=json.dumps(update, ensure_ascii=False).encode("utf-8"))
+
+
+def enriched_keys(day: str = DAY) -> list[str]:
+    listing = s3().list_objects_v2(Bucket=ENRICHED, Prefix=f"telegram/context_date={day}/")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def read_table(day: str = DAY):
+    body = s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={day}/part-0.parquet")["Body"].read()
+    return pq.read_table(io.BytesIO(body))
+
+
+def rows(day: str = DAY) -> list[dict]:
+    return read_table(day).to_pylist()
+
+
+def at(clock: str) -> int:
+    return tg.epoch(f"{DAY} {clock}")
+
+
+def entity(value: str, part: str, kind: str) -> dict:
+    """An entity as Telegram sends it: offset and length in UTF-16 code units."""
+    start = value.index(part)
+    return {
+        "offset": len(value[:start].encode("utf-16-le")) // 2,
+        "length": len(part.encode("utf-16-le")) // 2,
+        "type": kind,
+    }
+
+
+# --- Edits ---------------------------------------------------------------------------------------------------------
+def test_latest_edit_replaces_the_message_and_keeps_its_edit_date(etl):
+    original = tg.text(900001, 10, at("09:00"), "Bom dia, turma!")
+    first_edit = tg.edit(original, 900005, at("09:02"), "Bom dia, turma! Aula às 19h")
+    # Same edit_date: the later update wins; delivered before the first edit, as retries can do.
+    last_edit = tg.edit(original, 900007, at("09:05"), "Bom dia, turma! Aula às 20h")
+    same_second = tg.edit(original, 900006, at("09:05"), "versão intermediária")
+    put(original, last_edit, first_edit, same_second)
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert summary["rows_written"] == 1
+    [row] = rows()
+    assert row["text"] == "Bom dia, turma! Aula às 20h"
+    assert row["edit_date"] == at("09:05")
+    assert row["update_id"] == 900007
+    assert row["date"] == at("09:00")  # the time it was sent, not edited
+
+
+def test_unedited_message_has_null_edit_date(etl):
+    put(tg.text(900001, 10, at("09:00"), "Oi"))
+    etl.etl_handler({"date": DAY}, None)
+    assert rows()[0]["edit_date"] is None
+
+
+def test_edit_without_its_original_still_becomes_a_row(etl):
+    original = tg.text(900001, 10, at("09:00"), "antes")
+    put(tg.edit(original, 900002, at("09:10"), "depois"))
+    etl.etl_handler({"date": DAY}, None)
+    assert [(row["message_id"], row["text"]) for row in rows()] == [(10, "depois")]
+
+
+# --- One schema for every kind of message --------------------------------------------------------------------------
+KINDS = [
+    ("text", tg.text(1, 1, at("10:00"), "Alguém já subiu a Lambda?"), {"text": "Alguém já subiu a Lambda?"}),
+    ("photo", tg.photo(2, 2, at("10:01"), caption="Meu diagrama 📊"), {"text": "Meu diagrama 📊"}),
+    ("photo", tg.photo(3, 3, at("10:02")), {"text": None, "text_length": None}),
+    (
+        "sticker",
+        tg.sticker(4, 4, at("10:03")),
+        {"text": None, "user_first_name": "Bruno", "user_username": None},
+    ),
+    ("voice", tg.voice(5, 5, at("10:04")), {"text": None}),
+    ("document", tg.document(6, 6, at("10:05"), "Slides da aula 3"), {"text": "Slides da aula 3"}),
+    ("video", tg.video(7, 7, at("10:06")), {"text": None}),
+    ("poll", tg.poll(8, 8, at("10:07")), {"text": None}),
+    ("location", tg.location(9, 9, at("10:08")), {"text": None}),
+    (
+        "text",
+        tg.text(
+            10, 10, at("10:09"), "Aviso: prova amanhã", user=tg.GROUP_ANONYMOUS_BOT, sender_chat=tg.GROUP
+        ),
+        {"user_is_bot": True, "user_id": 1087968824, "sender_chat_id": tg.GROUP["id"]},
+    ),
+    (
+        "text",
+        tg.text(11, 11, at("10:10"), "Dúvida no tópico", message_thread_id=3, is_topic_message=True),
+        {"message_thread_id": 3},
+    ),
+    (
+        "text",
+        tg.text(
+            12, 12, at("10:11"), "Eu também!", reply_to_message={**tg.text(1, 1, at("10:00"), "x")["message"]}
+        ),
+        {"reply_to_message_id": 1},
+    ),
+    ("other", tg.message(13, 13, at("10:12"), dice={"emoji": "🎲", "value": 4}), {"text": None}),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "update", "expected"), KINDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(KINDS)]
+)
+def test_every_message_kind_is_written_with_the_one_schema(etl, kind, update, expected):
+    put(update)
+    etl.etl_handler({"date": DAY}, None)
+
+    table = read_table()
+    assert table.schema.equals(etl.enriched_schema())
+    [row] = table.to_pylist()
+    assert row["message_type"] == kind
+    assert {name: row[name] for name in expected} == expected
+    assert row["chat_id"] == tg.GROUP["id"] and row["chat_type"] == "supergroup"
+
+
+def test_a_day_of_every_kind_keeps_messages_and_leaves_out_service_updates(etl):
+    put(
+        *(update for _, update, _ in KINDS),
+        tg.new_members(14, 14, at("11:00")),
+        tg.my_chat_member(15, at("11:01")),
+    )
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert [row["message_id"] for row in rows()] == list(range(1, 14))
+    assert summary["details"][0]["ignored"] == 2
+    assert summary["objects_read"] == 15
+
+
+def test_missing_optional_fields_become_nulls(etl):
+    bare = {"update_id": 50, "message": {"message_id": 5, "chat": {"id": -4000000001}, "date": at("12:00")}}
+    put(bare)
+
+    etl.etl_handler({"date": DAY}, None)
+
+    [row] = rows()
+    assert row["user_id"] is None and row["user_first_name"] is None and row["user_is_bot"] is None
+    assert row["chat_type"] is None and row["text"] is None and row["message_type"] == "other"
+    assert (row["hashtag_count"], row["mention_count"], row["link_count"], row["hashtags"]) == (0, 0, 0, [])
+
+
+# --- Derived columns -----------------------------------------------------------------------------------------------
+def test_entity_counts_and_hashtags_follow_utf16_offsets_after_emoji(etl):
+    value = "👋🏽 Oi @ana_dados e Bruno! Vejam #Dados e #AWS em https://aws.amazon.com/pt/athena e no site"
+    entities = [
+        entity(value, "@ana_dados", "mention"),
+        {**entity(value, "Bruno", "text_mention"), "user": tg.BRUNO},
+        entity(value, "#Dados", "hashtag"),
+        entity(value, "#AWS", "hashtag"),
+        entity(value, "https://aws.amazon.com/pt/athena", "url"),
+        {**entity(value, "site", "text_link"), "url": "https://github.com"},
+        entity(value, "Vejam", "bold"),
+    ]
+    caption = "📸 #Aula3"
+    put(
+        tg.text(1, 1, at("14:00"), value, entities=entities),
+        tg.photo(2, 2, at("14:01"), caption=caption, caption_entities=[entity(caption, "#Aula3", "hashtag")]),
+    )
+
+    etl.etl_handler({"date": DAY}, None)
+
+    text_row, photo_row = rows()
+    assert (text_row["hashtag_count"], text_row["mention_count"], text_row["link_count"]) == (2, 2, 2)
+    assert text_row["hashtags"] == ["#dados", "#aws"]
+    assert (photo_row["hashtag_count"], photo_row["hashtags"]) == (1, ["#aula3"])
+
+
+def test_text_length_counts_characters_not_bytes(etl):
+    put(tg.text(1, 1, at("15:00"), "Olá, ação! 😀"), tg.text(2, 2, at("15:01"), "ñ"))
+    etl.etl_handler({"date": DAY}, None)
+    assert [row["text_length"] for row in rows()] == [12, 1]
+
+
+def test_sent_at_local_is_the_sao_paulo_wall_clock(etl):
+    late = tg.epoch("2025-03-17 23:30")  # 02:30 UTC on the 18th
+    put(tg.text(1, 1, late, "Boa noite"))
+
+    etl.etl_handler({"date": DAY}, None)
+
+    [row] = rows()
+    assert row["sent_at_local"] == datetime(2025, 3, 17, 23, 30)
+    assert row["date"] == int(datetime(2025, 3, 18, 2, 30, tzinfo=timezone.utc).timestamp())
+
+
+def test_rows_are_sorted_by_send_time(etl):
+    put(tg.text(3, 30, at("08:00"), "c"), tg.text(1, 10, at("09:00"), "a"), tg.text(2, 20, at("07:00"), "b"))
+    etl.etl_handler({"date": DAY}, None)
+    assert [row["message_id"] for row in rows()] == [20, 30, 10]
+
+
+# --- Volume, reruns, empty days ------------------------------------------------------------------------------------
+def test_a_day_with_more_than_1000_objects_is_read_in_full(etl):
+    start = at("06:00")
+    put(*(tg.text(100000 + n, n, start + n, f"mensagem {n}") for n in range(1, 1006)))
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert summary["objects_read"] == 1005
+    assert read_table().column("message_id").to_pylist() == list(range(1, 1006))
+
+
+def test_running_twice_leaves_the_same_rows_and_one_file(etl):
+    put(tg.text(1, 1, at("09:00"), "Oi"), tg.sticker(2, 2, at("09:01")))
+    # Output of an older run under another name must not duplicate rows in Athena.
+    s3().put_object(Bucket=ENRICHED, Key=f"telegram/context_date={DAY}/20250318080000.parquet", Body=b"old")
+
+    first = etl.etl_handler({"date": DAY}, None)
+    first_rows = rows()
+    second = etl.etl_handler({"date": DAY}, None)
+
+    assert rows() == first_rows and len(first_rows) == 2
+    assert enriched_keys() == [f"telegram/context_date={DAY}/part-0.parquet"]
+    assert first["details"][0]["removed_keys"] == [f"telegram/context_date={DAY}/20250318080000.parquet"]
+    assert second["details"][0]["removed_keys"] == []
+
+
+def test_two_runs_at_once_leave_the_same_rows(etl):
+    put(*(tg.text(n, n, at("09:00") + n, f"msg {n}") for n in range(1, 41)))
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(etl.etl_handler({"date": DAY}, None))
+        except Exception as error:  # reported below, the test must not hang on a dead thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not errors and len(results) == 2
+    assert [row["message_id"] for row in rows()] == list(range(1, 41))
+    assert enriched_keys() == [f"telegram/context_date={DAY}/part-0.parquet"]
+
+
+def test_empty_day_writes_nothing_and_says_so(etl, caplog):
+    caplog.set_level(logging.INFO, logger="lambda_function")
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert summary["rows_written"] == 0 and summary["output_keys"] == []
+    assert summary["details"][0]["output_key"] is None
+    assert enriched_keys() == []
+    assert any(json.loads(r.message).get("decision") == "day_empty" for r in caplog.records)
+
+
+def test_a_day_whose_raw_updates_were_deleted_loses_its_old_output(etl):
+    put(tg.text(1, 1, at("09:00"), "apagar depois"))
+    etl.etl_handler({"date": DAY}, None)
+    s3().delete_object(Bucket=RAW, Key=f"telegram/context_date={DAY}/1.json")
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert enriched_keys() == []
+    assert summary["details"][0]["removed_keys"] == [f"telegram/context_date={DAY}/part-0.parquet"]
+
+
+# --- Bad objects ---------------------------------------------------------------------------------------------------
+BAD_OBJECTS = {
+    "truncated.json": (b'{"update_id": 1, "message": {"message_id"', "JSON inválido"),
+    "latin1.json": ('{"update_id": 2, "message": "ação"}'.encode("latin-1"), "UTF-8"),
+    "list.json": (b"[1, 2, 3]", "não é um objeto JSON"),
+    "no-id.json": (
+        json.dumps({"update_id": 4, "message": {"chat": tg.GROUP, "date": 1}}).encode(),
+        "message_id",
+    ),
+    "number-text.json": (
+        json.dumps(
+            {"update_id": 5, "message": {"message_id": 5, "chat": tg.GROUP, "date": 1, "text": 42}}
+        ).encode(),
+        "text",
+    ),
+}
+
+
+def test_corrupt_objects_are_skipped_and_reported_while_the_rest_is_written(etl, caplog):
+    caplog.set_level(logging.INFO, logger="lambda_function")
+    put(tg.text(1, 1, at("09:00"), "válida"), tg.photo(2, 2, at("09:01"), caption="também"))
+    for name, (body, _) in BAD_OBJECTS.items():
+        s3().put_object(Bucket=RAW, Key=f"telegram/context_date={DAY}/{name}", Body=body)
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert [row["text"] for row in rows()] == ["válida", "também"]
+    reported = {item["key"].rsplit("/", 1)[1]: item["reason"] for item in summary["skipped"]}
+    assert set(reported) == set(BAD_OBJECTS)
+    for name, (_, reason) in BAD_OBJECTS.items():
+        assert reason in reported[name], (name, reported[name])
+    logged = [json.loads(r.message) for r in caplog.records if r.levelno == logging.WARNING]
+    assert {entry["key"] for entry in logged} == {item["key"] for item in summary["skipped"]}
+    json.dumps(summary)  # the summary goes back through Lambda as JSON
+
+
+# --- Events --------------------------------------------------------------------------------------------------------
+def test_backfill_processes_every_day_of_the_range(etl):
+    put(
+        tg.text(1, 1, tg.epoch("2025-03-14 10:00"), "sexta"),
+        tg.text(2, 2, tg.epoch("2025-03-16 10:00"), "domingo"),
+        tg.text(3, 3, tg.epoch("2025-03-18 10:00"), "fora do intervalo"),
+    )
+
+    summary = etl.etl_handler({"start_date": "2025-03-14", "end_date": "2025-03-17"}, None)
+
+    assert summary["days"] == ["2025-03-14", "2025-03-15", "2025-03-16", "2025-03-17"]
+    assert [detail["rows"] for detail in summary["details"]] == [1, 0, 1, 0]
+    assert summary["output_keys"] == [
+        "telegram/context_date=2025-03-14/part-0.parquet",
+        "telegram/context_date=2025-03-16/part-0.parquet",
+    ]
+    assert enriched_keys("2025-03-18") == []
+
+
+def test_scheduled_event_processes_yesterday_and_the_day_before_in_sao_paulo(etl):
+    for n, day in enumerate(["2025-03-15", "2025-03-16", "2025-03-17"], start=1):
+        put(tg.text(n, n, tg.epoch(f"{day} 12:00"), day))
+    event = {
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2025-03-18T02:30:00Z",  # still 23:30 of the 17th in São Paulo
+        "region": "sa-east-1",
+        "resources": ["arn:aws:events:sa-east-1:123456789012:rule/telegram-etl-diario"],
+        "detail": {},
+    }
+
+    summary = etl.etl_handler(event, None)
+
+    assert summary["days"] == ["2025-03-15", "2025-03-16"]
+    assert enriched_keys("2025-03-17") == []
+    assert [rows(day)[0]["text"] for day in summary["days"]] == ["2025-03-15", "2025-03-16"]
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2025, 3, 18, 3, 0, tzinfo=timezone.utc), [date(2025, 3, 16), date(2025, 3, 17)]),
+        (datetime(2025, 3, 18, 2, 59, tzinfo=timezone.utc), [date(2025, 3, 15), date(2025, 3, 16)]),
+        (datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc), [date(2025, 2, 27), date(2025, 2, 28)]),
+    ],
+)
+def test_empty_event_means_yesterday_and_the_day_before_now(now, expected):
+    assert lambda_function.etl_days({}, tg.SAO_PAULO, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"date": "17/03/2025"}, "date inválido"),
+        ({"date": "2025-02-30"}, "date inválido"),
+        ({"date": 20250317}, "date inválido"),
+        ({"start_date": "2025-03-18", "end_date": "2025-03-17"}, "é depois de end_date"),
+        ({"start_date": "2024-01-01", "end_date": "2025-03-17"}, "o máximo por execução é 366"),
+        ({"start_date": "2025-03-17"}, "evento não reconhecido"),
+        ({"date": "2025-03-17", "end_date": "2025-03-18"}, "evento não reconhecido"),
+        ({"key1": "value1", "key2": "value2"}, "evento não reconhecido"),
+        ({"source": "aws.events", "time": "ontem"}, "time do evento inválido"),
+        ({"source": "aws.events", "time": "2025-03-18T08:00:00"}, "time do evento inválido"),
+        ("2025-03-17", "evento inválido"),
+    ],
+)
+def test_bad_events_are_refused_with_a_clear_error(etl, event, message):
+    put(tg.text(1, 1, at("09:00"), "não deve ser processada"))
+    with pytest.raises(ValueError, match=message):
+        etl.etl_handler(event, None)
+    assert enriched_keys() == []
+
+
+# --- Configuration and failures ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AWS_S3_ENRICHED": ""}, "AWS_S3_ENRICHED"),
+        ({"AWS_S3_BUCKET": ""}, "AWS_S3_BUCKET"),
+        ({"AWS_S3_ENRICHED": RAW}, "buckets diferentes"),
+    ],
+)
+def test_missing_or_wrong_configuration_fails_when_the_etl_runs(etl, monkeypatch, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    module = importlib.reload(
+        lambda_function
+    )  # importing still works: the ingestion function shares the file
+    with pytest.raises(RuntimeError, match=message):
+        module.etl_handler({"date": DAY}, None)
+
+
+def test_missing_raw_bucket_raises(etl):
+    s3().delete_bucket(Bucket=RAW)
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        etl.etl_handler({"date": DAY}, None)
+
+
+def test_failed_get_raises_and_writes_nothing(etl, monkeypatch):
+    put(*(tg.text(n, n, at("09:00") + n, "oi") for n in range(1, 6)))
+    real_get = etl.etl_s3.get_object
+
+    def flaky_get(**kwargs):
+        if kwargs["Key"].endswith("/3.json"):
+            raise ClientError(
+                {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "GetObject"
+            )
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(etl.etl_s3, "get_object", flaky_get)
+    with pytest.raises(ClientError, match="SlowDown"):
+        etl.etl_handler({"date": DAY}, None)
+    assert enriched_keys() == []
+
+
+def test_failed_put_raises(etl):
+    put(tg.text(1, 1, at("09:00"), "oi"))
+    s3().delete_bucket(Bucket=ENRICHED)
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        etl.etl_handler({"date": DAY}, None)
+
+
+def test_ingestion_imports_without_pyarrow():
+    # The ingestion function has no layer: pyarrow must only be imported when the ETL runs.
+    code = "import sys; sys.modules['pyarrow'] = None; import lambda_function; print('ok')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
