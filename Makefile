@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo notebooks clean
+.PHONY: help install test lint format demo notebooks bench clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint    - ruff (lint e formato)"
 	@echo "make format  - formata o código com ruff"
 	@echo "make notebooks - reexecuta os notebooks e grava as saídas (depois de mudar o código)"
+	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência)"
 	@echo "make clean   - remove o ambiente virtual e os artefatos"
 
 $(BIN)/python:
@@ -46,6 +47,9 @@ demo: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m sandbox notebooks --store
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.etl
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

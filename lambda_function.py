@@ -43,7 +43,11 @@ RAW_PREFIX = "telegram"
 logger = logging.getLogger("lambda_function")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
-s3 = boto3.client("s3")
+# The ETL mostly waits for S3's first byte (tens of ms per GET), so it keeps many GETs in flight. Measured with
+# benchmarks/etl.py at 50 ms per request: 16 in flight fetch ~20% slower than 32, and 64 add nothing more.
+ETL_WORKERS = 32
+# One client for both handlers; botocore keeps 10 connections by default, and every ETL worker needs its own.
+s3 = boto3.client("s3", config=Config(max_pool_connections=ETL_WORKERS))
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name, not a secret
 # Update types that carry a chat but never belong in the dataset: a channel is not the group, and a button press
@@ -271,13 +275,8 @@ AWS_S3_ENRICHED = os.environ.get("AWS_S3_ENRICHED", "")
 ENRICHED_PREFIX = "telegram"
 # One fixed name per day: a rerun (or two runs at once) overwrites the same object, never adds a duplicate.
 ENRICHED_NAME = "part-0.parquet"
-# The ETL mostly waits for S3's first byte (tens of ms per GET), so it keeps many GETs in flight. Measured with
-# benchmarks/etl.py at 50 ms per request: 16 in flight fetch ~20% slower than 32, and 64 add nothing more.
-ETL_WORKERS = 32
 # Backfills are bounded so a typo in a year cannot start a run that never ends within Lambda's 15 minutes.
 MAX_BACKFILL_DAYS = 366
-# botocore keeps 10 connections per client by default; every worker needs its own or it waits for one.
-etl_s3 = boto3.client("s3", config=Config(max_pool_connections=ETL_WORKERS))
 
 # The envelope of an EventBridge scheduled event (Scheduler's default input uses the same keys, or sends {}).
 SCHEDULED_EVENT_KEYS = frozenset(
@@ -336,7 +335,7 @@ def etl_handler(event: dict, context) -> dict:
     """Turn the raw updates of one or more days into one Parquet file per day in the enriched bucket."""
     raw_bucket, enriched_bucket = etl_buckets(AWS_S3_BUCKET, AWS_S3_ENRICHED)
     days = etl_days(event, TIMEZONE, datetime.now(timezone.utc))
-    summary = run_etl(days, raw_bucket, enriched_bucket, client=etl_s3, workers=ETL_WORKERS, tz=TIMEZONE)
+    summary = run_etl(days, raw_bucket, enriched_bucket, client=s3, workers=ETL_WORKERS, tz=TIMEZONE)
     logger.info(
         json.dumps(
             {

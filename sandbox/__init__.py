@@ -129,6 +129,8 @@ def _require_running() -> dict:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like the server itself: connections of a sandbox that just stopped (TIME_WAIT) do not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((config.HOST, port))
         except OSError:

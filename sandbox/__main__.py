@@ -86,6 +86,12 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     return demo.run_store()
 
 
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from sandbox import bridge
+
+    return bridge.main(args.api_url, args.timeout, args.max_updates, args.exit_when_idle, args.chat_id)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="Sandbox offline: AWS e Telegram.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="comando")
@@ -114,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", action="store_true", required=True, help="grava as saídas em notebooks/"
     )
     notebooks.set_defaults(func=cmd_notebooks)
+    bridge = commands.add_parser(
+        "bridge", help="traz as mensagens do grupo de verdade (Telegram real) para o sandbox"
+    )
+    bridge.add_argument("--api-url", default=None, help="Bot API de origem (padrão https://api.telegram.org)")
+    bridge.add_argument("--timeout", type=int, default=30, help="segundos de cada long poll (padrão 30)")
+    bridge.add_argument("--max-updates", type=int, default=None, help="para depois de N atualizações")
+    bridge.add_argument(
+        "--exit-when-idle", action="store_true", help="para quando a fila do Telegram esvaziar"
+    )
+    bridge.add_argument(
+        "--chat-id", type=int, action="append", default=None, help="grava só este grupo (pode repetir)"
+    )
+    bridge.set_defaults(func=cmd_bridge)
     # `chat` and `botfather` belong to the Telegram emulator; skipped only while it does not exist yet.
     telegram_cli = _telegram_cli()
     if telegram_cli is not None:

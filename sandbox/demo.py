@@ -7,27 +7,23 @@ how their committed outputs are refreshed after a change (`make notebooks`).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sandbox
 from sandbox import tutorial
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-TIMEZONE = ZoneInfo("America/Sao_Paulo")
 # Words too common in Portuguese to say anything about a conversation.
 STOP_WORDS = frozenset(
     """a o e é de da do das dos em no na nos nas um uma uns umas para pra por com sem que se não sim mais
     mas ou já eu tu ele ela nós vocês eles elas me te meu minha seu sua isso isto esse essa este esta
     aqui ali lá tem ter foi ser está estou tá vai vou ao aos à às como quando onde qual quem muito
-    também só bem então ai aí gente pessoal hoje alguém tudo todo toda todos todas nem até sobre
+    também só bem então ai aí gente pessoal hoje bom boa alguém tudo todo toda todos todas nem até sobre
     pelo pela depois antes ainda agora vc vcs q""".split()
 )
 
@@ -73,36 +69,55 @@ def execute(names: list[str], *, store: bool = False, output_dir: Path | None = 
     return timings
 
 
-def summarize_raw(bucket: str) -> dict:
-    """Messages, participants, days, busiest hour and top words of what the pipeline stored."""
+def summarize(enriched_bucket: str) -> dict:
+    """Messages, participants, days, busiest hour and top words of the enriched dataset (one row per message)."""
+    import io
+
     import boto3
+    import pandas as pd
 
     s3 = boto3.client("s3")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="telegram/")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=enriched_bucket, Prefix="telegram/")
     keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    senders, days, hours, words = set(), set(), Counter(), Counter()
-    messages = 0
-    for key in keys:
-        update = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        message = update.get("message")
-        if not message or "new_chat_members" in message or "left_chat_member" in message:
-            continue
-        messages += 1
-        senders.add(message.get("from", {}).get("id"))
-        moment = datetime.fromtimestamp(message["date"], TIMEZONE)
-        days.add(moment.date())
-        hours[moment.hour] += 1
-        text = (message.get("text") or message.get("caption") or "").lower()
-        words.update(w for w in re.findall(r"[a-zà-ú]{3,}", text) if w not in STOP_WORDS)
+    frames = [
+        pd.read_parquet(io.BytesIO(s3.get_object(Bucket=enriched_bucket, Key=k)["Body"].read())) for k in keys
+    ]
+    if not frames:
+        return {"messages": 0, "participants": 0, "days": 0, "busiest_hour": None, "top_words": []}
+    messages = pd.concat(frames, ignore_index=True)
+    local = messages["sent_at_local"]
+    words = Counter(
+        word
+        for text in messages["text"].dropna().str.lower()
+        for word in re.findall(r"[a-zà-ú]{3,}", re.sub(r"https?://\\S+", " ", text))
+        if word not in STOP_WORDS
+    )
     return {
-        "messages": messages,
-        "participants": len(senders),
-        "days": len(days),
-        "first_day": min(days).isoformat() if days else None,
-        "last_day": max(days).isoformat() if days else None,
-        "busiest_hour": hours.most_common(1)[0][0] if hours else None,
+        "messages": len(messages),
+        "participants": messages["user_id"].nunique(),
+        "days": local.dt.date.nunique(),
+        "first_day": local.min().date().isoformat(),
+        "last_day": local.max().date().isoformat(),
+        "busiest_hour": int(local.dt.hour.value_counts().idxmax()),
         "top_words": [word for word, _ in words.most_common(5)],
     }
+
+
+def save_charts(executed: Path, folder: Path) -> list[Path]:
+    """The PNG charts of an executed notebook, as image files."""
+    import base64
+
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                path = folder / f"{executed.stem}-grafico-{len(saved) + 1}.png"
+                path.write_bytes(base64.b64decode(output["data"]["image/png"]))
+                saved.append(path)
+    return saved
 
 
 def run_demo(messages: int, seed: int) -> int:
@@ -114,22 +129,26 @@ def run_demo(messages: int, seed: int) -> int:
     os.environ["SANDBOX_MESSAGES"] = str(messages)
     sandbox.start(seed=seed, reset=True)
     output = BUILD / "notebooks"
+    analysis, teardown = names[:-1], names[-1:]  # the summary needs the data that 06 deletes
     with tqdm(total=len(names), desc="notebooks", unit=" notebook") as progress:
-        timings = execute(names, output_dir=output, progress=progress)
+        timings = execute(analysis, output_dir=output, progress=progress)
+        account, region = sandbox_account_region()
+        summary = summarize(f"{tutorial.PREFIX}-{account}-{region}-enriched")
+        timings |= execute(teardown, output_dir=output, progress=progress)
     for name, seconds in timings.items():
         print(f"  {name:<20} {seconds:5.1f} s")
-    account, region = sandbox_account_region()
-    summary = summarize_raw(f"{tutorial.PREFIX}-{account}-{region}-raw")
+    charts = [chart for name in names for chart in save_charts(output / f"{name}.ipynb", BUILD / "graficos")]
     print()
     print("Resumo da conversa que passou pelo pipeline:")
     print(f"  mensagens:      {summary['messages']}")
     print(f"  participantes:  {summary['participants']}")
-    print(f"  dias:           {summary['days']} ({summary['first_day']} a {summary['last_day']})")
+    print(f"  dias:           {summary['days']} ({summary.get('first_day')} a {summary.get('last_day')})")
     if summary["busiest_hour"] is not None:
         print(f"  hora mais ativa: {summary['busiest_hour']:02d}h (horário de São Paulo)")
     print(f"  palavras mais usadas: {', '.join(summary['top_words'])}")
     print()
     print(f"Notebooks executados em: {output.relative_to(ROOT)}/")
+    print(f"Gráficos ({len(charts)}) em: {(BUILD / 'graficos').relative_to(ROOT)}/")
     print("Próximo passo: abra os notebooks com `jupyter lab notebooks/` e rode célula por célula.")
     print(
         f"Tempo total: {time.monotonic() - started:.1f} s. O sandbox continua no ar: python -m sandbox down"

@@ -32,19 +32,31 @@ def prepare(notebook: str) -> dict[str, str]:
     if status["privacy_mode"]:
         # The README's prerequisite, done in BotFather on Telegram: privacy off, then the bot re-added.
         telegram_control("POST", "botfather/setprivacy", {"enabled": False, "readd": True})
-    for earlier in ORDER[1:index]:
-        if not _done(earlier):
-            _run(earlier)
+    catch_up(notebook)
     if (
         ORDER[index] == "03-webhook"
         and telegram_control("GET", "status")["messages"] < CONVERSATION["messages"]
     ):
         # On a real account the learner writes in the group while notebook 03 runs.
         telegram_control("POST", "chat/generate", CONVERSATION)
+    if ORDER[index] == "06-limpeza" and "CONFIRMAR_LIMPEZA" not in os.environ:
+        # Nothing real can be lost in the sandbox; on an account the learner types "sim" when asked.
+        os.environ["CONFIRMAR_LIMPEZA"] = "sim"
+        print("No sandbox não há dados de verdade: a limpeza dos buckets já vem confirmada.")
     print(
         f"Sandbox pronto: AWS em {variables['AWS_ENDPOINT_URL']}, Telegram em {variables['TELEGRAM_API_URL']}"
     )
     return variables
+
+
+def catch_up(notebook: str) -> list[str]:
+    """Run, headless, the notebooks before `notebook` whose resources are missing; returns the ones run."""
+    ran = []
+    for earlier in ORDER[1 : _index(notebook)]:
+        if not _done(earlier):
+            _run(earlier)
+            ran.append(earlier)
+    return ran
 
 
 def telegram_control(method: str, path: str, body: dict | None = None) -> dict:

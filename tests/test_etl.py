@@ -452,7 +452,7 @@ def test_missing_raw_bucket_raises(etl):
 
 def test_failed_get_raises_and_writes_nothing(etl, monkeypatch):
     put(*(tg.text(n, n, at("09:00") + n, "oi") for n in range(1, 6)))
-    real_get = etl.etl_s3.get_object
+    real_get = etl.s3.get_object
 
     def flaky_get(**kwargs):
         if kwargs["Key"].endswith("/3.json"):
@@ -461,7 +461,7 @@ def test_failed_get_raises_and_writes_nothing(etl, monkeypatch):
             )
         return real_get(**kwargs)
 
-    monkeypatch.setattr(etl.etl_s3, "get_object", flaky_get)
+    monkeypatch.setattr(etl.s3, "get_object", flaky_get)
     with pytest.raises(ClientError, match="SlowDown"):
         etl.etl_handler({"date": DAY}, None)
     assert enriched_keys() == []

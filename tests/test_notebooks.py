@@ -23,7 +23,10 @@ def outputs_text(cell) -> str:
     parts = []
     for output in cell.get("outputs", []):
         parts.append(output.get("text", ""))
-        parts.extend(str(value) for value in output.get("data", {}).values())
+        # Text only: base64 PNG data is full of random 43-character runs.
+        parts.extend(
+            str(value) for kind, value in output.get("data", {}).items() if not kind.startswith("image/")
+        )
         parts.append(output.get("evalue", ""))
         parts.extend(output.get("traceback", []))
     return "\n".join(parts)

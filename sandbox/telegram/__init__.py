@@ -37,6 +37,7 @@ Routes on `wsgi_app`:
   POST      chat/leave                 {from}                                           leave(who)
   POST      chat/generate              {participants, days, messages, seed?}            generate(...)
   POST      botfather/setprivacy       {enabled, readd?}                                set_privacy(enabled, readd)
+  POST      webhook/deliver            {update}  (an external update, e.g. the bridge)  deliver_external(update)
   ========  =========================  ===============================================  =========================
 
   `from` is a first name ("ana", accents optional), a username or a user id. Posting methods return

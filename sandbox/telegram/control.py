@@ -64,6 +64,7 @@ def _routes(sb: TelegramSandbox, body: dict) -> dict:
         ("POST", "botfather/setprivacy"): lambda: sb.set_privacy(
             bool(body.get("enabled", True)), bool(body.get("readd", True))
         ),
+        ("POST", "webhook/deliver"): lambda: sb.deliver_external(body.get("update")),
     }
 
 

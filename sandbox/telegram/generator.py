@@ -21,7 +21,7 @@ HOUR_WEIGHTS = [0.3, 0.15, 0.05, 0.03, 0.03, 0.05, 0.2, 0.6, 1.0, 1.6, 1.8, 1.6,
 # Monday..Sunday: weekends are calmer.
 WEEKDAY_WEIGHTS = [1.0, 1.0, 1.0, 1.0, 0.9, 0.5, 0.35]
 KINDS = {
-    "text": 66, "reply": 13, "photo": 5, "sticker": 5, "voice": 3, "edit": 2, "document": 1.5, "command": 1.5,
+    "text": 66, "reply": 13, "photo": 5, "sticker": 5, "voice": 3, "edit": 4, "document": 1.5, "command": 1.5,
     "join": 0.4, "poll": 0.5, "location": 0.3, "leave": 0.15, "other_bot": 0.7,
 }  # fmt: skip
 
@@ -149,15 +149,20 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
         sender = rng.choices(present, weights=weights)[0]
         reply_to = None
         if kind == "edit":
-            own = [m for m in recent[-20:] if m["from"]["id"] == sender.id and "text" in m]
+            # Someone fixes one of their own recent messages (a typo, a missing link).
+            by_id = {p.id: p for p in present}
+            own = [m for m in recent[-20:] if m["from"]["id"] in by_id and "text" in m]
             if own:
-                original = own[-1]
+                original = rng.choice(own)
+                sender = by_id[original["from"]["id"]]
                 edited = sb._edited(original, original["text"] + " (editado)", max(date, original["date"]))
                 sb._messages[(group["id"], original["message_id"])] = edited
                 queued += sb._publish(edited, sender, kind="edited_message")["update_id"] is not None
                 kinds["edit"] += 1
                 continue
             kind = "text"
+        if kind == "join" and kinds["join"] >= max(1, participants // 6):
+            kind = "text"  # a class grows by a few newcomers in a week, not by a crowd
         if kind == "join":
             person = sb.roster.add(in_group=True)
             speakers.append(person)

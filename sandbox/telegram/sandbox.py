@@ -551,6 +551,44 @@ class TelegramSandbox:
         if error is None and answer:
             self._api.run_webhook_reply(answer)
 
+    def deliver_external(self, update: object) -> dict:
+        """Deliver, now and once, an update that came from elsewhere (the live bridge) to the webhook.
+
+        The request is the one Telegram sends (same body encoding, headers and secret). It bypasses the
+        queue: the caller confirms the update at its source only after a 2xx and retries otherwise, which
+        keeps its order. A failure is kept as last_error, as getWebhookInfo shows it. A method call in the
+        answer is not executed: it would act on this bot, not on the one the update came from.
+        """
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or len(update) < 2:
+            raise SandboxError(
+                "O update precisa ser um objeto JSON com update_id inteiro e um tipo (message...)."
+            )
+        with self._lock:
+            hook = self.webhook
+        if hook is None:
+            raise SandboxError(
+                "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 "
+                "(ou python -m sandbox demo) antes."
+            )
+        body = dumps(update)
+        status, error = None, None
+        try:
+            status, _ = self.transport(
+                hook.url, webhook.request_headers(body, hook.secret_token), body, webhook.DELIVERY_TIMEOUT
+            )
+            if not 200 <= status < 300:
+                error = webhook.wrong_response_text(status)
+        except OSError as exc:
+            error = webhook.connection_error_text(exc)
+        except Exception:
+            logger.exception("webhook transport failed for external update %s", update_id)
+            error = "Webhook connection closed"
+        if error is not None:
+            with self._lock:
+                self.last_error = (self._clock, error)
+        return {"update_id": update_id, "delivered": error is None, "status": status, "error": error}
+
     @property
     def _api(self):
         return self.wsgi_app.api
