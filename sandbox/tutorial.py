@@ -32,7 +32,8 @@ def prepare(notebook: str) -> dict[str, str]:
     if status["privacy_mode"]:
         # The README's prerequisite, done in BotFather on Telegram: privacy off, then the bot re-added.
         telegram_control("POST", "botfather/setprivacy", {"enabled": False, "readd": True})
-    catch_up(notebook)
+    if ORDER[index] != "06-limpeza":  # teardown removes whatever exists; it never rebuilds anything first
+        catch_up(notebook)
     if (
         ORDER[index] == "03-webhook"
         and telegram_control("GET", "status")["messages"] < CONVERSATION["messages"]

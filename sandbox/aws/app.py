@@ -6,6 +6,7 @@ S3 latency/faults, execute-api URLs (/_sandbox/execute-api/{host}/{path}) and co
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -21,12 +22,13 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox import config
 from sandbox.aws.faults import S3Faults, s3_error_response
-from sandbox.aws.gateway import Gateway, UnknownHost
+from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
 
 log = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
 ATHENA_QUERY_ACTIONS = frozenset(
     {
@@ -130,6 +132,10 @@ class AwsSandbox:
             return self._control(Request(environ))(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
             return self._lambda_invoke(environ)(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "POST" and POLICY_PATH.match(path):
+            conflict = self._repeated_statement(environ)
+            if conflict is not None:
+                return conflict(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if self.athena is not None and target.startswith("AmazonAthena."):
             action = target.split(".", 1)[1]
@@ -201,7 +207,20 @@ class AwsSandbox:
         headers = {"Content-Type": "application/json", "X-Amz-Executed-Version": spec.version}
         if invocation_type == "DryRun":
             return Response(b"", status=204, headers=headers)
-        result = self.invoke(spec, request.get_data(), asynchronous=invocation_type == "Event")
+        payload = request.get_data()
+        limit = 262_144 if invocation_type == "Event" else LAMBDA_MAX_SYNC_PAYLOAD
+        if len(payload) > limit:
+            error = {
+                "Type": "User",
+                "message": f"{len(payload)} byte payload is too large for the {invocation_type} invocation type "
+                f"(limit {limit} bytes)",
+            }
+            headers = {
+                "x-amzn-ErrorType": "RequestEntityTooLargeException",
+                "Content-Type": "application/json",
+            }
+            return Response(json.dumps(error), status=413, headers=headers)
+        result = self.invoke(spec, payload, asynchronous=invocation_type == "Event")
         headers["x-amzn-RequestId"] = result.request_id
         if invocation_type == "Event":
             return Response(b"", status=202, headers=headers)
@@ -210,6 +229,27 @@ class AwsSandbox:
         if request.headers.get("X-Amz-Log-Type") == "Tail":
             headers["X-Amz-Log-Result"] = result.log_tail_base64
         return Response(result.payload, status=200, headers=headers)
+
+    def _repeated_statement(self, environ: dict) -> Response | None:
+        """AddPermission with a StatementId the policy already has: AWS refuses it, moto would add a twin."""
+        body = Request(environ).get_data()
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
+        environ["CONTENT_LENGTH"] = str(len(body))
+        name = unquote(POLICY_PATH.match(environ["PATH_INFO"])["name"])
+        try:
+            statement_id = json.loads(body or b"{}").get("StatementId")
+            existing = self._policy(_scope(environ)[0] or config.REGION, name)
+        except (ValueError, LookupError):
+            return None  # moto answers malformed bodies and missing functions itself
+        if statement_id not in {statement.get("Sid") for statement in existing}:
+            return None
+        error = {
+            "Type": "User",
+            "message": f"The statement id ({statement_id}) provided already exists. "
+            "Please provide a new statement id, or remove the existing statement.",
+        }
+        headers = {"x-amzn-ErrorType": "ResourceConflictException", "Content-Type": "application/json"}
+        return Response(json.dumps(error), status=409, headers=headers)
 
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)

@@ -21,6 +21,9 @@ from urllib.parse import parse_qsl, urlsplit
 HOST_PATTERN = re.compile(
     r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z]{2}(-[a-z]+)+-\d)\.amazonaws\.com$"
 )
+# Quotas: an HTTP API takes request bodies up to 10 MB; a synchronous Lambda invocation, events up to 6 MB.
+HTTP_API_MAX_BODY = 10 * 1024 * 1024
+LAMBDA_MAX_SYNC_PAYLOAD = 6_291_456
 TEXT_TYPES = re.compile(r"^(text/.*|application/([\w.+-]*\+)?(json|xml|javascript))(;.*)?$", re.IGNORECASE)
 LAMBDA_ARN = re.compile(r"arn:aws:lambda:(?P<region>[\w-]+):(?P<account>\d{12}):function:(?P<name>[\w-]+)")
 
@@ -201,6 +204,8 @@ class Gateway:
 
     # ---- HTTP API (v2) --------------------------------------------------------------------------------
     def _serve_http_api(self, api, region: str, request: _Request) -> Response:
+        if len(request.body) > HTTP_API_MAX_BODY:
+            return _json(413, "Request Entity Too Large")
         segments = request.path.lstrip("/").split("/", 1)
         if segments[0] in api.stages and segments[0] != "$default":
             stage_name, path = segments[0], "/" + (segments[1] if len(segments) > 1 else "")
@@ -302,7 +307,13 @@ class Gateway:
         if match.params:
             event["pathParameters"] = match.params
         if request.body:
-            event["body"] = request.body.decode() if text else base64.b64encode(request.body).decode()
+            try:
+                event["body"] = request.body.decode() if text else None
+            except UnicodeDecodeError:
+                text = False  # not valid UTF-8 whatever its Content-Type: passed on base64-encoded
+            if not text:
+                event["body"] = base64.b64encode(request.body).decode()
+            event["isBase64Encoded"] = not text
         return event
 
     # ---- REST API (v1) --------------------------------------------------------------------------------
@@ -404,9 +415,13 @@ class Gateway:
             return b"", "AccessDenied"  # API Gateway logs "Invalid permissions on Lambda function"
         result: list = []
 
+        payload = json.dumps(event).encode()
+        if len(payload) > LAMBDA_MAX_SYNC_PAYLOAD:
+            return b"", "RequestEntityTooLargeException"  # Invoke refuses it; API Gateway answers 500
+
         def call() -> None:
             try:
-                result.append(self.invoke(region, name, json.dumps(event).encode()))
+                result.append(self.invoke(region, name, payload))
             except Exception as exc:
                 result.append((b"", f"{type(exc).__name__}: {exc}"))
 

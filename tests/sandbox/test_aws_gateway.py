@@ -258,3 +258,15 @@ def test_source_arn_must_match_for_api_gateway_to_invoke():
 def test_payload_2_0_response_rules(result, expected):
     status, _, body = parse_v2_response(json.dumps(result).encode())
     assert (status, body) == expected
+
+
+def test_repeated_statement_id_is_refused_like_aws(sandbox, http_api):
+    client = sandbox.client("lambda")
+    api_id = http_api.split(".")[0]
+
+    # The http_api fixture already added "apigateway"; AWS refuses a second statement with the same id.
+    with pytest.raises(client.exceptions.ResourceConflictException, match="already exists"):
+        _allow(sandbox, "echo", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/*/*")
+
+    statements = json.loads(client.get_policy(FunctionName="echo")["Policy"])["Statement"]
+    assert [statement["Sid"] for statement in statements] == ["apigateway"]

@@ -1,0 +1,85 @@
+"""A learner opens any notebook cold (fresh kernel, fresh sandbox) or runs one again: both must just work."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import boto3
+import nbformat
+import pytest
+
+import sandbox
+from sandbox import demo
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fresh_sandbox(tmp_path_factory):
+    """A sandbox of this module's own (free ports, own home), so a running one is never touched."""
+    saved = dict(os.environ)
+    os.environ.update(
+        SANDBOX_HOME=str(tmp_path_factory.mktemp("sandbox-home")),
+        SANDBOX_AWS_PORT=str(_free_port()),
+        SANDBOX_TELEGRAM_PORT=str(_free_port()),
+    )
+    os.environ.pop("AMBIENTE", None)
+    try:
+        sandbox.start(seed=42, reset=True)
+        yield
+    finally:
+        sandbox.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def aws(service: str):
+    # The suite's autouse fixture removes AWS_ENDPOINT_URL from each test: point the client explicitly.
+    return boto3.client(service, endpoint_url=sandbox.env()["AWS_ENDPOINT_URL"])
+
+
+def last_output(path) -> str:
+    cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    return "".join(output.get("text", "") for output in cells[-1].outputs)
+
+
+def test_analysis_notebook_opened_cold_rebuilds_what_earlier_notebooks_leave(fresh_sandbox, tmp_path):
+    # Nothing exists yet: the setup cell of 05 must run 01-04 headless before its own cells.
+    demo.execute(["05-analise"], output_dir=tmp_path)
+
+    assert "Tudo certo" in last_output(tmp_path / "05-analise.ipynb")
+    names = {f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]}
+    assert {"telegram-ingestao", "telegram-etl"} <= names
+
+
+def test_running_notebooks_again_updates_instead_of_duplicating(fresh_sandbox, tmp_path):
+    demo.execute(["02-ingestao-aws", "04-etl", "05-analise"], output_dir=tmp_path)
+
+    apigw = aws("apigatewayv2")
+    apis = [api for api in apigw.get_apis()["Items"] if api["Name"] == "telegram-webhook"]
+    assert len(apis) == 1
+    assert len(apigw.get_routes(ApiId=apis[0]["ApiId"])["Items"]) == 1
+    assert len(apigw.get_integrations(ApiId=apis[0]["ApiId"])["Items"]) == 1
+    policy = json.loads(aws("lambda").get_policy(FunctionName="telegram-ingestao")["Policy"])
+    assert [statement["Sid"] for statement in policy["Statement"]] == ["apigateway-webhook"]
+    assert len(aws("scheduler").list_schedules()["Schedules"]) == 1
+    for name in ("02-ingestao-aws", "04-etl", "05-analise"):
+        assert "Tudo certo" in last_output(tmp_path / f"{name}.ipynb")
+
+
+def test_teardown_twice_is_harmless(fresh_sandbox, tmp_path):
+    demo.execute(["06-limpeza"], output_dir=tmp_path / "first")
+    demo.execute(["06-limpeza"], output_dir=tmp_path / "second")
+
+    assert "Tudo limpo" in last_output(tmp_path / "second" / "06-limpeza.ipynb")
+    assert "já não existia" in "".join(
+        output.get("text", "")
+        for cell in nbformat.read(tmp_path / "second" / "06-limpeza.ipynb", as_version=4).cells
+        for output in cell.get("outputs", [])
+    )
