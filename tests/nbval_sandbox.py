@@ -6,26 +6,16 @@ running is neither used nor disturbed; the notebooks' setup cells join this one 
 
 from __future__ import annotations
 
-import os
-import socket
-import tempfile
+from contextlib import ExitStack
 
-import sandbox
+from tests.stack import isolated_sandbox
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+_session = ExitStack()
 
 
 def pytest_sessionstart(session) -> None:
-    os.environ["SANDBOX_HOME"] = tempfile.mkdtemp(prefix="nbval-sandbox-")
-    os.environ["SANDBOX_AWS_PORT"] = str(_free_port())
-    os.environ["SANDBOX_TELEGRAM_PORT"] = str(_free_port())
-    os.environ.pop("AMBIENTE", None)  # the notebooks' default: the sandbox
-    sandbox.start(seed=42, reset=True)
+    _session.enter_context(isolated_sandbox(seed=42))
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    sandbox.stop()
+    _session.close()

@@ -38,22 +38,6 @@ LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 # What notebook 03 asks Telegram for; the tests subscribe the webhook the same way.
 ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
-# Environment variables a deployment sets in this process; restored when it ends.
-_ENV_NAMES = (
-    "SANDBOX_HOME",
-    "SANDBOX_AWS_PORT",
-    "SANDBOX_TELEGRAM_PORT",
-    "AMBIENTE",
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION",
-    "AWS_PROFILE",
-    "TELEGRAM_API_URL",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_CHAT_ID",
-)
 
 
 class StackError(AssertionError):
@@ -267,13 +251,13 @@ def _prepare_group() -> dict:
 
 
 @contextmanager
-def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
-    """An isolated sandbox where the notebooks before `upto` deployed the pipeline.
+def isolated_sandbox(seed: int = 42) -> Iterator[dict[str, str]]:
+    """A sandbox of its own (temporary home, free ports), so one the user left running is never touched.
 
-    The default, "03", stops after notebook 02: everything is deployed and no webhook is set yet.
+    Yields the variables `sandbox.start` set; the environment is restored and the sandbox stopped at the end.
     """
-    saved = {name: os.environ.get(name) for name in _ENV_NAMES}
-    home = Path(tempfile.mkdtemp(prefix="stack-sandbox-"))
+    saved = dict(os.environ)
+    home = Path(tempfile.mkdtemp(prefix="test-sandbox-"))
     os.environ.update(
         {
             "SANDBOX_HOME": str(home),
@@ -281,15 +265,28 @@ def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
             "SANDBOX_TELEGRAM_PORT": str(free_port()),
         }
     )
-    os.environ.pop("AMBIENTE", None)  # the notebooks' default: the sandbox
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.pop("AWS_SESSION_TOKEN", None)
+    for name in ("AMBIENTE", "AWS_PROFILE", "AWS_SESSION_TOKEN"):  # the notebooks' default world: the sandbox
+        os.environ.pop(name, None)
     try:
-        variables = sandbox.start(seed=seed, reset=True)
+        yield sandbox.start(seed=seed, reset=True)
+    finally:
+        sandbox.stop()
+        shutil.rmtree(home, ignore_errors=True)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
+    """An isolated sandbox where the notebooks before `upto` deployed the pipeline.
+
+    The default, "03", stops after notebook 02: everything is deployed and no webhook is set yet.
+    """
+    with isolated_sandbox(seed) as variables:
         status = _prepare_group()
         tutorial.catch_up(upto)
         stack = Stack(
-            home=home,
+            home=Path(os.environ["SANDBOX_HOME"]),
             endpoint_url=variables["AWS_ENDPOINT_URL"],
             telegram_api=variables["TELEGRAM_API_URL"],
             token=variables["TELEGRAM_BOT_TOKEN"],
@@ -300,14 +297,6 @@ def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
         stack.account = stack.client("sts").get_caller_identity()["Account"]
         stack.read_back()
         yield stack
-    finally:
-        sandbox.stop()
-        shutil.rmtree(home, ignore_errors=True)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def run_notebook(name: str, folder: Path) -> Path:

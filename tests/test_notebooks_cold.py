@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 
 import boto3
 import nbformat
@@ -12,31 +10,13 @@ import pytest
 
 import sandbox
 from sandbox import demo
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.stack import isolated_sandbox
 
 
 @pytest.fixture(scope="module")
-def fresh_sandbox(tmp_path_factory):
-    """A sandbox of this module's own (free ports, own home), so a running one is never touched."""
-    saved = dict(os.environ)
-    os.environ.update(
-        SANDBOX_HOME=str(tmp_path_factory.mktemp("sandbox-home")),
-        SANDBOX_AWS_PORT=str(_free_port()),
-        SANDBOX_TELEGRAM_PORT=str(_free_port()),
-    )
-    os.environ.pop("AMBIENTE", None)
-    try:
-        sandbox.start(seed=42, reset=True)
+def fresh_sandbox():
+    with isolated_sandbox():
         yield
-    finally:
-        sandbox.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def aws(service: str):

@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zlib
@@ -32,15 +29,10 @@ import sandbox
 from sandbox import tutorial
 from sandbox.bridge import Bridge, BridgeError, SandboxTarget, TelegramSource, resolve_token
 from sandbox.telegram import TelegramSandbox
+from tests.stack import isolated_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_BUCKET = "telegram-123456789012-sa-east-1-raw"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
@@ -56,21 +48,11 @@ def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
 @pytest.fixture(scope="module")
 def target():
     """An isolated sandbox with what notebooks 02 and 03 deploy (bucket, function, API, webhook)."""
-    saved = dict(os.environ)
-    os.environ["SANDBOX_HOME"] = tempfile.mkdtemp(prefix="bridge-sandbox-")
-    os.environ["SANDBOX_AWS_PORT"] = str(free_port())
-    os.environ["SANDBOX_TELEGRAM_PORT"] = str(free_port())
-    for name in ("AMBIENTE", "AWS_PROFILE", "BRIDGE_TELEGRAM_BOT_TOKEN", "BRIDGE_TELEGRAM_API_URL"):
-        os.environ.pop(name, None)
-    try:
-        sandbox.start(seed=42, reset=True)
+    with isolated_sandbox():
+        for name in ("BRIDGE_TELEGRAM_BOT_TOKEN", "BRIDGE_TELEGRAM_API_URL"):
+            os.environ.pop(name, None)
         tutorial.prepare("04")
         yield SandboxTarget.running()
-    finally:
-        sandbox.stop()
-        shutil.rmtree(os.environ["SANDBOX_HOME"], ignore_errors=True)
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @dataclass

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def running(pid: int) -> bool:
