@@ -153,8 +153,10 @@ def _telegram_cli():
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The sandbox's own commands set `func`; the Telegram emulator's (`chat`, `botfather`) set `handler`.
+    command = getattr(args, "func", None) or args.handler
     try:
-        return args.func(args)
+        return command(args)
     except sandbox.SandboxError as exc:
         print(f"Erro: {exc}", file=sys.stderr)
         return 1

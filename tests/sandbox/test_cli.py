@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.stack import free_port
 
@@ -133,3 +134,22 @@ def test_server_that_dies_at_start_points_to_its_log(cli):
     assert "parou ao iniciar" in up.stderr
     assert str(Path(cli.env["SANDBOX_HOME"]) / "sandbox.log") in up.stderr
     assert "SANDBOX_S3_LATENCY_MS" in up.stderr  # the log's last lines say what went wrong
+
+
+def test_chat_and_botfather_commands_talk_to_the_running_sandbox(cli):
+    assert cli("up").returncode == 0
+
+    privacy = cli("botfather", "setprivacy", "disable")
+    post = cli("chat", "post", "--from", "ana", "--text", "Oi turma, alguém viu o #athena? 🚀")
+    people = cli("chat", "participants")
+
+    assert privacy.returncode == 0, privacy.stderr
+    assert post.returncode == 0, post.stderr
+    assert "Ana" in post.stdout
+    assert people.returncode == 0, people.stderr
+    assert "Ana" in people.stdout
+    pending = requests.get(
+        f"http://127.0.0.1:{cli.env['SANDBOX_TELEGRAM_PORT']}/_sandbox/updates", timeout=10
+    )
+    texts = [u["message"].get("text") for u in pending.json()["result"] if "message" in u]
+    assert "Oi turma, alguém viu o #athena? 🚀" in texts
