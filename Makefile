@@ -4,10 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo notebooks bench clean
+.PHONY: help install test lint format demo lab notebooks bench clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
+	@echo "make lab     - abre os notebooks no JupyterLab"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
 	@echo "make lint    - ruff (lint e formato)"
 	@echo "make format  - formata o código com ruff"
@@ -44,6 +45,10 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/python -m sandbox demo
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,notebooks]'
+	$(BIN)/jupyter lab notebooks/
 
 notebooks: $(STAMP)
 	$(BIN)/python -m sandbox notebooks --store

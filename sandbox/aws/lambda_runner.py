@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 LOG_TAIL_BYTES = 4096
+# Invocations that run at once (see LambdaRunner._slots); SANDBOX_LAMBDA_CONCURRENCY overrides it.
+MAX_CONCURRENT = int(os.environ.get("SANDBOX_LAMBDA_CONCURRENCY", max(4, 2 * (os.cpu_count() or 1))))
 # Modules that the venv's interpreter loads at start-up and a worker may meet again (harmless).
 STARTUP_MODULES = frozenset({"_distutils_hack", "_virtualenv", "sitecustomize", "usercustomize"})
 
@@ -150,6 +152,10 @@ class LambdaRunner:
         self._busy: set[Worker] = set()
         self._current: dict[str, str] = {}  # function name -> latest fingerprint
         self._rng = random.Random(seed)
+        # AWS runs hundreds of environments at once; this machine has a few cores. Invocations beyond this wait
+        # for a free slot (only latency, invisible to callers) instead of starting dozens of Python processes
+        # that would starve each other past their timeouts. The timeout counts from when one really starts.
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 
     # ---- public ---------------------------------------------------------------------------------------
     def invoke(self, spec: FunctionSpec, event: bytes, *, asynchronous: bool = False) -> InvocationResult:
@@ -188,6 +194,10 @@ class LambdaRunner:
             log.exception("asynchronous invocation %s of %s failed", request_id, spec.name)
 
     def _run(self, spec: FunctionSpec, event: bytes, request_id: str) -> InvocationResult:
+        with self._slots:
+            return self._run_now(spec, event, request_id)
+
+    def _run_now(self, spec: FunctionSpec, event: bytes, request_id: str) -> InvocationResult:
         worker = self._acquire(spec)
         started = time.time()
         request = {
