@@ -149,7 +149,7 @@ def run_demo(messages: int, seed: int) -> int:
     print()
     print(f"Notebooks executados em: {output.relative_to(ROOT)}/")
     print(f"Gráficos ({len(charts)}) em: {(BUILD / 'graficos').relative_to(ROOT)}/")
-    print("Próximo passo: abra os notebooks com `jupyter lab notebooks/` e rode célula por célula.")
+    print("Próximo passo: `make lab` abre os notebooks no JupyterLab; rode célula por célula.")
     print(
         f"Tempo total: {time.monotonic() - started:.1f} s. O sandbox continua no ar: python -m sandbox down"
     )
