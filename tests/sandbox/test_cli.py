@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -53,11 +52,9 @@ def cli(tmp_path):
 
 
 def test_up_status_env_reset_down(cli):
-    started = time.monotonic()
     up = cli("up")
     assert up.returncode == 0, up.stderr
     assert "Sandbox no ar" in up.stdout
-    assert time.monotonic() - started < 30
     aws_port = cli.env["SANDBOX_AWS_PORT"]
     assert f"http://127.0.0.1:{aws_port}" in up.stdout
 

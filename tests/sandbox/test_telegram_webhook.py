@@ -233,7 +233,7 @@ def test_stop_is_prompt_even_with_a_request_in_flight():
     wait_for(lambda: transport.active >= 1)
     started = time.monotonic()
     tg.stop()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2.5  # the request in flight hangs for 3 s: stop did not wait for it
     hang.set()
 
 
