@@ -258,7 +258,15 @@ class BotApi:
     def getChat(self, p: Params) -> dict:
         with self.sb._lock:
             chat = self._chat(p)
-        return {**chat, "accent_color_id": 0, "max_reaction_count": 11}
+        # ChatFullInfo's required keys (accepted_gift_types since Bot API 9.0): clients refuse it without them.
+        # People accept every gift by default; a group cannot receive gifts.
+        accepts = chat["type"] == "private"
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": dict.fromkeys(_GIFT_TYPES, accepts),
+        }
 
     def getChatMemberCount(self, p: Params) -> int:
         with self.sb._lock:
@@ -320,6 +328,13 @@ class BotApi:
             logger.info("method from webhook answer refused: %s", exc.description)
 
 
+_GIFT_TYPES = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
+)
 _WEBHOOK_ACTIVE = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 _TERMINATED = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"

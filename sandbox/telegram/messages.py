@@ -151,12 +151,19 @@ def poll_content(rng: random.Random, question: str, options: list[str]) -> dict:
         "poll": {
             "id": poll_id,
             "question": question,
-            "options": [{"text": option, "voter_count": 0} for option in options],
+            # Bot API 9.6 made persistent_id required (clients reject options without it); the sandbox
+            # numbers options as MTProto does.
+            "options": [
+                {"persistent_id": str(index), "text": option, "voter_count": 0}
+                for index, option in enumerate(options)
+            ],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": False,
             "type": "regular",
             "allows_multiple_answers": False,
+            "allows_revoting": True,  # sendPoll's default for regular polls (Bot API 9.6)
+            "members_only": False,  # required since Bot API 10.1
         }
     }
 
