@@ -184,6 +184,21 @@ def test_update_that_crashes_or_times_out_is_retried_while_other_chats_flow(clea
     stack, s3 = clean, clean.client("s3")
     chaos_bucket = f"chaos-{stack.account}"
     s3.create_bucket(Bucket=chaos_bucket, CreateBucketConfiguration={"LocationConstraint": stack.region})
+    # The chaos wrapper runs with the ingestion role: on AWS, as here, it needs that bucket in the role too.
+    chaos_access = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{chaos_bucket}", f"arn:aws:s3:::{chaos_bucket}/*"],
+            }
+        ],
+    }
+    iam = stack.client("iam")
+    iam.put_role_policy(
+        RoleName=f"{FUNCTION}-role", PolicyName="chaos", PolicyDocument=json.dumps(chaos_access)
+    )
     source = (ROOT / "lambda_function.py").read_text()
     deploy_ingestion(
         stack,
@@ -226,6 +241,7 @@ def test_update_that_crashes_or_times_out_is_retried_while_other_chats_flow(clea
             timeout=10,
             extra_env={},
         )
+        iam.delete_role_policy(RoleName=f"{FUNCTION}-role", PolicyName="chaos")
         for key in [item["Key"] for item in s3.list_objects_v2(Bucket=chaos_bucket).get("Contents", [])]:
             s3.delete_object(Bucket=chaos_bucket, Key=key)
         s3.delete_bucket(Bucket=chaos_bucket)
@@ -263,10 +279,9 @@ def etl_policy(stack: Stack) -> dict:
                 "Resource": [f"arn:aws:s3:::{stack.raw_bucket}", f"arn:aws:s3:::{stack.enriched_bucket}"],
                 "Condition": {"StringLike": {"s3:prefix": "telegram/*"}},
             },
-            {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": logs},
             {
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": f"{logs}:*",
             },
         ],
@@ -360,11 +375,17 @@ def test_etl_without_the_pandas_layer_fails_loudly(clean):
         Key="telegram/context_date=2025-03-17/1.json",
         Body=Path(ROOT / "tests/events/updates/text_with_entities.json").read_bytes(),
     )
-    lambda_ = stack.client("lambda")
-    role = stack.client("iam").get_role(RoleName="telegram-ingestao-role")["Role"]["Arn"]
+    lambda_, iam = stack.client("lambda"), stack.client("iam")
+    # The ETL's own least-privilege role: with the ingestion role it would stop earlier, at AccessDenied.
+    role = iam.create_role(RoleName="telegram-etl-sem-layer-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.put_role_policy(
+        RoleName="telegram-etl-sem-layer-role",
+        PolicyName="etl",
+        PolicyDocument=json.dumps(etl_policy(stack)),
+    )
     lambda_.create_function(
         FunctionName="telegram-etl-sem-layer",
-        Role=role,
+        Role=role["Role"]["Arn"],
         Handler="lambda_function.etl_handler",
         Runtime="python3.12",
         Code={"ZipFile": zip_files({"lambda_function.py": (ROOT / "lambda_function.py").read_text()})},

@@ -2,10 +2,13 @@
 
 Intercepted before moto: Lambda Invoke (runs the handler), Athena query actions (sandbox.athena),
 S3 latency/faults, execute-api URLs (/_sandbox/execute-api/{host}/{path}) and control routes (/_sandbox/...).
+Functions run with credentials of their own role: their S3 requests and their logs are allowed only as far as
+the role's policies allow (sandbox.aws.iam_policy); the learner's credentials keep full rights.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -16,13 +19,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
+from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request, Response
 
 from sandbox import config
 from sandbox.aws.faults import S3Faults, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
+from sandbox.aws.iam_policy import Check, denial_message, evaluate, s3_checks
 from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
+ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/]+)/")
 ATHENA_QUERY_ACTIONS = frozenset(
     {
         "StartQueryExecution",
@@ -112,8 +118,15 @@ class AwsSandbox:
         self.seed = seed
         self.started = time.time()
         self._moto_lock = threading.Lock()  # moto's log backend is not thread-safe
+        # Access key id -> (role ARN, session name) of the credentials each function runs with.
+        self.role_sessions: dict[str, tuple[str, str]] = {}
         self.runner = LambdaRunner(
-            endpoint_url, config.ACCESS_KEY_ID, config.SECRET_ACCESS_KEY, seed, log_sink=self._write_logs
+            endpoint_url,
+            config.ACCESS_KEY_ID,
+            config.SECRET_ACCESS_KEY,
+            seed,
+            log_sink=self._write_logs,
+            session_credentials=self._session_credentials,
         )
         self.gateway = Gateway(
             config.ACCOUNT_ID, invoke=self._invoke_for_gateway, policy=self._policy, seed=seed
@@ -142,6 +155,9 @@ class AwsSandbox:
             if action in ATHENA_QUERY_ACTIONS:
                 return self._athena(action, Request(environ))(environ, start_response)
         if _scope(environ)[1] == "s3":
+            denied = self._s3_access_denied(environ)
+            if denied is not None:
+                return denied(environ, start_response)
             status = self.faults.before_request()
             if status is not None:
                 code, headers, body = s3_error_response(status, f"{time.time_ns():X}"[-16:])
@@ -176,6 +192,7 @@ class AwsSandbox:
             code_sha256=fn.code_sha_256,
             layers=layers,
             region=region,
+            role=fn.role or "",
         )
 
     def invoke(self, spec: FunctionSpec, event: bytes, asynchronous: bool = False) -> InvocationResult:
@@ -251,6 +268,49 @@ class AwsSandbox:
         headers = {"x-amzn-ErrorType": "ResourceConflictException", "Content-Type": "application/json"}
         return Response(json.dumps(error), status=409, headers=headers)
 
+    # ---- a function's role in S3 ------------------------------------------------------------------
+    def _session_credentials(self, spec: FunctionSpec) -> tuple[str, str, str]:
+        """Credentials of the function's role session (session name = function name, as Lambda does)."""
+        digest = hashlib.sha256(f"{spec.role}|{spec.name}".encode()).hexdigest()
+        access_key = "ASIA" + digest[:16].upper()
+        self.role_sessions[access_key] = (spec.role, spec.name)
+        return access_key, digest[16:56], "sandbox-session-" + digest[:32]
+
+    def _s3_access_denied(self, environ: dict) -> Response | None:
+        """403 AccessDenied when a function's request is not allowed by its role (learners' own: never)."""
+        text = environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))
+        match = ACCESS_KEY.search(text.replace("X-Amz-Credential=", "Credential="))
+        session = self.role_sessions.get(match["key"]) if match else None
+        if session is None:
+            return None
+        role_arn, session_name = session
+        request = Request(environ)
+        bucket, _, key = request.path.lstrip("/").partition("/")
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        body = b""
+        if request.method == "POST" and "delete" in query:
+            body = request.get_data()
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
+            environ["CONTENT_LENGTH"] = str(len(body))
+        policies = _role_policies(role_arn)
+        principal = (
+            f"arn:aws:sts::{config.ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
+        )
+        for check in s3_checks(request.method, bucket, key, query, dict(request.headers), body):
+            outcome = evaluate(policies, check)
+            if outcome != "allow":
+                log.info("S3 AccessDenied for %s: %s on %s", principal, check.action, check.resource)
+                request_id = f"{time.time_ns():X}"[-16:]
+                message = escape(denial_message(principal, check, outcome))
+                body = (
+                    '<?xml version="1.0" encoding="UTF-8"?>\n'
+                    f"<Error><Code>AccessDenied</Code><Message>{message}</Message>"
+                    f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
+                ).encode()
+                headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
+                return Response(b"" if request.method == "HEAD" else body, status=403, headers=headers)
+        return None
+
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)
         return result.payload, result.function_error
@@ -264,12 +324,25 @@ class AwsSandbox:
         except (ServiceException, _RESTError) as exc:
             raise LookupError(name) from exc
 
-    def _write_logs(self, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    def _write_logs(self, spec: FunctionSpec, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        """Lambda writes a function's logs with its role: without the logs permissions, they are lost (silently)."""
         from moto.logs.models import logs_backends
 
-        backend = logs_backends[config.ACCOUNT_ID][region]
+        backend = logs_backends[config.ACCOUNT_ID][spec.region]
+        policies = _role_policies(spec.role)
+        # The resource CloudWatch Logs authorizes is the log stream's ARN (for CreateLogGroup: an empty stream),
+        # which a policy matches with the log group's ARN ending in ":*".
+        stream_arn = f"arn:aws:logs:{spec.region}:{config.ACCOUNT_ID}:log-group:{group}:log-stream:"
         with self._moto_lock:
-            if group not in backend.groups:
+            missing = group not in backend.groups
+            needed = ["logs:CreateLogGroup"] if missing else []
+            needed += ["logs:CreateLogStream", "logs:PutLogEvents"]
+            resources = {"logs:CreateLogGroup": stream_arn}
+            for action in needed:
+                if evaluate(policies, Check(action, resources.get(action, stream_arn + stream))) != "allow":
+                    log.info("logs of %s dropped: its role does not allow %s", spec.name, action)
+                    return
+            if missing:
                 backend.create_log_group(group, {})
             if stream not in backend.groups[group].streams:
                 backend.create_log_stream(group, stream)
@@ -378,6 +451,21 @@ def _json_response(body: dict, status: int = 200, headers: dict | None = None) -
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, headers=headers, mimetype="application/json"
     )
+
+
+def _role_policies(role_arn: str) -> list[dict]:
+    """The identity policies of a role in moto's IAM (inline and attached); none when the role is gone."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[config.ACCOUNT_ID]["aws"].get_role_by_arn(role_arn)
+    except NotFoundException:  # a deleted role grants nothing, as on AWS
+        return []
+    documents = list(role.policies.values())
+    for policy in role.managed_policies.values():
+        documents += [version.document for version in policy.versions if version.is_default]
+    return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
 
 
 def _create_backends() -> None:

@@ -38,8 +38,10 @@ MAX_CONCURRENT = int(os.environ.get("SANDBOX_LAMBDA_CONCURRENCY", max(4, 2 * (os
 # Modules that the venv's interpreter loads at start-up and a worker may meet again (harmless).
 STARTUP_MODULES = frozenset({"_distutils_hack", "_virtualenv", "sitecustomize", "usercustomize"})
 
-# (region, log group, log stream, [(timestamp ms, message)])
-LogSink = Callable[[str, str, str, list[tuple[int, str]]], None]
+# (function, log group, log stream, [(timestamp ms, message)])
+LogSink = Callable[["FunctionSpec", str, str, list[tuple[int, str]]], None]
+# A function -> the (access key id, secret access key, session token) its code runs with, like its role's.
+SessionCredentials = Callable[["FunctionSpec"], tuple[str, str, str]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class FunctionSpec:
     code_sha256: str
     layers: tuple[LayerCode, ...] = ()
     region: str = "sa-east-1"
+    role: str = ""  # the execution role's ARN
 
     @property
     def fingerprint(self) -> str:
@@ -74,6 +77,7 @@ class FunctionSpec:
             self.timeout,
             self.memory_size,
             sorted(self.environment.items()),
+            self.role,
         ]
         config += [layer.arn for layer in self.layers]
         return self.code_sha256 + hashlib.sha256(json.dumps(config).encode()).hexdigest()
@@ -142,9 +146,11 @@ class LambdaRunner:
         seed: int,
         log_sink: LogSink | None = None,
         work_dir: Path | None = None,
+        session_credentials: SessionCredentials | None = None,
     ):
         self.endpoint_url = endpoint_url
         self.credentials = (access_key_id, secret_access_key)
+        self.session_credentials = session_credentials
         self.log_sink = log_sink
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="sandbox-lambda-"))
         self._lock = threading.RLock()
@@ -261,7 +267,7 @@ class LambdaRunner:
             now = int(time.time() * 1000)
             try:
                 self.log_sink(
-                    spec.region,
+                    spec,
                     f"/aws/lambda/{spec.name}",
                     worker.log_stream,
                     [(now, line) for line in lines],
@@ -350,7 +356,10 @@ class LambdaRunner:
         return worker
 
     def _environment(self, spec: FunctionSpec, code_dir: Path, log_stream: str) -> dict[str, str]:
-        access_key, secret_key = self.credentials
+        if self.session_credentials is not None:
+            access_key, secret_key, session_token = self.session_credentials(spec)
+        else:
+            (access_key, secret_key), session_token = self.credentials, "sandbox"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
@@ -374,7 +383,7 @@ class LambdaRunner:
                 "AWS_DEFAULT_REGION": spec.region,
                 "AWS_ACCESS_KEY_ID": access_key,
                 "AWS_SECRET_ACCESS_KEY": secret_key,
-                "AWS_SESSION_TOKEN": "sandbox",
+                "AWS_SESSION_TOKEN": session_token,
                 # Points the function's boto3 back at the sandbox; on AWS this variable is simply absent.
                 "AWS_ENDPOINT_URL": self.endpoint_url,
             }

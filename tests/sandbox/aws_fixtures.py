@@ -103,11 +103,16 @@ def zip_bytes(files: dict[str, str]) -> bytes:
 
 
 def create_role(sandbox: RunningSandbox, name: str = "lambda-role") -> str:
+    """A Lambda execution role that may write its logs (AWSLambdaBasicExecutionRole) and nothing else."""
     iam = sandbox.client("iam")
     try:
-        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
+    iam.attach_role_policy(
+        RoleName=name, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    )
+    return arn
 
 
 def create_function(sandbox: RunningSandbox, name: str, source: str, **extra) -> dict:

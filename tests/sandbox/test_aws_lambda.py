@@ -232,6 +232,19 @@ def test_event_invocation_is_accepted_and_runs_in_background(sandbox):
         "def lambda_handler(event, context):\n"
         "    s3.put_object(Bucket='async-out', Key=event['key'], Body=b'feito')\n"
     )
+    # As on AWS, the function may only write what its role allows.
+    sandbox.client("iam").put_role_policy(
+        RoleName="lambda-role",
+        PolicyName="async-out",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::async-out/*"}
+                ],
+            }
+        ),
+    )
     create_function(sandbox, "async-writer", source)
     response = sandbox.client("lambda").invoke(
         FunctionName="async-writer", InvocationType="Event", Payload=json.dumps({"key": "ok.txt"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -77,6 +78,18 @@ def test_lambda_writing_to_failing_s3_fails(sandbox, faults_off):
         "    return {'statusCode': 200}\n"
     )
     create_function(sandbox, "writer", source, Timeout=10)
+    sandbox.client("iam").put_role_policy(  # as on AWS, the role must allow the write
+        RoleName="lambda-role",
+        PolicyName="writer",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+                ],
+            }
+        ),
+    )
     sandbox.control("/_sandbox/s3", {"fail": True, "status": 503})
     response, payload = invoke(sandbox, "writer")
     assert response["FunctionError"] == "Unhandled"

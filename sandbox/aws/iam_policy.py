@@ -1,0 +1,199 @@
+"""A Lambda function's S3 requests checked against its role's policies, as AWS does and moto does not.
+
+On AWS a function calls S3 with its execution role's temporary credentials, and S3 answers 403 AccessDenied
+to whatever the role's identity policies do not allow. moto serves every request with full rights, so a
+too-narrow role (a missing s3:GetObject, a ListBucket prefix condition that does not match) would pass here
+and fail on AWS. The sandbox gives each function session credentials of its own and checks its S3 requests
+with the evaluation below.
+
+Covered: the object and bucket operations functions use (Get/Head/Put/Copy/Delete object, multipart uploads,
+DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys condition keys, HeadBucket,
+GetBucketLocation), Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny, and the
+String*/Arn*/Bool/Null condition operators (with ...IfExists). Not covered: bucket policies, permission
+boundaries, policy variables and the ForAnyValue/ForAllValues qualifiers (such a condition never matches).
+Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+# Bucket subresources (query parameters) and the IAM action of a GET/PUT/DELETE on them.
+BUCKET_SUBRESOURCES = {
+    "location": ("s3:GetBucketLocation", None, None),
+    "versioning": ("s3:GetBucketVersioning", "s3:PutBucketVersioning", None),
+    "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+    "tagging": ("s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging"),
+    "acl": ("s3:GetBucketAcl", "s3:PutBucketAcl", None),
+    "publicAccessBlock": (
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+    ),
+    "versions": ("s3:ListBucketVersions", None, None),
+    "uploads": ("s3:ListBucketMultipartUploads", None, None),
+}
+OBJECT_SUBRESOURCES = {
+    "tagging": ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
+    "acl": ("s3:GetObjectAcl", "s3:PutObjectAcl", None),
+}
+DELETE_KEY = re.compile(r"<Key>(.*?)</Key>", re.DOTALL)
+XML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One authorization S3 makes for a request: an action on a resource, with the request's context keys."""
+
+    action: str
+    resource: str
+    context: dict[str, str] = field(default_factory=dict)
+
+
+def s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers: dict[str, str], body=b""):
+    """The checks S3 makes for one request (path-style: bucket and key already split and URL-decoded)."""
+    method = method.upper()
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    if not bucket:
+        return [Check("s3:ListAllMyBuckets", "*")]
+    if key:
+        return _object_checks(method, bucket_arn, key, query, headers)
+    if method == "POST" and "delete" in query:
+        # DeleteObjects: S3 authorizes s3:DeleteObject for each key of the XML body.
+        keys = [_unescape(found) for found in DELETE_KEY.findall(body.decode("utf-8", "replace"))]
+        return [Check("s3:DeleteObject", f"{bucket_arn}/{name}") for name in keys]
+    for name, actions in BUCKET_SUBRESOURCES.items():
+        if name in query:
+            action = dict(zip(("GET", "PUT", "DELETE"), actions, strict=True)).get(method)
+            return [Check(action or f"s3:{method.title()}Bucket{name[0].upper()}{name[1:]}", bucket_arn)]
+    if method in ("GET", "HEAD"):
+        # ListObjects(V2) and HeadBucket. Without a prefix, S3 evaluates s3:prefix as the empty string.
+        context = {"s3:prefix": query.get("prefix", "")}
+        for name in ("delimiter", "max-keys"):
+            if name in query:
+                context[f"s3:{name}"] = query[name]
+        return [Check("s3:ListBucket", bucket_arn, context)]
+    if method == "PUT":
+        return [Check("s3:CreateBucket", bucket_arn)]
+    if method == "DELETE":
+        return [Check("s3:DeleteBucket", bucket_arn)]
+    return [Check(f"s3:{method.title()}Bucket", bucket_arn)]
+
+
+def _object_checks(method: str, bucket_arn: str, key: str, query: dict[str, str], headers: dict[str, str]):
+    resource = f"{bucket_arn}/{key}"
+    for name, actions in OBJECT_SUBRESOURCES.items():
+        if name in query:
+            action = dict(zip(("GET", "PUT", "DELETE"), actions, strict=True)).get(method)
+            return [Check(action or f"s3:{method.title()}Object{name.title()}", resource)]
+    if method in ("GET", "HEAD"):
+        return [Check("s3:ListMultipartUploadParts" if "uploadId" in query else "s3:GetObject", resource)]
+    if method == "DELETE":
+        if "uploadId" in query:
+            return [Check("s3:AbortMultipartUpload", resource)]
+        return [Check("s3:DeleteObjectVersion" if "versionId" in query else "s3:DeleteObject", resource)]
+    if method in ("PUT", "POST"):  # PutObject, CopyObject, UploadPart, Create/CompleteMultipartUpload
+        checks = [Check("s3:PutObject", resource)]
+        source = {k.lower(): v for k, v in headers.items()}.get("x-amz-copy-source")
+        if source:  # CopyObject and UploadPartCopy also read the source object
+            source_path = unquote(source.split("?", 1)[0]).lstrip("/")
+            checks.append(Check("s3:GetObject", f"arn:aws:s3:::{source_path}"))
+        return checks
+    return [Check(f"s3:{method.title()}Object", resource)]
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"&(lt|gt|quot|apos|amp);", lambda m: XML_ENTITIES[m.group(0)], text)
+
+
+def evaluate(policies: list[dict], check: Check) -> str:
+    """ "allow", "implicit" (no statement allows) or "explicit" (a Deny statement applies)."""
+    allowed = False
+    for policy in policies:
+        statements = policy.get("Statement", [])
+        for statement in [statements] if isinstance(statements, dict) else statements:
+            if not _applies(statement, check):
+                continue
+            if statement.get("Effect") == "Deny":
+                return "explicit"
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return "allow" if allowed else "implicit"
+
+
+def _applies(statement: dict, check: Check) -> bool:
+    if "Action" in statement:
+        action_ok = _any_match(statement["Action"], check.action, ignore_case=True)
+    else:
+        action_ok = not _any_match(statement.get("NotAction", []), check.action, ignore_case=True)
+    if "Resource" in statement:
+        resource_ok = _any_match(statement["Resource"], check.resource)
+    else:
+        resource_ok = not _any_match(statement.get("NotResource", []), check.resource)
+    return action_ok and resource_ok and _conditions_hold(statement.get("Condition") or {}, check.context)
+
+
+def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    return any(wildcard_match(pattern, value, ignore_case) for pattern in patterns)
+
+
+def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    """IAM's matching: * is any run of characters (also /), ? is one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+
+
+def _conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
+    """Every operator and key must hold; a key absent from the request fails (unless ...IfExists or Null)."""
+    keys = {name.lower(): value for name, value in context.items()}
+    for operator, entries in conditions.items():
+        if_exists = operator.endswith("IfExists")
+        base = operator[: -len("IfExists")] if if_exists else operator
+        for name, expected in entries.items():
+            expected = [expected] if isinstance(expected, str | bool) else list(expected)
+            expected = [str(value).lower() if isinstance(value, bool) else str(value) for value in expected]
+            actual = keys.get(name.lower())
+            if base == "Null":
+                if (actual is None) != (expected[0].lower() == "true"):
+                    return False
+                continue
+            if actual is None:
+                if if_exists:
+                    continue
+                return False
+            if not _operator_holds(base, actual, expected):
+                return False
+    return True
+
+
+def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
+    if operator == "StringEquals" or operator == "ArnEquals":
+        return actual in expected
+    if operator == "StringNotEquals" or operator == "ArnNotEquals":
+        return actual not in expected
+    if operator == "StringEqualsIgnoreCase":
+        return actual.lower() in {value.lower() for value in expected}
+    if operator == "StringNotEqualsIgnoreCase":
+        return actual.lower() not in {value.lower() for value in expected}
+    if operator in ("StringLike", "ArnLike"):
+        return any(wildcard_match(value, actual) for value in expected)
+    if operator in ("StringNotLike", "ArnNotLike"):
+        return not any(wildcard_match(value, actual) for value in expected)
+    if operator == "Bool":
+        return actual.lower() in {value.lower() for value in expected}
+    return False  # an operator this evaluation does not know never matches
+
+
+def denial_message(principal_arn: str, check: Check, outcome: str) -> str:
+    """S3's AccessDenied message for a principal of the same account (AWS adds the reason since 2023)."""
+    reason = (
+        "with an explicit deny in an identity-based policy"
+        if outcome == "explicit"
+        else f"because no identity-based policy allows the {check.action} action"
+    )
+    return (
+        f'User: {principal_arn} is not authorized to perform: {check.action} on resource: "{check.resource}" '
+        + reason
+    )
