@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Request, Response
 
 from sandbox import config
-from sandbox.aws.faults import S3Faults, s3_error_response
+from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.iam_policy import Check, denial_message, evaluate, s3_checks
 from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
@@ -300,15 +300,9 @@ class AwsSandbox:
             outcome = evaluate(policies, check)
             if outcome != "allow":
                 log.info("S3 AccessDenied for %s: %s on %s", principal, check.action, check.resource)
-                request_id = f"{time.time_ns():X}"[-16:]
                 message = escape(denial_message(principal, check, outcome))
-                body = (
-                    '<?xml version="1.0" encoding="UTF-8"?>\n'
-                    f"<Error><Code>AccessDenied</Code><Message>{message}</Message>"
-                    f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
-                ).encode()
-                headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
-                return Response(b"" if request.method == "HEAD" else body, status=403, headers=headers)
+                status, headers, body = s3_error(403, "AccessDenied", message, f"{time.time_ns():X}"[-16:])
+                return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
         return None
 
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:

@@ -89,7 +89,12 @@ class S3Faults:
 
 
 def s3_error_response(status: int, request_id: str) -> tuple[int, dict[str, str], bytes]:
-    code, message = S3_ERRORS[status]
+    """The injected fault for `status`, as S3 answers it."""
+    return s3_error(status, *S3_ERRORS[status], request_id)
+
+
+def s3_error(status: int, code: str, message: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    """An S3 error response: XML body, request id header (`message` must already be XML-escaped)."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{message}</Message>"
