@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo lab notebooks bench clean
+.PHONY: help install test lint format demo lab notebooks bench stress clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
@@ -14,6 +14,7 @@ help:
 	@echo "make format  - formata o código com ruff"
 	@echo "make notebooks - reexecuta os notebooks e grava as saídas (depois de mudar o código)"
 	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência)"
+	@echo "make stress  - teste de carga: 2.200 updates pelo webhook, sem perder nem duplicar"
 	@echo "make clean   - remove o ambiente virtual e os artefatos"
 
 $(BIN)/python:
@@ -55,6 +56,9 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.etl
+
+stress: $(STAMP)
+	$(BIN)/python -m benchmarks.stress
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -135,7 +135,10 @@ def update_body(update: dict) -> bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.stress", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.stress",
+        description="Teste de carga da ingestão: milhares de updates de vários chats pelo webhook do Telegram.",
+    )
     parser.add_argument("--updates", type=int, default=2000, help="mensagens no grupo (padrão: 2000)")
     parser.add_argument("--private", type=int, default=200, help="mensagens privadas ao bot (padrão: 200)")
     parser.add_argument("--private-chats", type=int, default=5, help="chats privados (padrão: 5)")
