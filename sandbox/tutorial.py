@@ -27,11 +27,7 @@ def prepare(notebook: str) -> dict[str, str]:
     """Start (or join) the sandbox, set the environment, and catch up on the notebooks before `notebook`."""
     index = _index(notebook)
     variables = sandbox.start()
-    status = telegram_control("GET", "status")
-    os.environ["TELEGRAM_CHAT_ID"] = str(status["group"]["id"])
-    if status["privacy_mode"]:
-        # The README's prerequisite, done in BotFather on Telegram: privacy off, then the bot re-added.
-        telegram_control("POST", "botfather/setprivacy", {"enabled": False, "readd": True})
+    prepare_group()
     if ORDER[index] != "06-limpeza":  # teardown removes whatever exists; it never rebuilds anything first
         catch_up(notebook)
     if (
@@ -48,6 +44,18 @@ def prepare(notebook: str) -> dict[str, str]:
         f"Sandbox pronto: AWS em {variables['AWS_ENDPOINT_URL']}, Telegram em {variables['TELEGRAM_API_URL']}"
     )
     return variables
+
+
+def prepare_group() -> dict:
+    """The README's prerequisite, done in BotFather on Telegram: privacy off, then the bot re-added to the group.
+
+    Also sets TELEGRAM_CHAT_ID to the simulated group; returns the emulator's status.
+    """
+    status = telegram_control("GET", "status")
+    os.environ["TELEGRAM_CHAT_ID"] = str(status["group"]["id"])
+    if status["privacy_mode"]:
+        telegram_control("POST", "botfather/setprivacy", {"enabled": False, "readd": True})
+    return status
 
 
 def catch_up(notebook: str) -> list[str]:

@@ -230,7 +230,7 @@ class Stack:
         saved = os.environ.get("AWS_ENDPOINT_URL")
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         try:
-            _prepare_group()
+            tutorial.prepare_group()
             tutorial.catch_up("03")
         finally:
             if saved is None:
@@ -239,15 +239,6 @@ class Stack:
                 os.environ["AWS_ENDPOINT_URL"] = saved
         self._clients.clear()
         self.read_back()
-
-
-def _prepare_group() -> dict:
-    """The README's prerequisite done in BotFather: privacy mode off, the bot re-added to the group."""
-    status = tutorial.telegram_control("GET", "status")
-    os.environ["TELEGRAM_CHAT_ID"] = str(status["group"]["id"])
-    if status["privacy_mode"]:
-        tutorial.telegram_control("POST", "botfather/setprivacy", {"enabled": False, "readd": True})
-    return status
 
 
 @contextmanager
@@ -283,7 +274,7 @@ def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
     The default, "03", stops after notebook 02: everything is deployed and no webhook is set yet.
     """
     with isolated_sandbox(seed) as variables:
-        status = _prepare_group()
+        status = tutorial.prepare_group()
         tutorial.catch_up(upto)
         stack = Stack(
             home=Path(os.environ["SANDBOX_HOME"]),

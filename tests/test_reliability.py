@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sandbox.aws.layers import pandas_layer_arn
+from tests.sandbox.aws_fixtures import ROLE_POLICY
 from tests.stack import FUNCTION, ROOT, Stack, StackError, deployed_stack, zip_files
 
 GROUP_WRITERS = 10  # participants writing in the group
@@ -249,12 +250,6 @@ def test_update_that_crashes_or_times_out_is_retried_while_other_chats_flow(clea
 
 # ---- the ETL -----------------------------------------------------------------------------------------------
 ETL_FUNCTION = "telegram-etl"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 
 
 def etl_policy(stack: Stack) -> dict:
@@ -290,7 +285,7 @@ def etl_policy(stack: Stack) -> dict:
 
 def deploy_etl(stack: Stack) -> None:
     iam, lambda_ = stack.client("iam"), stack.client("lambda")
-    role = iam.create_role(RoleName=f"{ETL_FUNCTION}-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    role = iam.create_role(RoleName=f"{ETL_FUNCTION}-role", AssumeRolePolicyDocument=ROLE_POLICY)
     iam.put_role_policy(
         RoleName=f"{ETL_FUNCTION}-role",
         PolicyName=f"{ETL_FUNCTION}-policy",
@@ -377,7 +372,7 @@ def test_etl_without_the_pandas_layer_fails_loudly(clean):
     )
     lambda_, iam = stack.client("lambda"), stack.client("iam")
     # The ETL's own least-privilege role: with the ingestion role it would stop earlier, at AccessDenied.
-    role = iam.create_role(RoleName="telegram-etl-sem-layer-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    role = iam.create_role(RoleName="telegram-etl-sem-layer-role", AssumeRolePolicyDocument=ROLE_POLICY)
     iam.put_role_policy(
         RoleName="telegram-etl-sem-layer-role",
         PolicyName="etl",

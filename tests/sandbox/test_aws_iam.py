@@ -9,6 +9,7 @@ import pytest
 from sandbox.aws.iam_policy import Check, evaluate, s3_checks
 from tests.sandbox.aws_fixtures import (
     REGION,
+    ROLE_POLICY,
     create_function,
     create_role,
     invoke,
@@ -213,12 +214,6 @@ def test_learners_own_credentials_are_not_limited_by_any_role(sandbox):
 
 # ---- logs: Lambda writes them with the function's role ----------------------------------------------------
 HELLO = "def lambda_handler(event, context):\n    print('oi')\n    return 'ok'\n"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
 
 
 def logs_policy(create_group_resource: str) -> dict:
@@ -251,7 +246,7 @@ def logs_policy(create_group_resource: str) -> dict:
 )
 def test_function_logs_need_the_logs_permissions_of_its_role(sandbox, name, create_group_resource, logged):
     iam, lambda_ = sandbox.client("iam"), sandbox.client("lambda")
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
     policy = json.dumps(logs_policy(create_group_resource)).replace("{name}", name)
     iam.put_role_policy(RoleName=f"{name}-role", PolicyName="logs", PolicyDocument=policy)
     lambda_.create_function(
