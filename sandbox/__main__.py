@@ -86,6 +86,12 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     return demo.run_store()
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from sandbox import publish
+
+    return publish.main(args.repo, args.branch)
+
+
 def cmd_bridge(args: argparse.Namespace) -> int:
     from sandbox import bridge
 
@@ -120,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", action="store_true", required=True, help="grava as saídas em notebooks/"
     )
     notebooks.set_defaults(func=cmd_notebooks)
+    publish = commands.add_parser(
+        "publish",
+        help="põe os links do Colab e do Binder do repositório público (para quem mantém o tutorial)",
+    )
+    publish.add_argument("repo", help="o repositório no GitHub, como DONO/NOME")
+    publish.add_argument("--branch", default="main", help="o branch publicado (padrão main)")
+    publish.set_defaults(func=cmd_publish)
     bridge = commands.add_parser(
         "bridge", help="traz as mensagens do grupo de verdade (Telegram real) para o sandbox"
     )

@@ -1,0 +1,286 @@
+"""Colab and Binder: the links `python -m sandbox publish` writes, the Colab-only install, and Binder's build plan."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sandbox import publish
+from sandbox.tutorial import ORDER
+from tests.stack import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+REPO = "turma-dados/data-pipeline-telegram"
+NOTEBOOK_FILES = [f"{name}.ipynb" for name in ORDER]
+
+
+def project_copy(destination: Path) -> Path:
+    """The working tree as `git ls-files` sees it (committed or not, ignored files left out)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def colab_links(path: Path) -> list[str]:
+    return re.findall(
+        r"https://colab\.research\.google\.com/github/[^)\s]+", path.read_text(encoding="utf-8")
+    )
+
+
+def setup_source(path: Path) -> str:
+    return next(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+
+
+@pytest.fixture
+def published(tmp_path) -> Path:
+    root = project_copy(tmp_path / "repo")
+    publish.publish(REPO, root)
+    return root
+
+
+# ---- the links ------------------------------------------------------------------------------------------------
+def test_every_notebook_gets_a_colab_badge_that_opens_itself(published):
+    for name in NOTEBOOK_FILES:
+        title = nbformat.read(published / "notebooks" / name, as_version=4).cells[0].source
+        assert title.splitlines()[1] == (
+            "[![Abrir no Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{name})"
+        )
+        assert title.startswith("# ")  # the title stays the first line
+
+
+def test_setup_cells_clone_the_published_repository_only_in_colab(published):
+    for name in NOTEBOOK_FILES:
+        source = setup_source(published / "notebooks" / name)
+        guarded = source.split('if "google.colab" in sys.modules:\n', 1)[1].split("\nAMBIENTE = ", 1)[0]
+        assert f'REPOSITORIO = "https://github.com/{REPO}.git"' in source
+        assert '"git", "clone"' in guarded and '"pip", "install"' in guarded
+        assert 'os.chdir(f"{PROJETO}/notebooks")' in guarded
+        assert all(line.startswith("    ") or not line for line in guarded.splitlines())  # all of it guarded
+        assert source.index("google.colab") < source.index("from sandbox import tutorial")
+
+
+def test_readme_gets_binder_badge_and_the_real_clone_command(published):
+    readme = (published / "README.md").read_text(encoding="utf-8")
+    assert f"(https://mybinder.org/v2/gh/{REPO}/main?urlpath=lab/tree/notebooks)" in readme
+    assert f"git clone https://github.com/{REPO}.git data-pipeline-telegram" in readme
+    assert "<este repositório>" not in readme
+    assert publish.published_repo(published) == REPO
+
+
+def test_publishing_again_changes_nothing_and_another_name_moves_every_link(published):
+    assert publish.publish(REPO, published) == []
+
+    publish.publish("outra-pessoa/fork-do-tutorial", published)
+
+    for path in [published / "README.md", *(published / "notebooks").glob("*.ipynb")]:
+        text = path.read_text(encoding="utf-8")
+        assert REPO not in text, path.name
+    for name in NOTEBOOK_FILES:
+        assert colab_links(published / "notebooks" / name) == [
+            f"https://colab.research.google.com/github/outra-pessoa/fork-do-tutorial/blob/main/notebooks/{name}"
+        ]
+        assert setup_source(published / "notebooks" / name).count("google.colab") == 1
+
+
+def test_published_notebooks_pass_the_linter_and_keep_their_outputs(published):
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "notebooks"],
+            cwd=published,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    for name in NOTEBOOK_FILES:
+        before = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        after = nbformat.read(published / "notebooks" / name, as_version=4)
+        assert [cell.get("outputs") for cell in after.cells] == [cell.get("outputs") for cell in before.cells]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["data-pipeline-telegram", "https://gitlab.com/turma/repo", "dono/nome/extra", "dono/nome com espaço"],
+)
+def test_a_name_that_is_not_owner_slash_name_on_github_is_refused(name, tmp_path):
+    root = project_copy(tmp_path / "repo")
+    with pytest.raises(publish.PublishError, match="DONO/NOME"):
+        publish.publish(name, root)
+    assert (root / "README.md").read_bytes() == (ROOT / "README.md").read_bytes()
+
+
+def test_committed_files_match_the_repository_named_in_pyproject(tmp_path):
+    """Unpublished: no Colab/Binder link anywhere. Published: exactly what `publish` writes for that name."""
+    repo = publish.published_repo(ROOT)
+    paths = [ROOT / "README.md", *(ROOT / "notebooks" / name for name in NOTEBOOK_FILES)]
+    if repo is None:
+        for path in paths:
+            text = path.read_text(encoding="utf-8")
+            assert "colab.research.google.com" not in text and "mybinder.org" not in text, path.name
+        return
+    copy = project_copy(tmp_path / "repo")
+    assert publish.publish(repo, copy) == [], "rode `python -m sandbox publish` e faça o commit"
+
+
+# ---- Colab: a fresh runtime runs a notebook alone ------------------------------------------------------------
+COLAB_STARTUP = """\
+import sys
+sys.path.insert(0, {stub!r})
+import google.colab  # Colab's kernels start with it imported; that is how the setup cell knows where it runs
+"""
+
+
+@pytest.mark.slow
+def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_runs(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    # The published repository: the working tree, committed, reachable at the GitHub URL through git's insteadOf.
+    content = tmp_path / "content"  # Colab's /content
+    project = content / "data-pipeline-telegram"
+    remote = project_copy(tmp_path / "remote")
+    publish.publish(REPO, remote)
+    for path in (remote / "notebooks").glob("*.ipynb"):  # the one local detail: where Colab's /content is
+        path.write_text(
+            path.read_text(encoding="utf-8").replace(publish.CLONE_DIR, str(project)), encoding="utf-8"
+        )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q"], cwd=remote, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=remote, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "published"], cwd=remote, check=True)
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(f'[url "{remote.as_uri()}"]\n\tinsteadOf = {publish.clone_url(REPO)}\n')
+
+    # The runtime: a Python with only a kernel, where `google.colab` is imported at start; /content is tmp.
+    runtime = tmp_path / "runtime"
+    subprocess.run([sys.executable, "-m", "venv", str(runtime)], check=True)
+    python = runtime / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "ipykernel"], check=True)
+    subprocess.run(
+        [python, "-m", "ipykernel", "install", "--prefix", str(runtime), "--name", "python3"],
+        check=True,
+        capture_output=True,
+    )
+    stub = tmp_path / "colab-stub"
+    (stub / "google" / "colab").mkdir(parents=True)
+    (stub / "google" / "colab" / "__init__.py").write_text('"""Stands in for Colab\'s module."""\n')
+    ipython_dir = tmp_path / "ipython"
+    (ipython_dir / "profile_default" / "startup").mkdir(parents=True)
+    (ipython_dir / "profile_default" / "startup" / "00-colab.py").write_text(
+        COLAB_STARTUP.format(stub=str(stub))
+    )
+    content.mkdir()
+
+    home = tmp_path / "sandbox-home"
+    environment = {
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "IPYTHONDIR": str(ipython_dir),
+        "JUPYTER_PATH": str(runtime / "share" / "jupyter"),
+        "SANDBOX_HOME": str(home),
+        "SANDBOX_AWS_PORT": str(free_port()),
+        "SANDBOX_TELEGRAM_PORT": str(free_port()),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AMBIENTE", "AWS_ENDPOINT_URL", "TELEGRAM_API_URL", "VIRTUAL_ENV", "PYTHONPATH"):
+        monkeypatch.delenv(name, raising=False)
+
+    notebook = nbformat.read(remote / "notebooks" / "04-etl.ipynb", as_version=4)
+    try:
+        NotebookClient(
+            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": content}}
+        ).execute()
+    finally:
+        subprocess.run([python, "-m", "sandbox", "down"], cwd=content, capture_output=True, timeout=60)
+
+    outputs = [
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+    assert (project / "lambda_function.py").is_file()
+    assert "Refazendo o notebook 02-ingestao-aws" in "".join(outputs)
+    assert "Tudo certo" in outputs[-1]
+    shown = subprocess.run(
+        [python, "-m", "pip", "show", "data-pipeline-telegram"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"Editable project location: {project}" in shown
+    # The kernel imported the clone's code, not this checkout's.
+    located = subprocess.run(
+        [python, "-c", "import sandbox; print(sandbox.__file__)"],
+        cwd=content,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert located.startswith(str(project))
+
+
+# ---- Binder: repo2docker's build plan, printed without Docker -------------------------------------------------
+def binder_dockerfile() -> str:
+    result = subprocess.run(
+        [Path(sys.executable).parent / "jupyter-repo2docker", "--no-build", "--debug", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout + result.stderr
+
+
+def test_binder_installs_the_project_after_copying_it_into_the_image():
+    dockerfile = binder_dockerfile()
+
+    environment = dockerfile.index('--file "binder/environment.yml"')
+    copy = dockerfile.index("COPY --chown=0:0 src/ ${REPO_DIR}/")
+    post_build = dockerfile.index("RUN ./binder/postBuild")
+    # environment.yml is installed before the repository is in the image: it cannot name the project itself.
+    assert environment < copy < post_build
+    environment_file = (ROOT / "binder" / "environment.yml").read_text()
+    assert "-e " not in environment_file and " ." not in environment_file
+    post_build_file = (ROOT / "binder" / "postBuild").read_text()
+    assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
+    assert "set -euo pipefail" in post_build_file
+    assert 'pip install --no-cache-dir -e ".[sandbox]"' in post_build_file
+
+
+def test_binder_and_conda_use_the_same_python_and_the_one_dependency_list():
+    minimum = re.search(r'requires-python = ">=3\.(\d+)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    pinned = set()
+    for path in (ROOT / "environment.yml", ROOT / "binder" / "environment.yml"):
+        text = path.read_text()
+        pinned.add(int(re.search(r"- python=3\.(\d+)", text).group(1)))
+        # No package is listed here: pyproject.toml is the one list.
+        listed = re.findall(r"^\s*- ([A-Za-z][\w.-]*)", text, re.M)
+        assert set(listed) <= {"python", "pip", "conda-forge"}, (path, listed)
+    assert len(pinned) == 1 and pinned.pop() >= int(minimum)
+
+
+def test_publish_command_explains_a_bad_name_in_portuguese_and_writes_nothing():
+    before = {path: path.read_bytes() for path in [ROOT / "README.md", ROOT / "pyproject.toml"]}
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox", "publish", "data-pipeline-telegram"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Erro: use o nome do repositório no GitHub como DONO/NOME" in result.stdout
+    assert {path: path.read_bytes() for path in before} == before
