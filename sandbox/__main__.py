@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import sys
 import time
+from pathlib import Path
 
 import sandbox
 from sandbox import config
@@ -77,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox import demo
 
-    return demo.run_demo(messages=args.messages, seed=args.seed)
+    return demo.run_demo(messages=args.messages, seed=args.seed, build=Path(args.build))
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="roda o tutorial inteiro (todos os notebooks) no sandbox")
     demo.add_argument("--messages", type=int, default=2000, help="tamanho da conversa simulada (padrão 2000)")
     demo.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="semente (padrão %(default)s)")
+    demo.add_argument(
+        "--build", default=str(Path("build")), help="onde guardar notebooks e gráficos (padrão build/)"
+    )
     demo.set_defaults(func=cmd_demo)
     notebooks = commands.add_parser(
         "notebooks", help="reexecuta os notebooks e grava as saídas neles (para quem mantém o tutorial)"

@@ -39,33 +39,41 @@ def execute(names: list[str], *, store: bool = False, output_dir: Path | None = 
     `store=True` writes the outputs back into `notebooks/` (metadata that changes on every run is left out);
     otherwise executed copies go to `output_dir`. A failing notebook raises, with the copy saved for reading.
     """
+    import tempfile
+
     import nbformat
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     timings = {}
-    for name in names:
-        source = tutorial.NOTEBOOKS / f"{name}.ipynb"
-        notebook = nbformat.read(source, as_version=4)
-        target = source if store else Path(output_dir) / source.name
-        started = time.monotonic()
-        client = NotebookClient(
-            notebook,
-            timeout=900,
-            kernel_name="python3",
-            record_timing=False,
-            resources={"metadata": {"path": str(tutorial.NOTEBOOKS)}},
-        )
-        try:
-            client.execute()
-        finally:
-            for cell in notebook.cells:
-                cell.metadata.pop("execution", None)
-            notebook.metadata.pop("widgets", None)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(notebook, target)
-        timings[name] = time.monotonic() - started
-        if progress is not None:
-            progress.update(1)
+    # Unix sockets instead of TCP: the kernel is reachable by this user only, and ipykernel does not warn on
+    # the teacher's screen that its localhost TCP ports are unencrypted.
+    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
+        config = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
+        for name in names:
+            source = tutorial.NOTEBOOKS / f"{name}.ipynb"
+            notebook = nbformat.read(source, as_version=4)
+            target = source if store else Path(output_dir) / source.name
+            started = time.monotonic()
+            client = NotebookClient(
+                notebook,
+                timeout=900,
+                kernel_name="python3",
+                record_timing=False,
+                resources={"metadata": {"path": str(tutorial.NOTEBOOKS)}},
+                config=config,
+            )
+            try:
+                client.execute()
+            finally:
+                for cell in notebook.cells:
+                    cell.metadata.pop("execution", None)
+                notebook.metadata.pop("widgets", None)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(notebook, target)
+            timings[name] = time.monotonic() - started
+            if progress is not None:
+                progress.update(1)
     return timings
 
 
@@ -120,7 +128,7 @@ def save_charts(executed: Path, folder: Path) -> list[Path]:
     return saved
 
 
-def run_demo(messages: int, seed: int) -> int:
+def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     from tqdm import tqdm
 
     names = notebook_names()
@@ -128,7 +136,7 @@ def run_demo(messages: int, seed: int) -> int:
     print(f"Demo do pipeline no sandbox (semente {seed}, ~{messages} mensagens da turma simulada)")
     os.environ["SANDBOX_MESSAGES"] = str(messages)
     sandbox.start(seed=seed, reset=True)
-    output = BUILD / "notebooks"
+    output = build / "notebooks"
     analysis, teardown = names[:-1], names[-1:]  # the summary needs the data that 06 deletes
     with tqdm(total=len(names), desc="notebooks", unit=" notebook") as progress:
         timings = execute(analysis, output_dir=output, progress=progress)
@@ -137,7 +145,7 @@ def run_demo(messages: int, seed: int) -> int:
         timings |= execute(teardown, output_dir=output, progress=progress)
     for name, seconds in timings.items():
         print(f"  {name:<20} {seconds:5.1f} s")
-    charts = [chart for name in names for chart in save_charts(output / f"{name}.ipynb", BUILD / "graficos")]
+    charts = [chart for name in names for chart in save_charts(output / f"{name}.ipynb", build / "graficos")]
     print()
     print("Resumo da conversa que passou pelo pipeline:")
     print(f"  mensagens:      {summary['messages']}")
@@ -147,13 +155,19 @@ def run_demo(messages: int, seed: int) -> int:
         print(f"  hora mais ativa: {summary['busiest_hour']:02d}h (horário de São Paulo)")
     print(f"  palavras mais usadas: {', '.join(summary['top_words'])}")
     print()
-    print(f"Notebooks executados em: {output.relative_to(ROOT)}/")
-    print(f"Gráficos ({len(charts)}) em: {(BUILD / 'graficos').relative_to(ROOT)}/")
+    print(f"Notebooks executados em: {_shown(output)}/")
+    print(f"Gráficos ({len(charts)}) em: {_shown(build / 'graficos')}/")
     print("Próximo passo: `make lab` abre os notebooks no JupyterLab; rode célula por célula.")
     print(
         f"Tempo total: {time.monotonic() - started:.1f} s. O sandbox continua no ar: python -m sandbox down"
     )
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as the user typed it: relative to the current folder when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def sandbox_account_region() -> tuple[str, str]:

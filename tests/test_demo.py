@@ -1,0 +1,128 @@
+"""`python -m sandbox demo`, as a teacher runs it: the whole tutorial, charts and a summary, the same for a seed."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sandbox.tutorial import ORDER
+from tests.stack import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_demo(build: Path, environment: dict, seed: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "demo",
+            "--messages",
+            "150",
+            "--seed",
+            str(seed),
+            "--build",
+            str(build),
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def summary(stdout: str) -> str:
+    """The summary block (what the class wrote), without the timings that change from run to run."""
+    return stdout.split("Resumo da conversa que passou pelo pipeline:", 1)[1].split("\n\n", 1)[0]
+
+
+def outputs(path: Path) -> list[str]:
+    """Every output of a notebook, masked as nbval masks the stored ones (ports, API ids, tqdm timings)."""
+    rules = configparser.ConfigParser()
+    rules.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    texts = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        # A cell's stdout arrives in chunks that depend on timing; like nbval, compare the text it adds up to.
+        streams: dict[str, str] = {}
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "stream":
+                streams[output["name"]] = streams.get(output["name"], "") + output["text"]
+            else:
+                texts.append(str(output))
+        texts += [f"{name}: {text}" for name, text in sorted(streams.items())]
+    for section in rules.sections():
+        texts = [re.sub(rules[section]["regex"], rules[section]["replace"], text) for text in texts]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The demo twice with the same seed, in a sandbox of its own (the user's, if any, is never touched)."""
+    folder = tmp_path_factory.mktemp("demo")
+    environment = {
+        **os.environ,
+        "SANDBOX_HOME": str(folder / "sandbox"),
+        "SANDBOX_AWS_PORT": str(free_port()),
+        "SANDBOX_TELEGRAM_PORT": str(free_port()),
+    }
+    for name in ("AMBIENTE", "AWS_ENDPOINT_URL", "TELEGRAM_API_URL", "SANDBOX_MESSAGES", "AWS_PROFILE"):
+        environment.pop(name, None)
+    try:
+        first = run_demo(folder / "first", environment, seed=7)
+        second = run_demo(folder / "second", environment, seed=7)
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "sandbox", "down"], env=environment, capture_output=True, timeout=60
+        )
+    return folder, first, second
+
+
+def test_demo_runs_every_notebook_and_saves_notebooks_and_charts(two_runs):
+    folder, first, _ = two_runs
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+
+    executed = sorted(path.stem for path in (folder / "first" / "notebooks").glob("*.ipynb"))
+    assert executed == ORDER
+    charts = sorted((folder / "first" / "graficos").glob("*.png"))
+    assert len(charts) >= 4
+    assert all(chart.read_bytes().startswith(PNG_SIGNATURE) for chart in charts)
+    assert f"Gráficos ({len(charts)}) em: {folder / 'first' / 'graficos'}/" in first.stdout
+
+
+def test_demo_ends_with_a_summary_of_the_conversation_in_portuguese(two_runs):
+    _, first, _ = two_runs
+    block = summary(first.stdout)
+    messages = int(re.search(r"mensagens:\s+(\d+)", block).group(1))
+    participants = int(re.search(r"participantes:\s+(\d+)", block).group(1))
+    assert 100 <= messages <= 150  # about the size asked for (joins and leaves are not messages)
+    assert participants >= 10
+    assert re.search(r"dias:\s+\d+ \(\d{4}-\d\d-\d\d a \d{4}-\d\d-\d\d\)", block)
+    assert re.search(r"hora mais ativa: \d\dh \(horário de São Paulo\)", block)
+    assert len(re.search(r"palavras mais usadas: (.*)", block).group(1).split(", ")) == 5
+    assert "Próximo passo: `make lab`" in first.stdout
+
+
+def test_demo_terminal_shows_progress_and_no_warnings(two_runs):
+    _, first, _ = two_runs
+    assert "notebooks: 100%" in first.stderr  # tqdm's bar
+    assert "WARNING" not in first.stderr and "Traceback" not in first.stderr, first.stderr[-3000:]
+
+
+def test_same_seed_gives_the_same_conversation_and_the_same_notebook_outputs(two_runs):
+    folder, first, second = two_runs
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert summary(second.stdout) == summary(first.stdout)
+    for name in ORDER:
+        assert outputs(folder / "second" / "notebooks" / f"{name}.ipynb") == outputs(
+            folder / "first" / "notebooks" / f"{name}.ipynb"
+        ), name
