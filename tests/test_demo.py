@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbval.plugin import coalesce_streams
 
 from sandbox.tutorial import ORDER
 from tests.stack import free_port
@@ -47,19 +48,18 @@ def summary(stdout: str) -> str:
 
 
 def outputs(path: Path) -> list[str]:
-    """Every output of a notebook, masked as nbval masks the stored ones (ports, API ids, tqdm timings)."""
+    """Every output of a notebook, compared as nbval compares the stored ones.
+
+    nbval's own stream merging (a progress bar counts only in its final state) and its sanitize file (ports,
+    API ids, tqdm timings).
+    """
     rules = configparser.ConfigParser()
     rules.read(ROOT / "tests" / "nbval_sanitize.cfg")
-    texts = []
-    for cell in nbformat.read(path, as_version=4).cells:
-        # A cell's stdout arrives in chunks that depend on timing; like nbval, compare the text it adds up to.
-        streams: dict[str, str] = {}
-        for output in cell.get("outputs", []):
-            if output["output_type"] == "stream":
-                streams[output["name"]] = streams.get(output["name"], "") + output["text"]
-            else:
-                texts.append(str(output))
-        texts += [f"{name}: {text}" for name, text in sorted(streams.items())]
+    texts = [
+        str(output)
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in coalesce_streams(cell.get("outputs", []))
+    ]
     for section in rules.sections():
         texts = [re.sub(rules[section]["regex"], rules[section]["replace"], text) for text in texts]
     return texts
