@@ -421,6 +421,9 @@ def start_cli(source: Source, *args: str) -> tuple[subprocess.Popen, list[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As from a terminal: a suite started in the background (`cmd &`) passes SIGINT on as ignored, and
+        # Python then never turns Ctrl+C into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
@@ -435,7 +438,7 @@ def test_ctrl_c_confirms_what_was_stored_and_a_restart_repeats_nothing(source, t
             lambda: any(f"update {first[-1]} · " in line for line in output), what="the bridge forwarding"
         )
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=20) == 0, "".join(output)
     finally:
         if process.poll() is None:
             process.kill()
