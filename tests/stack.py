@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 import zipfile
@@ -241,6 +242,44 @@ class Stack:
         self.read_back()
 
 
+def repository_files() -> list[Path]:
+    """The working tree's files as git sees them: committed or not, ignored ones (.venv, build/) left out."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split("\0")
+    return [ROOT / name for name in listed if name and (ROOT / name).is_file()]
+
+
+# Settings that would point a test's sandbox, notebooks or CLI at another world than its own sandbox.
+OTHER_WORLD = (
+    "AMBIENTE",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "TELEGRAM_API_URL",
+    "SANDBOX_MESSAGES",
+)
+
+
+def own_sandbox(home: Path) -> dict[str, str]:
+    """The variables that give a sandbox its own state folder and free ports (never the user's 4566/8081)."""
+    return {
+        "SANDBOX_HOME": str(home),
+        "SANDBOX_AWS_PORT": str(free_port()),
+        "SANDBOX_TELEGRAM_PORT": str(free_port()),
+    }
+
+
+def own_sandbox_environment(home: Path) -> dict[str, str]:
+    """This process's environment for a child that starts a sandbox of its own in `home`."""
+    return {name: value for name, value in os.environ.items() if name not in OTHER_WORLD} | own_sandbox(home)
+
+
 @contextmanager
 def isolated_sandbox(seed: int = 42) -> Iterator[dict[str, str]]:
     """A sandbox of its own (temporary home, free ports), so one the user left running is never touched.
@@ -249,14 +288,8 @@ def isolated_sandbox(seed: int = 42) -> Iterator[dict[str, str]]:
     """
     saved = dict(os.environ)
     home = Path(tempfile.mkdtemp(prefix="test-sandbox-"))
-    os.environ.update(
-        {
-            "SANDBOX_HOME": str(home),
-            "SANDBOX_AWS_PORT": str(free_port()),
-            "SANDBOX_TELEGRAM_PORT": str(free_port()),
-        }
-    )
-    for name in ("AMBIENTE", "AWS_PROFILE", "AWS_SESSION_TOKEN"):  # the notebooks' default world: the sandbox
+    os.environ.update(own_sandbox(home))
+    for name in OTHER_WORLD:  # the notebooks' default world: the sandbox
         os.environ.pop(name, None)
     try:
         yield sandbox.start(seed=seed, reset=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from nbval.plugin import coalesce_streams
 
 from sandbox.tutorial import ORDER
-from tests.stack import free_port
+from tests.stack import own_sandbox_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -69,14 +68,7 @@ def outputs(path: Path) -> list[str]:
 def two_runs(tmp_path_factory):
     """The demo twice with the same seed, in a sandbox of its own (the user's, if any, is never touched)."""
     folder = tmp_path_factory.mktemp("demo")
-    environment = {
-        **os.environ,
-        "SANDBOX_HOME": str(folder / "sandbox"),
-        "SANDBOX_AWS_PORT": str(free_port()),
-        "SANDBOX_TELEGRAM_PORT": str(free_port()),
-    }
-    for name in ("AMBIENTE", "AWS_ENDPOINT_URL", "TELEGRAM_API_URL", "SANDBOX_MESSAGES", "AWS_PROFILE"):
-        environment.pop(name, None)
+    environment = own_sandbox_environment(folder / "sandbox")
     try:
         first = run_demo(folder / "first", environment, seed=7)
         second = run_demo(folder / "second", environment, seed=7)

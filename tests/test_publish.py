@@ -14,7 +14,7 @@ import pytest
 
 from sandbox import publish
 from sandbox.tutorial import ORDER
-from tests.stack import free_port
+from tests.stack import OTHER_WORLD, own_sandbox, repository_files
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "turma-dados/data-pipeline-telegram"
@@ -22,17 +22,10 @@ NOTEBOOK_FILES = [f"{name}.ipynb" for name in ORDER]
 
 
 def project_copy(destination: Path) -> Path:
-    """The working tree as `git ls-files` sees it (committed or not, ignored files left out)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, destination / name)
+    """The working tree as git sees it (committed or not, ignored files left out)."""
+    for path in repository_files():
+        (destination / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination / path.relative_to(ROOT))
     return destination
 
 
@@ -185,19 +178,16 @@ def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_
     )
     content.mkdir()
 
-    home = tmp_path / "sandbox-home"
     environment = {
         "GIT_CONFIG_GLOBAL": str(gitconfig),
         "IPYTHONDIR": str(ipython_dir),
         "JUPYTER_PATH": str(runtime / "share" / "jupyter"),
-        "SANDBOX_HOME": str(home),
-        "SANDBOX_AWS_PORT": str(free_port()),
-        "SANDBOX_TELEGRAM_PORT": str(free_port()),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        **own_sandbox(tmp_path / "sandbox-home"),
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    for name in ("AMBIENTE", "AWS_ENDPOINT_URL", "TELEGRAM_API_URL", "VIRTUAL_ENV", "PYTHONPATH"):
+    for name in (*OTHER_WORLD, "VIRTUAL_ENV", "PYTHONPATH"):  # nor this checkout's Python
         monkeypatch.delenv(name, raising=False)
 
     notebook = nbformat.read(remote / "notebooks" / "04-etl.ipynb", as_version=4)

@@ -13,7 +13,6 @@ import json
 import random
 import re
 import string
-import subprocess
 
 import nbformat
 import pytest
@@ -27,6 +26,7 @@ from tests.stack import (
     SECRET_HEADER,
     Stack,
     deployed_stack,
+    repository_files,
     run_notebook,
 )
 
@@ -308,18 +308,6 @@ def test_function_logs_after_traffic_hold_no_secret_token_or_message_text(stack,
     assert stack.token.split(":")[1] not in everything
     leaked = [text for text in texts if text in everything or json.dumps(text)[1:-1] in everything]
     assert leaked == []
-
-
-def repository_files() -> list:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split("\n")
-    return [ROOT / name for name in listed if name and (ROOT / name).is_file()]
 
 
 def is_placeholder(token: str) -> bool:

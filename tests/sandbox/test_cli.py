@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.stack import free_port
+from tests.stack import own_sandbox_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,13 +27,7 @@ def running(pid: int) -> bool:
 @pytest.fixture
 def cli(tmp_path):
     """Runs the CLI with its state in tmp_path and on free ports; stops the sandbox at the end."""
-    env = {
-        **os.environ,
-        "SANDBOX_HOME": str(tmp_path),
-        "SANDBOX_AWS_PORT": str(free_port()),
-        "SANDBOX_TELEGRAM_PORT": str(free_port()),
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = own_sandbox_environment(tmp_path)
 
     def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
         return subprocess.run(
