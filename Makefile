@@ -47,9 +47,14 @@ test: lint
 demo: $(STAMP)
 	$(BIN)/python -m sandbox demo
 
+# JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
+# some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[sandbox,notebooks]'
-	$(BIN)/jupyter lab notebooks/
+	@mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
+	@if [ "$$(id -u)" = 0 ]; then echo "Aviso: rodando como root; o JupyterLab abre com --allow-root (só em localhost, com token)."; fi
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m sandbox notebooks --store

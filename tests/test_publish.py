@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -247,7 +248,12 @@ def test_binder_installs_the_project_after_copying_it_into_the_image():
     post_build_file = (ROOT / "binder" / "postBuild").read_text()
     assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
     assert "set -euo pipefail" in post_build_file
-    assert 'pip install --no-cache-dir -e ".[sandbox]"' in post_build_file
+    assert 'pip install --no-cache-dir -e ".[sandbox,ptbr]"' in post_build_file
+    # The same JupyterLab settings as `make lab`: interface in pt-BR, no news pop-up.
+    assert "cp binder/overrides.json" in post_build_file
+    overrides = json.loads((ROOT / "binder" / "overrides.json").read_text())
+    assert overrides["@jupyterlab/translation-extension:plugin"]["locale"] == "pt_BR"
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
 
 
 def test_binder_and_conda_use_the_same_python_and_the_one_dependency_list():
