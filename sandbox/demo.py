@@ -34,47 +34,8 @@ def notebook_names() -> list[str]:
 
 
 def execute(names: list[str], *, store: bool = False, output_dir: Path | None = None, progress=None) -> dict:
-    """Run notebooks in order, each in a fresh kernel; returns seconds per notebook.
-
-    `store=True` writes the outputs back into `notebooks/` (metadata that changes on every run is left out);
-    otherwise executed copies go to `output_dir`. A failing notebook raises, with the copy saved for reading.
-    """
-    import tempfile
-
-    import nbformat
-    from nbclient import NotebookClient
-    from traitlets.config import Config
-
-    timings = {}
-    # Unix sockets instead of TCP: the kernel is reachable by this user only, and ipykernel does not warn on
-    # the teacher's screen that its localhost TCP ports are unencrypted.
-    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
-        config = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
-        for name in names:
-            source = tutorial.NOTEBOOKS / f"{name}.ipynb"
-            notebook = nbformat.read(source, as_version=4)
-            target = source if store else Path(output_dir) / source.name
-            started = time.monotonic()
-            client = NotebookClient(
-                notebook,
-                timeout=900,
-                kernel_name="python3",
-                record_timing=False,
-                resources={"metadata": {"path": str(tutorial.NOTEBOOKS)}},
-                config=config,
-            )
-            try:
-                client.execute()
-            finally:
-                for cell in notebook.cells:
-                    cell.metadata.pop("execution", None)
-                notebook.metadata.pop("widgets", None)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(notebook, target)
-            timings[name] = time.monotonic() - started
-            if progress is not None:
-                progress.update(1)
-    return timings
+    """Run notebooks in order, each in a fresh kernel; returns seconds per notebook (see tutorial.run_notebooks)."""
+    return tutorial.run_notebooks(names, store=store, output_dir=output_dir, progress=progress)
 
 
 def summarize(enriched_bucket: str) -> dict:
@@ -138,7 +99,7 @@ def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     sandbox.start(seed=seed, reset=True)
     output = build / "notebooks"
     analysis, teardown = names[:-1], names[-1:]  # the summary needs the data that 06 deletes
-    with tqdm(total=len(names), desc="notebooks", unit=" notebook") as progress:
+    with tqdm(total=sum(map(tutorial.code_cells, names)), bar_format=tutorial.BAR) as progress:
         timings = execute(analysis, output_dir=output, progress=progress)
         account, region = sandbox_account_region()
         summary = summarize(f"{tutorial.PREFIX}-{account}-{region}-enriched")

@@ -325,17 +325,8 @@ def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
 
 def run_notebook(name: str, folder: Path) -> Path:
     """Execute a notebook headless against the current sandbox (as `tutorial` does); returns the output file."""
-    import papermill
-
-    output = folder / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOKS / f"{name}.ipynb"),
-        str(output),
-        cwd=str(NOTEBOOKS),
-        progress_bar=False,
-        kernel_name="python3",
-    )
-    return output
+    tutorial.run_notebooks([name], output_dir=folder)
+    return folder / f"{name}.ipynb"
 
 
 def zip_files(files: dict[str, str | bytes]) -> bytes:
