@@ -23,6 +23,8 @@ ORDER = ["01-bot-telegram", "02-ingestao-aws", "03-webhook", "04-etl", "05-anali
 PREFIX = "telegram"
 # The class conversation notebook 03 shows arriving; `SANDBOX_MESSAGES` makes it bigger (the demo uses ~2,000).
 CONVERSATION = {"participants": 12, "days": 7, "messages": int(os.environ.get("SANDBOX_MESSAGES", "240"))}
+# Notebook 03 waits until at least this many updates are stored.
+MIN_STORED = 5
 
 
 def prepare(notebook: str) -> dict[str, str]:
@@ -32,10 +34,7 @@ def prepare(notebook: str) -> dict[str, str]:
     prepare_group()
     if ORDER[index] != "06-limpeza":  # teardown removes whatever exists; it never rebuilds anything first
         catch_up(notebook)
-    if (
-        ORDER[index] == "03-webhook"
-        and telegram_control("GET", "status")["messages"] < CONVERSATION["messages"]
-    ):
+    if ORDER[index] == "03-webhook" and _class_must_talk():
         # On a real account the learner writes in the group while notebook 03 runs.
         telegram_control("POST", "chat/generate", CONVERSATION)
     if ORDER[index] == "06-limpeza" and "CONFIRMAR_LIMPEZA" not in os.environ:
@@ -46,6 +45,16 @@ def prepare(notebook: str) -> dict[str, str]:
         f"Sandbox pronto: AWS em {variables['AWS_ENDPOINT_URL']}, Telegram em {variables['TELEGRAM_API_URL']}"
     )
     return variables
+
+
+def _class_must_talk() -> bool:
+    """Whether notebook 03 would wait in vain: only updates still waiting for the webhook reach the bucket.
+
+    A group that already talked may have nothing left to deliver (after notebook 06 emptied the buckets, or after
+    a run that stopped halfway), so the message count alone is not enough.
+    """
+    status = telegram_control("GET", "status")
+    return status["messages"] < CONVERSATION["messages"] or status["pending_update_count"] < MIN_STORED
 
 
 def prepare_group() -> dict:
