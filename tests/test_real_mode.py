@@ -103,7 +103,7 @@ def test_a_sandbox_on_another_port_is_recognised_by_its_control_route(real, monk
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"ok": true, "result": {}}']
 
-    server = make_server("127.0.0.1", 0, app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     import threading
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
