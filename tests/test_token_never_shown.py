@@ -7,13 +7,12 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import traceback
 
 import nbformat
 import pytest
-from werkzeug.serving import make_server
 
+from tests.sandbox.aws_fixtures import start_sandbox, stop_sandbox
 from tests.stack import NOTEBOOKS, OTHER_WORLD, free_port
 
 REAL_TOKEN = "7312845519:AAH" + "q" * 32  # real-shaped, not a real token
@@ -61,28 +60,31 @@ def test_a_network_error_never_shows_the_token(name):
     assert REAL_TOKEN not in shown and "/bot" not in shown
 
 
-@pytest.fixture
-def telegram_answering_401():
-    """Telegram's answer to a well-formed token it does not know."""
-
-    def app(environ, start_response):
-        start_response("401 Unauthorized", [("Content-Type", "application/json")])
-        return [b'{"ok":false,"error_code":401,"description":"Unauthorized"}']
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+@pytest.fixture(scope="module")
+def telegram_emulator(tmp_path_factory):
+    """The sandbox's Bot API: a well-formed token it does not know gets Telegram's 401, a malformed one 404."""
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox-token"))
+    yield f"http://127.0.0.1:{running.state['telegram_port']}"
+    stop_sandbox(running)
 
 
 @pytest.mark.parametrize("name", BOT_API_NOTEBOOKS)
-def test_a_wrong_token_says_token_invalido_not_keyerror(name, telegram_answering_401):
-    telegram = helper(name, telegram_answering_401)
+def test_a_wrong_token_says_token_invalido_not_keyerror(name, telegram_emulator):
+    telegram = helper(name, telegram_emulator)
     with pytest.raises(
         RuntimeError, match=r"getMe: token inválido \(401 Unauthorized\)\. Copie o token"
     ) as error:
         telegram("getMe")
     assert REAL_TOKEN not in str(error.value)
+
+
+def test_a_malformed_token_is_also_token_invalido(telegram_emulator):
+    import requests
+
+    namespace = {"requests": requests, "base_url": f"{telegram_emulator}/botnao-e-um-token"}
+    exec(compile(helper_source("01-bot-telegram"), "<01>", "exec"), namespace)  # noqa: S102
+    with pytest.raises(RuntimeError, match=r"getMe: token inválido \(404 Not Found\)"):
+        namespace["telegram"]("getMe")
 
 
 @pytest.mark.slow
