@@ -141,7 +141,8 @@ def install_managed_layers() -> None:
     original_layers_data = LambdaFunction._get_layers_data
 
     def get_layers_data(self, layers_versions_arns):
-        # AWS answers 400 InvalidParameterValueException "Layer version <arn> does not exist." (moto: a 404).
+        # AWS answers 400 InvalidParameterValueException "Layer version <arn> does not exist." (as reported in
+        # github.com/intuit/costBuddy/issues/19); moto answers 404 ResourceNotFoundException.
         try:
             return original_layers_data(self, layers_versions_arns)
         except UnknownLayerVersionException:
