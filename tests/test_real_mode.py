@@ -199,3 +199,16 @@ def test_env_unset_clears_every_variable_env_sets():
     with contextlib.redirect_stdout(out):
         assert main(["env", "--unset"]) == 0
     assert out.getvalue().split() == ["unset", *sandbox.ENV_NAMES]
+
+
+def test_the_setup_cell_imports_nothing_a_real_mode_learner_lacks():
+    """Real mode needs only the base dependencies: no moto, papermill or flask behind `from sandbox import tutorial`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom sandbox import tutorial\n"
+        "print(sorted(m for m in ('moto', 'papermill', 'flask', 'duckdb') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert run.stdout.strip() == "[]"
