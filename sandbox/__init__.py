@@ -244,6 +244,17 @@ def _post_reset(seed: int | None) -> dict:
     return _http_json(_aws_url(state) + "/_sandbox/reset", method="POST", body={"seed": seed}, timeout=60)
 
 
+# Every variable `env()` sets: `python -m sandbox env --unset` clears them (leaving the sandbox for a real account).
+ENV_NAMES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "TELEGRAM_API_URL",
+    "TELEGRAM_BOT_TOKEN",
+)
+
+
 def env() -> dict[str, str]:
     """The environment variables that point boto3 and Telegram clients at the running sandbox."""
     state = _require_running()

@@ -62,6 +62,9 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
+    if args.unset:  # back to the real world: what `eval "$(python -m sandbox env)"` set is cleared
+        print(f"unset {' '.join(sandbox.ENV_NAMES)}")
+        return 0
     for name, value in sandbox.env().items():
         print(f"export {name}={value}")
     return 0
@@ -110,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset", help="apaga todo o estado (AWS, Lambda, Telegram, Athena)")
     reset.add_argument("--seed", type=int, default=None, help="nova semente")
     reset.set_defaults(func=cmd_reset)
-    commands.add_parser("env", help="imprime as variáveis de ambiente (use com eval)").set_defaults(
-        func=cmd_env
+    env = commands.add_parser("env", help="imprime as variáveis de ambiente (use com eval)")
+    env.add_argument(
+        "--unset", action="store_true", help="imprime o `unset` dessas variáveis (para voltar à conta real)"
     )
+    env.set_defaults(func=cmd_env)
     serve = commands.add_parser("serve", help="roda o sandbox em primeiro plano")
     serve.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     serve.set_defaults(func=cmd_serve)

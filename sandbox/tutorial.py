@@ -8,11 +8,14 @@ privacy mode in BotFather (notebook 01's prerequisite) and, for notebook 03, hav
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -25,6 +28,201 @@ PREFIX = "telegram"
 CONVERSATION = {"participants": 12, "days": 7, "messages": int(os.environ.get("SANDBOX_MESSAGES", "240"))}
 # Notebook 03 waits until at least this many updates are stored.
 MIN_STORED = 5
+
+
+class ConfigurationError(RuntimeError):
+    """The environment cannot run the tutorial as asked; the message (pt-BR) says what to set."""
+
+
+# What each notebook needs on a real account, checked before it creates anything.
+REAL_NEEDS = {
+    "01-bot-telegram": {"telegram"},
+    "02-ingestao-aws": {"aws", "chat"},
+    "03-webhook": {"aws", "telegram"},
+    "04-etl": {"aws"},
+    "05-analise": {"aws"},
+    "06-limpeza": {"aws", "telegram"},
+}
+WORLDS = ("sandbox", "real")
+# A token as BotFather hands it out: the bot's id, a colon and 35 characters.
+TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+SANDBOX_FIX = (
+    "Para usar a conta real, feche o Jupyter e, no terminal:\n"
+    '    eval "$(python -m sandbox env --unset)"\n'
+    f"(é o mesmo que `unset {' '.join(sandbox.ENV_NAMES)}`). Depois configure suas credenciais da AWS "
+    "(`aws configure`) e o token do bot e abra o Jupyter de novo. Se este kernel já rodou no sandbox, "
+    "reinicie o kernel (Kernel > Restart)."
+)
+
+
+def configure(notebook: str, ambiente: str | None = None) -> str:
+    """The setup cell of every notebook: check AMBIENTE, then start the sandbox or check the real account.
+
+    Returns the world ("sandbox" or "real"). On a real account nothing is created here: region,
+    credentials, token and chat id are checked first, so a notebook never fails half-way for lack of them.
+    """
+    raw = os.environ.get("AMBIENTE", "sandbox") if ambiente is None else ambiente
+    world = raw.strip().lower()
+    if world not in WORLDS:
+        shown = f"{raw!r}" if raw.strip() else "vazia"
+        raise ConfigurationError(
+            f"AMBIENTE={shown} não é um ambiente conhecido: use AMBIENTE=sandbox (o padrão, tudo simulado nesta "
+            "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
+        )
+    if world == "sandbox":
+        prepare(notebook)
+    else:
+        check_real(notebook)
+    print(f"Ambiente: {world}")
+    return world
+
+
+def check_real(notebook: str) -> dict[str, str]:
+    """Refuse to start on a real account unless everything the notebook needs is set; returns what it found.
+
+    Imports only boto3 and requests (the base dependencies): a real-mode learner needs no sandbox extra.
+    """
+    needs = REAL_NEEDS[ORDER[_index(notebook)]]
+    _refuse_sandbox_shell()
+    session = _aws_session() if "aws" in needs else None  # what is missing locally is said first
+    found: dict[str, str] = {}
+    if "chat" in needs:
+        found["chat_id"] = _check_chat_id()
+    if "telegram" in needs:
+        _check_token()
+    if session is not None:
+        found |= {"region": session.region_name, "account": _account(session)}
+        print(
+            f"Conta AWS {found['account']}, região {found['region']}: é aqui que os recursos serão criados."
+        )
+    return found
+
+
+def _refuse_sandbox_shell() -> None:
+    """A shell (or kernel) still pointing at the sandbox would deploy there while saying "real"."""
+    for name in sorted(os.environ):
+        if (name.startswith("AWS_ENDPOINT_URL") or name == "TELEGRAM_API_URL") and _is_sandbox_url(
+            os.environ[name]
+        ):
+            raise ConfigurationError(
+                f"AMBIENTE=real, mas {name}={os.environ[name]} aponta para o sandbox. {SANDBOX_FIX}"
+            )
+    if os.environ.get("AWS_ACCESS_KEY_ID") == sandbox.config.ACCESS_KEY_ID:
+        raise ConfigurationError(
+            "AMBIENTE=real, mas AWS_ACCESS_KEY_ID é a credencial de mentira do sandbox "
+            f"({sandbox.config.ACCESS_KEY_ID!r}). {SANDBOX_FIX}"
+        )
+
+
+def _is_sandbox_url(url: str) -> bool:
+    """On this machine and either on the sandbox's ports or answering its control route."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").strip("[]")
+    try:
+        local = host == "localhost" or ipaddress.ip_address(host).is_loopback or host == "0.0.0.0"
+    except ValueError:
+        local = False
+    if not local:
+        return False
+    state = sandbox._read_state() or {}
+    ports = {
+        sandbox.config.AWS_PORT,
+        sandbox.config.TELEGRAM_PORT,
+        state.get("aws_port"),
+        state.get("telegram_port"),
+    }
+    if parts.port is not None and parts.port in ports:
+        return True
+    try:
+        requests.get(f"{url.rstrip('/')}/_sandbox/status", timeout=2).json()
+    except (requests.RequestException, ValueError):
+        return False  # nothing there, or not the sandbox
+    return True
+
+
+def _aws_session():
+    """A boto3 session with a region and credentials that are not the sandbox's (no network call yet)."""
+    import boto3
+
+    session = boto3.session.Session()
+    if not session.region_name:
+        raise ConfigurationError(
+            "Falta a região da AWS: defina AWS_DEFAULT_REGION (por exemplo AWS_DEFAULT_REGION=sa-east-1) ou rode "
+            "`aws configure`, e reinicie o kernel."
+        )
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise ConfigurationError(
+            "Faltam as credenciais da AWS: rode `aws configure` (ou `aws sso login` com AWS_PROFILE), ou defina "
+            "AWS_ACCESS_KEY_ID e AWS_SECRET_ACCESS_KEY, e reinicie o kernel."
+        )
+    if credentials.access_key == sandbox.config.ACCESS_KEY_ID:
+        raise ConfigurationError(
+            f"AMBIENTE=real, mas as credenciais da AWS são as de mentira do sandbox. {SANDBOX_FIX}"
+        )
+    return session
+
+
+def _account(session) -> str:
+    """The account the credentials belong to (STS answers even without any permission)."""
+    import botocore.config
+    import botocore.exceptions
+
+    settings = botocore.config.Config(connect_timeout=10, read_timeout=20, retries={"total_max_attempts": 2})
+    try:
+        return session.client("sts", config=settings).get_caller_identity()["Account"]
+    except botocore.exceptions.ClientError as error:
+        raise ConfigurationError(
+            f"A AWS recusou as credenciais ({error.response['Error']['Code']}): confira `aws configure` "
+            "(ou renove a sessão com `aws sso login`) e reinicie o kernel."
+        ) from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise ConfigurationError(
+            f"Não foi possível falar com a AWS ({type(error).__name__}): confira a internet e a região "
+            f"{session.region_name!r}, e rode a célula de novo."
+        ) from None
+
+
+def _check_chat_id() -> str:
+    chat_id = os.environ.get("TELEGRAM_CHAT_ID", "").strip()
+    if not chat_id:
+        raise ConfigurationError(
+            "Falta TELEGRAM_CHAT_ID: defina essa variável com o id do grupo (o notebook 01 mostra qual é, "
+            "por exemplo TELEGRAM_CHAT_ID=-1001234567890) e reinicie o kernel."
+        )
+    if not re.fullmatch(r"-?\d+", chat_id):
+        raise ConfigurationError(
+            f"TELEGRAM_CHAT_ID={chat_id!r} não é um id de grupo: use o número que o notebook 01 mostra "
+            "(por exemplo -1001234567890) e reinicie o kernel."
+        )
+    return chat_id
+
+
+def _check_token() -> None:
+    """The bot token, from TELEGRAM_BOT_TOKEN or typed (never shown); left in os.environ for the next cells."""
+    token = os.environ.get("TELEGRAM_BOT_TOKEN")
+    if token is None:
+        import getpass
+
+        try:
+            token = getpass.getpass("Token do bot (do BotFather): ")
+        except Exception:  # no terminal (papermill, a script): IPython's StdinNotImplementedError and others
+            raise ConfigurationError(
+                "Falta o token do bot: defina TELEGRAM_BOT_TOKEN com o token que o @BotFather deu "
+                "(/mybots > o bot > API Token) e reinicie o kernel."
+            ) from None
+    token = token.strip()
+    if not token:
+        raise ConfigurationError(
+            "O token do bot está vazio: defina TELEGRAM_BOT_TOKEN com o token que o @BotFather deu "
+            "(/mybots > o bot > API Token) ou digite-o quando pedido."
+        )
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise ConfigurationError(
+            "O valor de TELEGRAM_BOT_TOKEN não tem o formato de um token do @BotFather (números, dois-pontos e "
+            "35 letras, como 123456789:AAH...): copie o token de novo em /mybots > o bot > API Token."
+        )
+    os.environ["TELEGRAM_BOT_TOKEN"] = token
 
 
 def prepare(notebook: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ def test_only_volatile_metadata_is_stripped(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_only_the_setup_cell_knows_where_it_runs(path):
     cells = code_cells(path)
-    assert "AMBIENTE" in cells[0].source and "tutorial.prepare" in cells[0].source
+    assert "AMBIENTE" in cells[0].source and "tutorial.configure" in cells[0].source
     for number, cell in enumerate(cells[1:], start=2):
         assert "AMBIENTE" not in cell.source, f"{path.name}: célula {number} depende do ambiente"
         assert "sandbox" not in cell.source, f"{path.name}: célula {number} fala do sandbox"

@@ -47,7 +47,7 @@ def test_running_notebooks_again_updates_instead_of_duplicating(fresh_sandbox, t
     assert len(apigw.get_routes(ApiId=apis[0]["ApiId"])["Items"]) == 1
     assert len(apigw.get_integrations(ApiId=apis[0]["ApiId"])["Items"]) == 1
     policy = json.loads(aws("lambda").get_policy(FunctionName="telegram-ingestao")["Policy"])
-    assert [statement["Sid"] for statement in policy["Statement"]] == ["apigateway-webhook"]
+    assert [statement["Sid"] for statement in policy["Statement"]] == [f"apigateway-{apis[0]['ApiId']}"]
     assert len(aws("scheduler").list_schedules()["Schedules"]) == 1
     for name in ("02-ingestao-aws", "04-etl", "05-analise"):
         assert "Tudo certo" in last_output(tmp_path / f"{name}.ipynb")

@@ -228,6 +228,18 @@ def test_the_privilege_check_catches_broad_policies(stack, statement, problem):
 
 
 # ---- nothing public ------------------------------------------------------------------------------------------
+def test_only_this_accounts_schedules_may_assume_the_scheduler_role(stack):
+    """The confused-deputy guard AWS recommends: the Scheduler acts for this account's schedules only."""
+    trust = stack.client("iam").get_role(RoleName="telegram-etl-scheduler-role")["Role"][
+        "AssumeRolePolicyDocument"
+    ]
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": stack.account}}
+    schedule = stack.client("scheduler").get_schedule(Name="telegram-etl-diario")
+    assert schedule["Target"]["RoleArn"].endswith(":role/telegram-etl-scheduler-role")  # and it was accepted
+
+
 def test_every_bucket_blocks_public_access(stack):
     s3 = stack.client("s3")
     buckets = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]

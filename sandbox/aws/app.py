@@ -61,6 +61,7 @@ SERVICES = (
     "glue",
     "athena",
     "logs",
+    "ssm",
 )
 SERVICE_APPS = (
     "s3",
@@ -73,6 +74,7 @@ SERVICE_APPS = (
     "glue",
     "athena",
     "logs",
+    "ssm",
 )
 
 

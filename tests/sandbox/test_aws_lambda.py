@@ -163,7 +163,7 @@ def test_pandas_layer_at_its_real_arn_makes_pyarrow_importable(sandbox):
     arn = pandas_layer_arn(REGION, "3.12")
     config = create_function(sandbox, "with-layer", source, Layers=[arn])
     assert (
-        config["Layers"][0]["Arn"] == f"arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:26"
+        config["Layers"][0]["Arn"] == f"arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:29"
     )
     response, payload = invoke(sandbox, "with-layer")
     assert "FunctionError" not in response
