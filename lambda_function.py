@@ -4,7 +4,8 @@ Two handlers live in this one file, deployed as two functions:
 
 - ``lambda_handler``: Telegram's webhook calls Amazon API Gateway, which invokes this handler with the update;
   it stores the update, as received, in the raw bucket at
-  ``telegram/context_date=YYYY-MM-DD/{update_id}.json``.
+  ``telegram/context_date=YYYY-MM-DD/{update_id}.json``. When the group becomes a supergroup (a new chat id), it
+  records that in ``estado/migracoes/{new id}.json`` and keeps storing the group under either id.
 - ``etl_handler``: the daily ETL from the raw JSON to the enriched Parquet dataset.
 
 Only the standard library and boto3 are imported at module level: both come with the Lambda Python runtime.
