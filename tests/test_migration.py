@@ -7,11 +7,13 @@ least-privilege one (enforced by the sandbox as AWS would).
 
 from __future__ import annotations
 
+import ast
 import json
 
+import nbformat
 import pytest
 
-from tests.stack import FUNCTION, deployed_stack
+from tests.stack import FUNCTION, NOTEBOOKS, deployed_stack
 
 TIMEOUT = 120
 
@@ -101,3 +103,22 @@ def test_other_chats_are_still_ignored_and_the_lookup_is_allowed_by_the_role(sta
     assert not {990000001, private} & set(stack.raw_update_ids())
     ignored = {line["update_id"] for _, line in stack.decisions("ignored")}
     assert {990000001, private} <= ignored
+
+
+def test_notebook_02_test_update_accepts_a_comma_separated_chat_id():
+    """The README still accepts a list in TELEGRAM_CHAT_ID; notebook 02's test update used to do int() on it."""
+    cell = next(
+        c.source
+        for c in nbformat.read(NOTEBOOKS / "02-ingestao-aws.ipynb", 4).cells
+        if "test_update = {" in c.source
+    )
+    assignment = next(
+        node
+        for node in ast.parse(cell).body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "test_update"
+    )
+    namespace = {"CHAT_ID": "-4420298309, -1001920298309"}
+
+    exec(compile(ast.Module([assignment], []), "02-ingestao-aws", "exec"), namespace)  # noqa: S102
+
+    assert namespace["test_update"]["message"]["chat"]["id"] == -4420298309
