@@ -4,7 +4,8 @@ Two handlers live in this one file, deployed as two functions:
 
 - ``lambda_handler``: Telegram's webhook calls Amazon API Gateway, which invokes this handler with the update;
   it stores the update, as received, in the raw bucket at
-  ``telegram/context_date=YYYY-MM-DD/{update_id}.json``.
+  ``telegram/context_date=YYYY-MM-DD/{update_id}.json``. When the group becomes a supergroup (a new chat id), it
+  records that in ``estado/migracoes/{new id}.json`` and keeps storing the group under either id.
 - ``etl_handler``: the daily ETL from the raw JSON to the enriched Parquet dataset.
 
 Only the standard library and boto3 are imported at module level: both come with the Lambda Python runtime.
@@ -34,7 +35,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 # --- Configuration (read once per execution environment) -------------------------------------------------------
 AWS_S3_BUCKET = os.environ.get("AWS_S3_BUCKET", "")
-# Comma-separated, so a group that migrated to a supergroup can keep its old id beside the new one.
+# The group's id; a comma-separated list is accepted too. A group that becomes a supergroup needs no change here:
+# the handler records the migration in the raw bucket (see "Group migration" below).
 TELEGRAM_CHAT_ID = os.environ.get("TELEGRAM_CHAT_ID", "")
 TELEGRAM_SECRET_TOKEN = os.environ.get("TELEGRAM_SECRET_TOKEN", "")
 TIMEZONE = ZoneInfo(os.environ.get("TIMEZONE", "America/Sao_Paulo"))
@@ -90,15 +92,16 @@ def lambda_handler(event: dict, context) -> dict:
         return http_response(200, {"ok": True})
 
     key = raw_key(update_id, partition_date(update, kind, arrival_time(event), TIMEZONE))
+    migration = migration_in(update[kind], chat_id, chat_ids)
+    if migration is not None:
+        # Recorded before the update is stored and answered: once Telegram sees the 2xx, it delivers the new
+        # chat's next messages, and whichever execution environment gets them must find the record.
+        record_migration(*migration)
+        log_decision(
+            update_id, kind, "migration_recorded", from_chat_id=migration[0], to_chat_id=migration[1]
+        )
     store(key, body)
     log_decision(update_id, kind, "stored", key=key)
-    migrated_to = (update.get(kind) or {}).get("migrate_to_chat_id")
-    if migrated_to is not None:
-        logger.warning(
-            json.dumps(
-                {"update_id": update_id, "warning": "chat_migrated", "migrate_to_chat_id": migrated_to}
-            )
-        )
     return http_response(200, {"ok": True})
 
 
@@ -218,7 +221,11 @@ def belongs_to_group(kind: str | None, chat_id: int | None, update: dict, chat_i
     if chat_id in chat_ids:
         return True
     # The first message of a supergroup made from our group: keep it, it links the group's two ids.
-    return update[kind].get("migrate_from_chat_id") in chat_ids
+    migrated_from = update[kind].get("migrate_from_chat_id")
+    if _is_int(migrated_from) and migrated_from in chat_ids:
+        return True
+    # A later message of that supergroup: its id is not configured, but the migration was recorded.
+    return recorded_migration(chat_id) in chat_ids
 
 
 def arrival_time(event: dict) -> datetime:
@@ -267,6 +274,70 @@ def http_response(status: int, payload: dict) -> dict:
 def log_decision(update_id: int | None, kind: str | None, decision: str, **fields) -> None:
     """One structured line per request: ids and decisions only, never message text or secrets."""
     logger.info(json.dumps({"update_id": update_id, "type": kind, "decision": decision, **fields}))
+
+
+# --- Group migration: the group's new id, remembered across execution environments ---------------------------------
+# Telegram turns a basic group into a supergroup when some settings change (history visible to new members, a
+# public link, some admin rights): the group gets a new id (-100...) and every later message carries it. The old
+# chat gets a message with `migrate_to_chat_id`; the new one starts with a message with `migrate_from_chat_id`.
+# Either one, coming from (or pointing at) a configured chat, is recorded as one small object in the raw bucket,
+# outside `telegram/` so the ETL and Athena never read it. Every execution environment can then find it: a cold
+# start, or a concurrent environment that never saw the migration message.
+MIGRATION_PREFIX = "estado/migracoes/"
+# Only supergroups are ever the target of a migration, and their ids are -100 followed by 10 digits: any other id
+# (private chats, basic groups) is never looked up, so the bot's private messages cost no S3 request.
+SUPERGROUP_ID_BELOW = -(10**12)
+# new chat id -> old chat id, for the life of this execution environment. Only found records are kept: an
+# absence may end at any moment, when another execution environment records the migration.
+_migrations: dict[int, int] = {}
+
+
+def migration_in(payload: dict, chat_id: int, chat_ids: frozenset[int]) -> tuple[int, int] | None:
+    """(old id, new id) when this message announces a migration of a configured chat, else None."""
+    to_id, from_id = payload.get("migrate_to_chat_id"), payload.get("migrate_from_chat_id")
+    if chat_id in chat_ids and _is_int(to_id) and to_id < SUPERGROUP_ID_BELOW:
+        return chat_id, to_id
+    if _is_int(from_id) and from_id in chat_ids and chat_id < SUPERGROUP_ID_BELOW:
+        return from_id, chat_id
+    return None
+
+
+def migration_key(new_chat_id: int) -> str:
+    return f"{MIGRATION_PREFIX}{new_chat_id}.json"
+
+
+def record_migration(old_chat_id: int, new_chat_id: int) -> None:
+    """Write the record; both service messages write the same bytes, so their order and repeats do not matter."""
+    body = json.dumps({"migrate_from_chat_id": old_chat_id, "migrate_to_chat_id": new_chat_id}).encode()
+    store(migration_key(new_chat_id), body)
+    _migrations[new_chat_id] = old_chat_id
+
+
+def recorded_migration(chat_id: int) -> int | None:
+    """The old id of the group that became `chat_id`, when that migration was recorded; None otherwise.
+
+    A listing of the one key, not a GET: S3 answers a GET of a missing key with 403 AccessDenied unless the role
+    may list the bucket, so the role lists only this prefix (an s3:prefix condition) and reads only this prefix.
+    """
+    if chat_id in _migrations:
+        return _migrations[chat_id]
+    if chat_id >= SUPERGROUP_ID_BELOW:
+        return None
+    key = migration_key(chat_id)
+    try:
+        listing = s3.list_objects_v2(Bucket=AWS_S3_BUCKET, Prefix=key, MaxKeys=1)
+        if not any(item["Key"] == key for item in listing.get("Contents", [])):
+            return None
+        record = json.loads(s3.get_object(Bucket=AWS_S3_BUCKET, Key=key)["Body"].read())
+    except (BotoCoreError, ClientError):
+        # Not swallowed: this may be the group's message, and Telegram delivers it again after a 5xx.
+        logger.exception(json.dumps({"decision": "s3_error", "key": key}))
+        raise
+    old_chat_id = record.get("migrate_from_chat_id") if isinstance(record, dict) else None
+    if not _is_int(old_chat_id) or record.get("migrate_to_chat_id") != chat_id:
+        raise RuntimeError(f"registro de migração inválido em s3://{AWS_S3_BUCKET}/{key}")
+    _migrations[chat_id] = old_chat_id
+    return old_chat_id
 
 
 # --- ETL: raw JSON -> enriched Parquet ---

@@ -184,6 +184,43 @@ def test_a_day_of_every_kind_keeps_messages_and_leaves_out_service_updates(etl):
     assert summary["objects_read"] == 15
 
 
+def test_a_group_that_became_a_supergroup_keeps_the_rows_of_both_ids(etl):
+    old = {"id": -4012345678, "title": "Turma de Engenharia de Dados", "type": "group"}
+    new = {"id": -1001987654321, "title": "Turma de Engenharia de Dados", "type": "supergroup"}
+
+    def in_chat(update: dict, chat: dict) -> dict:
+        update["message"]["chat"] = chat
+        return update
+
+    put(
+        in_chat(tg.text(60, 1, at("10:00"), "antes da migração"), old),
+        in_chat(tg.text(61, 2, at("10:01"), "ainda no grupo"), old),
+        in_chat(tg.message(62, 3, at("10:02"), migrate_to_chat_id=new["id"]), old),
+        in_chat(
+            tg.message(
+                63, 1, at("10:02"), tg.GROUP_ANONYMOUS_BOT, sender_chat=new, migrate_from_chat_id=old["id"]
+            ),
+            new,
+        ),
+        in_chat(tg.text(64, 2, at("10:03"), "já no supergrupo"), new),  # message ids restart in the new chat
+        in_chat(tg.text(65, 3, at("10:04"), "tudo certo"), new),
+    )
+    # The ingestion's record of the migration sits beside the data, outside telegram/: never read as a message.
+    s3().put_object(
+        Bucket=RAW, Key=f"estado/migracoes/{new['id']}.json", Body=b'{"migrate_from_chat_id": -4012345678}'
+    )
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert [(row["chat_id"], row["message_id"], row["text"]) for row in rows()] == [
+        (old["id"], 1, "antes da migração"),
+        (old["id"], 2, "ainda no grupo"),
+        (new["id"], 2, "já no supergrupo"),
+        (new["id"], 3, "tudo certo"),
+    ]
+    assert summary["objects_read"] == 6 and summary["details"][0]["ignored"] == 2
+
+
 def test_missing_optional_fields_become_nulls(etl):
     bare = {"update_id": 50, "message": {"message_id": 5, "chat": {"id": -4000000001}, "date": at("12:00")}}
     put(bare)

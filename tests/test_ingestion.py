@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import importlib
+import importlib.util
 import json
 import logging
 from datetime import datetime
@@ -296,24 +297,139 @@ def test_edit_lands_beside_the_message_it_changes(handler, s3):
     ]
 
 
-def test_group_migration_is_stored_and_both_ids_can_be_configured(s3, configure, caplog):
-    caplog.set_level(logging.INFO, logger="lambda_function")
+def test_both_ids_of_a_migrated_group_can_still_be_configured(s3, configure):
     handler = configure(TELEGRAM_CHAT_ID=f"{OLD_GROUP_ID},{GROUP_ID}")
 
     for name in ("migrate_to_supergroup", "migrate_from_group", "text_with_entities"):
         assert handler.lambda_handler(envelope(telegram_body(update(name))), None)["statusCode"] == 200
 
-    assert len(stored(s3)) == 3
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any('"migrate_to_chat_id": -1001987654321' in line for line in warnings)
+    assert sorted(key for key in stored(s3) if key.startswith("telegram/")) == [
+        "telegram/context_date=2025-03-17/801234567.json",
+        "telegram/context_date=2025-03-17/801234574.json",
+        "telegram/context_date=2025-03-17/801234575.json",
+    ]
 
 
-def test_first_supergroup_message_is_kept_while_only_the_old_id_is_configured(s3, configure):
+# --- Group to supergroup migration ----------------------------------------------------------------------------------
+# The learner configured the basic group's id; Telegram then made it a supergroup (GROUP_ID) and every later
+# message carries the new id. Nothing may be lost, without touching the configuration.
+MIGRATION_KEY = f"estado/migracoes/{GROUP_ID}.json"
+LATER_MESSAGES = ("text_with_entities", "photo_with_caption", "sticker", "edited_message", "reply_in_topic")
+
+
+def new_environment(name: str):
+    """Another execution environment of the same function: its own module, its own cache, the same bucket."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "lambda_function.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def deliver(handler, name: str) -> int:
+    return handler.lambda_handler(envelope(telegram_body(update(name))), None)["statusCode"]
+
+
+def raw_update_ids(s3) -> list[int]:
+    return sorted(
+        json.loads(body)["update_id"] for key, body in stored(s3).items() if key.startswith("telegram/")
+    )
+
+
+def test_every_message_after_a_migration_is_stored_without_a_configuration_change(s3, configure):
     handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
 
-    handler.lambda_handler(envelope(telegram_body(update("migrate_from_group"))), None)
+    statuses = [
+        deliver(handler, name) for name in ("migrate_to_supergroup", "migrate_from_group", *LATER_MESSAGES)
+    ]
 
-    assert list(stored(s3)) == ["telegram/context_date=2025-03-17/801234575.json"]
+    assert statuses == [200] * 7
+    assert raw_update_ids(s3) == sorted(
+        update(name)["update_id"] for name in ("migrate_to_supergroup", "migrate_from_group", *LATER_MESSAGES)
+    )
+    # The record lives outside telegram/: the ETL and Athena never read it.
+    assert json.loads(stored(s3)[MIGRATION_KEY]) == {
+        "migrate_from_chat_id": OLD_GROUP_ID,
+        "migrate_to_chat_id": GROUP_ID,
+    }
+
+
+@pytest.mark.parametrize("seen", ["migrate_to_supergroup", "migrate_from_group"])
+def test_a_cold_start_after_the_migration_still_stores_the_new_id(s3, configure, seen):
+    # Either service message alone records the migration (Telegram delivers the two chats' queues independently).
+    deliver(configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID)), seen)
+
+    cold = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))  # a fresh import: nothing in memory
+    assert [deliver(cold, name) for name in LATER_MESSAGES] == [200] * len(LATER_MESSAGES)
+
+    assert raw_update_ids(s3) == sorted(
+        [update(seen)["update_id"]] + [update(n)["update_id"] for n in LATER_MESSAGES]
+    )
+
+
+def test_a_concurrent_environment_sees_a_migration_recorded_after_it_looked(s3, configure):
+    configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))  # the function's environment variables
+    first, second = new_environment("lambda_env_a"), new_environment("lambda_env_b")
+    # Before the migration is known, a message of the new id is not the group's...
+    assert deliver(second, "photo_with_caption") == 200
+    assert raw_update_ids(s3) == []
+
+    # ...then another environment gets the supergroup's first message; this one must not remember the absence.
+    assert deliver(first, "migrate_from_group") == 200
+    assert deliver(second, "text_with_entities") == 200
+
+    assert raw_update_ids(s3) == [801234567, 801234575]
+
+
+def test_a_migrate_from_pointing_at_another_chat_is_not_honoured(s3, configure):
+    handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+    forged = update("migrate_from_group")
+    forged["message"]["migrate_from_chat_id"] = -4099999999  # some other group's migration
+    moved_elsewhere = update("migrate_to_supergroup")
+    moved_elsewhere["message"]["chat"]["id"] = -4099999999  # another group moving to GROUP_ID
+
+    for data in (forged, moved_elsewhere):
+        assert handler.lambda_handler(envelope(telegram_body(data)), None)["statusCode"] == 200
+    assert deliver(handler, "text_with_entities") == 200
+
+    assert stored(s3) == {}
+
+
+@pytest.mark.parametrize("name", ["other_chat", "channel_post", "callback_query"])
+def test_other_chats_are_still_ignored_after_a_migration(s3, configure, caplog, name):
+    handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+    deliver(handler, "migrate_from_group")
+    before = stored(s3)
+    caplog.set_level(logging.INFO, logger="lambda_function")
+
+    assert deliver(configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID)), name) == 200
+
+    assert stored(s3) == before
+    assert json.loads(caplog.records[-1].getMessage())["decision"] == "ignored"
+
+
+@pytest.mark.parametrize("chat_id", [5012345678, -4099999999], ids=["private", "basic_group"])
+def test_chats_that_cannot_be_a_migration_target_cost_no_lookup(s3, handler, chat_id):
+    data = update("text_with_entities")
+    data["message"]["chat"] = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+    handler.s3 = None  # any S3 call would fail
+
+    assert handler.lambda_handler(envelope(telegram_body(data)), None)["statusCode"] == 200
+
+
+def test_a_failed_lookup_is_retried_by_telegram_not_dropped(s3, configure, monkeypatch):
+    handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+    deliver(handler, "migrate_from_group")
+    cold = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+    error = ClientError(
+        {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "ListObjectsV2"
+    )
+
+    def fail(**kwargs):
+        raise error
+
+    monkeypatch.setattr(cold.s3, "list_objects_v2", fail)
+    with pytest.raises(ClientError):
+        deliver(cold, "text_with_entities")
 
 
 # --- Dates and time zones -------------------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ def policy_violations(
     """What makes a role's policy broader than the pipeline needs; empty when it is least privilege.
 
     Allowed wildcards: the role's functions' own log groups (`...:log-group:/aws/lambda/<name>:*`) and objects
-    under `telegram/` of the tutorial's buckets. S3 buckets themselves only for listing.
+    under `telegram/` (the data) or `estado/migracoes/` (the ingestion's record of a group's new id) of the
+    tutorial's buckets. S3 buckets themselves only for listing.
     """
     log_groups = [f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}" for name in functions]
     allowed_logs = set(log_groups) | {f"{arn}:*" for arn in log_groups}
@@ -127,7 +128,7 @@ def policy_violations(
                 bucket, _, key = resource.removeprefix("arn:aws:s3:::").partition("/")
                 if bucket not in buckets:
                     problems.append(f"bucket inesperado: {resource}")
-                elif key and not key.startswith("telegram/"):
+                elif key and not key.startswith(("telegram/", "estado/migracoes/")):
                     problems.append(f"objetos fora de telegram/: {resource}")
                 elif not key and set(actions) - {"s3:ListBucket"}:
                     problems.append(f"o bucket inteiro para {actions}: {resource}")
@@ -184,16 +185,23 @@ def test_every_role_the_notebooks_create_is_least_privilege(stack):
             assert problems == [], f"{name}: {problems}"
 
 
-def test_ingestion_role_can_only_put_raw_objects_and_write_its_logs(stack):
+def test_ingestion_role_can_only_put_raw_objects_record_migrations_and_write_its_logs(stack):
     (document,) = role_documents(stack)["telegram-ingestao-role"]
     grants = {
-        (action, resource)
+        (action, resource, json.dumps(s.get("Condition"), sort_keys=True))
         for s in document["Statement"]
         for action in as_list(s["Action"])
         for resource in as_list(s["Resource"])
     }
-    s3_grants = {(action, resource) for action, resource in grants if action.startswith("s3:")}
-    assert s3_grants == {("s3:PutObject", f"arn:aws:s3:::{stack.raw_bucket}/telegram/*")}
+    raw, no_condition = f"arn:aws:s3:::{stack.raw_bucket}", "null"
+    s3_grants = {grant for grant in grants if grant[0].startswith("s3:")}
+    # It never reads or lists the messages; it lists only the one prefix where a group's new id is recorded.
+    assert s3_grants == {
+        ("s3:PutObject", f"{raw}/telegram/*", no_condition),
+        ("s3:PutObject", f"{raw}/estado/migracoes/*", no_condition),
+        ("s3:GetObject", f"{raw}/estado/migracoes/*", no_condition),
+        ("s3:ListBucket", raw, json.dumps({"StringLike": {"s3:prefix": "estado/migracoes/*"}})),
+    }
     trust = stack.client("iam").get_role(RoleName="telegram-ingestao-role")["Role"][
         "AssumeRolePolicyDocument"
     ]

@@ -298,12 +298,25 @@ class AwsSandbox:
         principal = (
             f"arn:aws:sts::{config.ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
         )
-        for check in s3_checks(request.method, bucket, key, query, dict(request.headers), body):
+        checks = s3_checks(request.method, bucket, key, query, dict(request.headers), body)
+        for check in checks:
             outcome = evaluate(policies, check)
             if outcome != "allow":
                 log.info("S3 AccessDenied for %s: %s on %s", principal, check.action, check.resource)
                 message = escape(denial_message(principal, check, outcome))
                 status, headers, body = s3_error(403, "AccessDenied", message, f"{time.time_ns():X}"[-16:])
+                return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
+        if [check.action for check in checks] == ["s3:GetObject"] and _missing_object(bucket, key):
+            # S3 says "no such key" only to who may list the bucket; anyone else gets 403, which reveals
+            # nothing about what exists (GetObject/HeadObject docs, "Permissions"). A ListBucket grant limited
+            # by an s3:prefix condition is evaluated here without that key, so it does not count: stricter
+            # than AWS if AWS counts it, never more lenient.
+            listing = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}")
+            if evaluate(policies, listing) != "allow":
+                log.info("S3 AccessDenied for %s: missing %s without s3:ListBucket", principal, key)
+                status, headers, body = s3_error(
+                    403, "AccessDenied", "Access Denied", f"{time.time_ns():X}"[-16:]
+                )
                 return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
         return None
 
@@ -462,6 +475,18 @@ def _role_policies(role_arn: str) -> list[dict]:
     for policy in role.managed_policies.values():
         documents += [version.document for version in policy.versions if version.is_default]
     return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
+
+
+def _missing_object(bucket: str, key: str) -> bool:
+    """Whether an existing bucket lacks the key (a missing bucket is left to moto's NoSuchBucket)."""
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import s3_backends
+
+    try:
+        stored = s3_backends[config.ACCOUNT_ID]["aws"].get_bucket(bucket)
+    except MissingBucket:
+        return False
+    return key not in stored.keys
 
 
 def _create_backends() -> None:

@@ -35,6 +35,7 @@ Routes on `wsgi_app`:
   POST      chat/edit                  {message_id, text}                               edit(message_id, text)
   POST      chat/join                  {from?}  (absent: a new person joins)            join(who=None)
   POST      chat/leave                 {from}                                           leave(who)
+  POST      chat/migrate               {from?}  (an admin; absent: the teacher)         migrate(who=None)
   POST      chat/generate              {participants, days, messages, seed?}            generate(...)
   POST      botfather/setprivacy       {enabled, readd?}                                set_privacy(enabled, readd)
   POST      webhook/deliver            {update}  (an external update, e.g. the bridge)  deliver_external(update)
@@ -44,8 +45,8 @@ Routes on `wsgi_app`:
   `{"message": <Message>, "update_id": <int or null>}`; null means the bot does not receive it (privacy mode,
   bot not in the group, or another bot's message).
 
-Model: one bot (privacy mode on, as BotFather creates it), one supergroup "Turma de Engenharia de Dados" whose
-teacher has just added the bot, participants who can also write to the bot privately (each private chat is its own
+Model: one bot (privacy mode on, as BotFather creates it), one basic group "Turma de Engenharia de Dados" whose
+teacher has just added the bot (`chat/migrate` makes it a supergroup with a new -100... id, as Telegram does), participants who can also write to the bot privately (each private chat is its own
 webhook queue). The virtual clock starts at `start` and moves a few seconds per posted message; nothing that
 appears in an update reads the wall clock. Real time is used only for retries (Telegram's schedule times
 `time_scale`), the setWebhook rate limit and long polling.

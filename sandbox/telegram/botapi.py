@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
 from . import control, messages, webhook
+from .people import GIFT_TYPES
 from .sandbox import SandboxError, TelegramSandbox, Webhook, dumps
 
 logger = logging.getLogger(__name__)
@@ -22,9 +23,16 @@ LONG_POLL_MAX = 50
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code, self.description, self.retry_after = code, description, retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 class Params:
@@ -227,11 +235,18 @@ class BotApi:
             chat_id = int(raw)
         except (TypeError, ValueError) as exc:
             raise ApiError(400, "Bad Request: chat not found") from exc
+        if chat_id in sb.upgraded:
+            # What Telegram answers for a group that became a supergroup; clients read the new id from it.
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=sb.upgraded[chat_id],
+            )
         chat = sb.chat_for(chat_id)
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
-        if chat["type"] == "supergroup" and not sb.bot_in_group:
-            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+        if chat["type"] in ("group", "supergroup") and not sb.bot_in_group:
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
         if chat["type"] == "private" and chat_id not in sb._private_started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat
@@ -265,7 +280,7 @@ class BotApi:
             **chat,
             "accent_color_id": 0,
             "max_reaction_count": 11,
-            "accepted_gift_types": dict.fromkeys(_GIFT_TYPES, accepts),
+            "accepted_gift_types": dict.fromkeys(GIFT_TYPES, accepts),
         }
 
     def getChatMemberCount(self, p: Params) -> int:
@@ -328,13 +343,6 @@ class BotApi:
             logger.info("method from webhook answer refused: %s", exc.description)
 
 
-_GIFT_TYPES = (
-    "unlimited_gifts",
-    "limited_gifts",
-    "unique_gifts",
-    "premium_subscription",
-    "gifts_from_channels",
-)
 _WEBHOOK_ACTIVE = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 _TERMINATED = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -351,6 +359,8 @@ def _error_response(error: ApiError) -> Response:
     if error.retry_after is not None:
         payload["parameters"] = {"retry_after": error.retry_after}
         headers = {"Retry-After": str(error.retry_after)}
+    if error.migrate_to_chat_id is not None:
+        payload["parameters"] = {"migrate_to_chat_id": error.migrate_to_chat_id}
     return _json_response(dumps(payload), error.code, headers)
 
 

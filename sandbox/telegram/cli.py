@@ -76,6 +76,19 @@ def cmd_chat(args: argparse.Namespace) -> str:
         return _post("join", {"from": args.sender})
     if action == "leave":
         return _post("leave", {"from": args.sender})
+    if action == "migrate":
+        result = call("POST", "chat/migrate", {"from": args.sender})
+        farewell, welcome = result["messages"]
+        lines = [
+            f"{farewell['from']['first_name']} mudou uma configuração que só supergrupos têm, e o Telegram "
+            f"transformou o grupo em supergrupo: o id {result['old_chat_id']} virou {result['new_chat_id']}.",
+            f"O grupo antigo recebe a mensagem {farewell['message_id']} com migrate_to_chat_id; o supergrupo começa "
+            f"com a mensagem {welcome['message_id']} com migrate_from_chat_id.",
+        ]
+        if any(update_id is not None for update_id in result["update_ids"]):
+            lines.append("O bot recebe os updates " + " e ".join(map(str, result["update_ids"])) + ".")
+        lines.append(f"Daqui em diante, toda mensagem do grupo vem com o id {result['new_chat_id']}.")
+        return "\n".join(lines)
     if action == "participants":
         rows = []
         for person in call("GET", "participants"):
@@ -173,6 +186,10 @@ def register(subparsers) -> None:
     _sender(join, required=False)
     leave = actions.add_parser("leave", help="alguém sai do grupo")
     _sender(leave)
+    migrate = actions.add_parser(
+        "migrate", help="um admin transforma o grupo em supergrupo (o id do grupo muda, como no Telegram)"
+    )
+    _sender(migrate, required=False)
     actions.add_parser("participants", help="lista quem está no grupo")
     generate = actions.add_parser("generate", help="gera uma conversa realista da turma")
     generate.add_argument("--participants", type=int, default=12, help="quantas pessoas falam (padrão 12)")

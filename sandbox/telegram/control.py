@@ -55,6 +55,7 @@ def _routes(sb: TelegramSandbox, body: dict) -> dict:
         ("POST", "chat/edit"): lambda: sb.edit(_int(body, "message_id", 0), str(body.get("text", ""))),
         ("POST", "chat/join"): lambda: sb.join(who),
         ("POST", "chat/leave"): lambda: sb.leave(who),
+        ("POST", "chat/migrate"): lambda: sb.migrate(who),
         ("POST", "chat/generate"): lambda: sb.generate(
             _int(body, "participants", 12),
             _int(body, "days", 7),

@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
 GROUP_TITLE = "Turma de Engenharia de Dados"
+# AcceptedGiftTypes' keys (Bot API 9.x): chat objects carry them, and clients require every one.
+GIFT_TYPES = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
+)
 
 _FIRST_NAMES = [
     "Ana", "Bruno", "Carla", "Diego", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela", "João",
@@ -86,8 +94,15 @@ def make_bot(rng: random.Random, bot_id: int) -> Person:
     )
 
 
-def make_group_id(rng: random.Random) -> int:
-    return -(1_000_000_000_000 + rng.randint(1_500_000_000, 2_999_999_999))
+# The user Telegram shows as the author of an anonymous admin's messages and of a supergroup's first message.
+GROUP_ANONYMOUS_BOT = Person(id=1087968824, first_name="Group", username="GroupAnonymousBot", is_bot=True)
+
+
+def make_group_ids(rng: random.Random) -> tuple[int, int]:
+    """A new basic group's id (negative, 10 digits, as new groups get today) and the -100... id Telegram gives
+    it if it ever becomes a supergroup. One draw for both, so the seeded ids drawn after it never shift."""
+    serial = rng.randint(1_500_000_000, 2_999_999_999)
+    return -(2_500_000_000 + serial), -(1_000_000_000_000 + serial)
 
 
 class Roster:

@@ -14,7 +14,16 @@ from datetime import datetime, timezone
 
 from .. import config
 from . import messages, webhook
-from .people import GROUP_TITLE, Person, Roster, make_bot, make_group_id, make_token
+from .people import (
+    GIFT_TYPES,
+    GROUP_ANONYMOUS_BOT,
+    GROUP_TITLE,
+    Person,
+    Roster,
+    make_bot,
+    make_group_ids,
+    make_token,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +104,10 @@ class TelegramSandbox:
             self.files = messages.Files(random.Random(f"{base}:files"))
             bot_id, self.token = make_token(world)
             self.bot = make_bot(world, bot_id)
-            self.group_chat_id = make_group_id(world)
+            # The class starts as a basic group, as every new Telegram group does; `migrate` makes it a supergroup.
+            self.group_chat_id, self._supergroup_id = make_group_ids(world)
+            self.group_type = "group"
+            self.upgraded: dict[int, int] = {}  # old basic group id -> its supergroup's id
             self.roster = Roster(random.Random(f"{base}:roster"))
             self.roster.add(is_admin=True)  # the teacher, who manages the group
             for _ in range(15):
@@ -184,7 +196,16 @@ class TelegramSandbox:
             ]
 
     def group_chat(self) -> dict:
-        return {"id": self.group_chat_id, "title": GROUP_TITLE, "type": "supergroup"}
+        if self.group_type == "supergroup":
+            return {"id": self.group_chat_id, "title": GROUP_TITLE, "type": "supergroup"}
+        # Basic groups' chat objects carry two keys the Bot API documents nowhere; real updates have them.
+        return {
+            "id": self.group_chat_id,
+            "title": GROUP_TITLE,
+            "type": "group",
+            "all_members_are_administrators": False,
+            "accepted_gift_types": dict.fromkeys(GIFT_TYPES, False),  # a group cannot receive gifts
+        }
 
     def chat_for(self, chat_id: int) -> dict | None:
         if chat_id == self.group_chat_id:
@@ -391,6 +412,47 @@ class TelegramSandbox:
             self._tick()
             message = self._new_message(self.group_chat(), person, messages.left_member_content(person))
             return self._publish(message, person)
+
+    def migrate(self, who: str | int | None = None) -> dict:
+        """An admin changes a setting that needs a supergroup (history for new members, a public link, ...):
+        Telegram upgrades the group. The old chat ends with a `migrate_to_chat_id` message from that admin; the
+        supergroup, a new chat with a new id, starts with a `migrate_from_chat_id` message from
+        GroupAnonymousBot. Every later message carries the new id; Bot API calls to the old one are refused."""
+        with self._lock:
+            if self.group_type == "supergroup":
+                raise SandboxError("O grupo já é um supergrupo: um supergrupo não muda mais de id.")
+            admin = self.roster.people[0] if who is None else self._sender_in_group(who)
+            if not admin.is_admin:
+                raise SandboxError(
+                    f"{admin.full_name} não é admin do grupo: só um admin muda essas configurações."
+                )
+            old_chat, new_id = self.group_chat(), self._supergroup_id
+            self._tick()
+            farewell = self._new_message(old_chat, admin, {"migrate_to_chat_id": new_id})
+            self.group_chat_id, self.group_type = new_id, "supergroup"
+            self.upgraded[old_chat["id"]] = new_id
+            new_chat = self.group_chat()
+            welcome = {
+                "message_id": 1,
+                "from": GROUP_ANONYMOUS_BOT.to_json(),
+                "sender_chat": new_chat,
+                "chat": new_chat,
+                "date": self._clock,
+                "migrate_from_chat_id": old_chat["id"],
+            }
+            self._message_ids[new_id] = 1
+            self._messages[(new_id, 1)] = welcome
+            updates = []
+            if self.bot_in_group:  # service messages reach the bot whatever its privacy mode
+                for message in (farewell, welcome):
+                    update = self._enqueue("message", message, message["chat"]["id"])
+                    updates.append(update["update_id"] if update else None)
+            return {
+                "old_chat_id": old_chat["id"],
+                "new_chat_id": new_id,
+                "messages": [farewell, welcome],
+                "update_ids": updates,
+            }
 
     def set_privacy(self, enabled: bool, readd: bool = True) -> dict:
         """BotFather /setprivacy. Telegram applies it to a group only when the bot is removed and re-added,

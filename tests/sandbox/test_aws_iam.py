@@ -205,6 +205,31 @@ def test_a_role_policy_change_applies_to_the_running_function(sandbox):
         iam.delete_role_policy(RoleName="lambda-role", PolicyName="extra")
 
 
+def test_a_missing_key_is_access_denied_unless_the_role_may_list_the_bucket(sandbox):
+    # On AWS, GetObject/HeadObject of a key that does not exist answer 404 only to who holds s3:ListBucket on
+    # the bucket; code that treats NoSuchKey as "absent" gets 403 AccessDenied with s3:GetObject alone.
+    missing = {"Bucket": RAW, "Key": f"{DAY}nao-existe.json"}
+    assert calls(sandbox, ("get_object", missing), ("head_object", missing)) == [
+        "AccessDenied: Access Denied",
+        "403: Forbidden",
+    ]
+    assert calls(sandbox, ("get_object", {"Bucket": RAW, "Key": f"{DAY}1.json"})) == ["ok"]  # present: fine
+
+    iam = sandbox.client("iam")
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{RAW}"}],
+    }
+    iam.put_role_policy(RoleName="lambda-role", PolicyName="list", PolicyDocument=json.dumps(grant))
+    try:
+        assert calls(sandbox, ("get_object", missing), ("head_object", missing)) == [
+            "NoSuchKey: The specified key does not exist.",
+            "404: Not Found",
+        ]
+    finally:
+        iam.delete_role_policy(RoleName="lambda-role", PolicyName="list")
+
+
 def test_learners_own_credentials_are_not_limited_by_any_role(sandbox):
     s3 = sandbox.client("s3")
     s3.put_object(Bucket=RAW, Key="livre/arquivo.txt", Body=b"ok")

@@ -38,6 +38,9 @@ def test_token_has_the_real_shape_and_depends_on_the_seed():
     assert len(bot_id) == 10 and bot_id.isdigit()
     assert len(secret) == 35 and all(c.isalnum() or c in "_-" for c in secret)
     assert first.token == again.token != other.token
+    # A new group is a basic group (negative, 10 digits); as a supergroup it gets -100 and 10 digits.
+    assert first.group_chat()["type"] == "group" and len(str(first.group_chat_id)) == 11
+    first.migrate()
     assert str(first.group_chat_id).startswith("-100") and len(str(first.group_chat_id)) == 14
 
 
@@ -242,10 +245,10 @@ def test_send_message_returns_a_message_from_the_bot_that_is_not_delivered_back(
     assert status == 200
     assert list(message) == ["message_id", "from", "chat", "date", "text", "entities"]
     assert message["from"]["is_bot"] is True and message["from"]["id"] == tg.bot.id
-    assert message["chat"] == {
+    assert {key: message["chat"][key] for key in ("id", "title", "type")} == {
         "id": tg.group_chat_id,
         "title": "Turma de Engenharia de Dados",
-        "type": "supergroup",
+        "type": "group",
     }
     assert message["entities"] == [{"offset": 15, "length": 11, "type": "hashtag"}]  # 👋 counts twice
     assert len(tg.pending_updates()) == before

@@ -13,9 +13,10 @@ from sandbox.telegram.cli import main as cli
 
 HOOK = "https://abc123.execute-api.sa-east-1.amazonaws.com/webhook"
 WRONG_TOKEN = "1234567890:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"  # well-formed, unknown: 401, not 404
-# Keys real Telegram still sends but no client models (legacy duplicates of documented fields).
+# Keys real Telegram still sends but no client models (legacy duplicates of documented fields, and the two
+# undocumented keys of a basic group's chat object in messages).
 LEGACY_KEYS = {"Message.new_chat_participant", "Message.new_chat_member", "Message.left_chat_participant",
-               "Sticker.thumb"}  # fmt: skip
+               "Sticker.thumb", "Chat.all_members_are_administrators", "Chat.accepted_gift_types"}  # fmt: skip
 
 
 @pytest.fixture
@@ -287,7 +288,7 @@ def test_aiogram_reads_chat_info_and_downloads_a_photo(served):
             return group, private, members, file, content.read()
 
     group, private, members, file, content = run(scenario())
-    assert group.title == "Turma de Engenharia de Dados" and group.type == "supergroup"
+    assert group.title == "Turma de Engenharia de Dados" and group.type == "group"
     assert group.accepted_gift_types.unique_gifts is False
     assert private.first_name == "Ana" and private.accepted_gift_types.unique_gifts is True
     assert members == sum(1 for p in tg.roster.people if p.in_group) + 1
@@ -464,3 +465,37 @@ def test_cli_explains_errors_in_portuguese(served, monkeypatch, capsys):
     monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:9")
     assert cli(["chat", "participants"]) == 1
     assert "O sandbox não está rodando. Rode: python -m sandbox up" in capsys.readouterr().err
+
+
+def test_clients_learn_the_new_id_when_calling_a_migrated_group(served, telebot_api):
+    """python-telegram-bot raises ChatMigrated and aiogram TelegramMigrateToChat, both carrying the new id read
+    from `parameters.migrate_to_chat_id`; pyTelegramBotAPI keeps the whole answer."""
+    import telebot
+    from aiogram.exceptions import TelegramMigrateToChat
+    from telegram import Bot
+    from telegram.error import ChatMigrated
+
+    tg, api = served
+    old = tg.group_chat_id
+    new = tg.migrate()["new_chat_id"]
+
+    async def ptb():
+        async with Bot(tg.token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot") as bot:
+            with pytest.raises(ChatMigrated) as raised:
+                await bot.send_message(old, "Olá, turma!")
+            sent = await bot.send_message(raised.value.new_chat_id, "Olá, supergrupo!")
+            return raised.value.new_chat_id, sent.chat
+
+    async def aiogram():
+        async with aiogram_bot(tg.token, api) as bot:
+            with pytest.raises(TelegramMigrateToChat) as raised:
+                await bot.get_chat(old)
+            return raised.value.migrate_to_chat_id
+
+    new_id, chat = run(ptb())
+    assert new_id == new and chat.id == new and chat.type == "supergroup"
+    assert run(aiogram()) == new
+    with pytest.raises(telebot.apihelper.ApiTelegramException) as raised:
+        telebot.TeleBot(tg.token).send_message(old, "Olá")
+    assert raised.value.error_code == 400
+    assert raised.value.result_json["parameters"] == {"migrate_to_chat_id": new}
