@@ -2,8 +2,9 @@
 
 Intercepted before moto: Lambda Invoke (runs the handler), Athena query actions (sandbox.athena),
 S3 latency/faults, execute-api URLs (/_sandbox/execute-api/{host}/{path}) and control routes (/_sandbox/...).
-Functions run with credentials of their own role: their S3 requests and their logs are allowed only as far as
-the role's policies allow (sandbox.aws.iam_policy); the learner's credentials keep full rights.
+Every signed request is authorized for its caller (sandbox.aws.authorization): the sandbox's own credentials keep
+full rights; IAM users created in the sandbox, and functions (with credentials of their own role), are allowed
+only what their identity policies allow (sandbox.aws.iam_policy). A function's logs are written with its role too.
 """
 
 from __future__ import annotations
@@ -19,15 +20,22 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
-from xml.sax.saxutils import escape
+from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
 from sandbox import config
-from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
+from sandbox.aws.authorization import (
+    denied_response,
+    find_caller,
+    request_checks,
+    role_policies,
+    signed_request,
+    unknown_key_response,
+)
+from sandbox.aws.faults import S3Faults, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
-from sandbox.aws.iam_policy import Check, denial_message, evaluate, s3_checks
+from sandbox.aws.iam_policy import Check, evaluate
 from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
 
 log = logging.getLogger(__name__)
@@ -143,6 +151,9 @@ class AwsSandbox:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/"):
             return self._control(Request(environ))(environ, start_response)
+        denied = self._authorize(environ)
+        if denied is not None:
+            return denied(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
             return self._lambda_invoke(environ)(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and POLICY_PATH.match(path):
@@ -155,9 +166,6 @@ class AwsSandbox:
             if action in ATHENA_QUERY_ACTIONS:
                 return self._athena(action, Request(environ))(environ, start_response)
         if _scope(environ)[1] == "s3":
-            denied = self._s3_access_denied(environ)
-            if denied is not None:
-                return denied(environ, start_response)
             status = self.faults.before_request()
             if status is not None:
                 code, headers, body = s3_error_response(status, f"{time.time_ns():X}"[-16:])
@@ -276,34 +284,51 @@ class AwsSandbox:
         self.role_sessions[access_key] = (spec.role, spec.name)
         return access_key, digest[16:56], "sandbox-session-" + digest[:32]
 
-    def _s3_access_denied(self, environ: dict) -> Response | None:
-        """403 AccessDenied when a function's request is not allowed by its role (learners' own: never)."""
-        text = environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))
-        match = ACCESS_KEY.search(text.replace("X-Amz-Credential=", "Credential="))
-        session = self.role_sessions.get(match["key"]) if match else None
-        if session is None:
+    def _authorize(self, environ: dict) -> Response | None:
+        """The caller's identity policies applied to the request; None when it may go on (always for `testing`)."""
+        scope = _scope(environ)
+        if scope[1] is None:
+            return None  # unsigned: anonymous requests are left to the service
+        match = ACCESS_KEY.search(
+            (environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))).replace(
+                "X-Amz-Credential=", "Credential="
+            )
+        )
+        if match is None or match["key"] == config.ACCESS_KEY_ID:
             return None
-        role_arn, session_name = session
-        request = Request(environ)
-        bucket, _, key = request.path.lstrip("/").partition("/")
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        query = environ.get("QUERY_STRING", "")
         body = b""
-        if request.method == "POST" and "delete" in query:
-            body = request.get_data()
+        if scope[1] != "s3" or (environ.get("REQUEST_METHOD") == "POST" and "delete" in query):
+            body = Request(environ).get_data()
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
             environ["CONTENT_LENGTH"] = str(len(body))
-        policies = _role_policies(role_arn)
-        principal = (
-            f"arn:aws:sts::{config.ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
-        )
-        for check in s3_checks(request.method, bucket, key, query, dict(request.headers), body):
-            outcome = evaluate(policies, check)
+        request = signed_request(environ, body)
+        request_id = f"{time.time_ns():X}"[-16:]
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        with self._moto_lock:
+            caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
+        if caller is None:
+            log.info("unknown access key %s", request.access_key)
+            status, headers, out = unknown_key_response(request.service, request.access_key, request_id)
+            return Response(b"" if head else out, status=status, headers=headers)
+        checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)
+        if request.target == "AWSSecurityTokenServiceV20110615.GetCallerIdentity" or any(
+            check.action == "sts:GetCallerIdentity" for check in checks
+        ):
+            return None  # always allowed, even with an explicit deny (as on AWS)
+        for check in checks:
+            outcome = evaluate(list(caller.policies), check)
             if outcome != "allow":
-                log.info("S3 AccessDenied for %s: %s on %s", principal, check.action, check.resource)
-                message = escape(denial_message(principal, check, outcome))
-                status, headers, body = s3_error(403, "AccessDenied", message, f"{time.time_ns():X}"[-16:])
-                return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
+                log.info("AccessDenied for %s: %s on %s", caller.arn, check.action, check.resource)
+                status, headers, out = denied_response(
+                    request.service, caller.arn, check, outcome, request_id
+                )
+                return Response(b"" if head else out, status=status, headers=headers)
         return None
+
+    def _query_workgroup(self, execution_id: str) -> str | None:
+        execution = getattr(self.athena, "_executions", {}).get(execution_id)
+        return execution.workgroup if execution is not None else None
 
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)
@@ -323,7 +348,7 @@ class AwsSandbox:
         from moto.logs.models import logs_backends
 
         backend = logs_backends[config.ACCOUNT_ID][spec.region]
-        policies = _role_policies(spec.role)
+        policies = role_policies(spec.role, config.ACCOUNT_ID)
         # The resource CloudWatch Logs authorizes is the log stream's ARN (for CreateLogGroup: an empty stream),
         # which a policy matches with the log group's ARN ending in ":*".
         stream_arn = f"arn:aws:logs:{spec.region}:{config.ACCOUNT_ID}:log-group:{group}:log-stream:"
@@ -445,21 +470,6 @@ def _json_response(body: dict, status: int = 200, headers: dict | None = None) -
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, headers=headers, mimetype="application/json"
     )
-
-
-def _role_policies(role_arn: str) -> list[dict]:
-    """The identity policies of a role in moto's IAM (inline and attached); none when the role is gone."""
-    from moto.iam.exceptions import NotFoundException
-    from moto.iam.models import iam_backends
-
-    try:
-        role = iam_backends[config.ACCOUNT_ID]["aws"].get_role_by_arn(role_arn)
-    except NotFoundException:  # a deleted role grants nothing, as on AWS
-        return []
-    documents = list(role.policies.values())
-    for policy in role.managed_policies.values():
-        documents += [version.document for version in policy.versions if version.is_default]
-    return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
 
 
 def _create_backends() -> None:

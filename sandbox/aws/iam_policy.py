@@ -184,16 +184,3 @@ def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
     if operator == "Bool":
         return actual.lower() in {value.lower() for value in expected}
     return False  # an operator this evaluation does not know never matches
-
-
-def denial_message(principal_arn: str, check: Check, outcome: str) -> str:
-    """S3's AccessDenied message for a principal of the same account (AWS adds the reason since 2023)."""
-    reason = (
-        "with an explicit deny in an identity-based policy"
-        if outcome == "explicit"
-        else f"because no identity-based policy allows the {check.action} action"
-    )
-    return (
-        f'User: {principal_arn} is not authorized to perform: {check.action} on resource: "{check.resource}" '
-        + reason
-    )
