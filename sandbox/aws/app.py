@@ -26,6 +26,9 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox import config
 from sandbox.aws.authorization import (
+    Caller,
+    athena_denial,
+    athena_query_checks,
     denied_response,
     find_caller,
     request_checks,
@@ -164,7 +167,9 @@ class AwsSandbox:
         if self.athena is not None and target.startswith("AmazonAthena."):
             action = target.split(".", 1)[1]
             if action in ATHENA_QUERY_ACTIONS:
-                return self._athena(action, Request(environ))(environ, start_response)
+                return self._athena(action, Request(environ), environ.get("sandbox.caller"))(
+                    environ, start_response
+                )
         if _scope(environ)[1] == "s3":
             status = self.faults.before_request()
             if status is not None:
@@ -311,6 +316,7 @@ class AwsSandbox:
             log.info("unknown access key %s", request.access_key)
             status, headers, out = unknown_key_response(request.service, request.access_key, request_id)
             return Response(b"" if head else out, status=status, headers=headers)
+        environ["sandbox.caller"] = caller  # Athena runs queries with the caller's rights too
         checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)
         if request.target == "AWSSecurityTokenServiceV20110615.GetCallerIdentity" or any(
             check.action == "sts:GetCallerIdentity" for check in checks
@@ -376,13 +382,22 @@ class AwsSandbox:
             return None
         return AthenaService(self.endpoint_url, config.REGION)
 
-    def _athena(self, action: str, request: Request) -> Response:
+    def _athena(self, action: str, request: Request, caller: Caller | None = None) -> Response:
         from sandbox.athena import AthenaError
 
         headers = {"Content-Type": "application/x-amz-json-1.1"}
+        region = _scope(request.environ)[0] or config.REGION
+
+        def authorize(query: str, database: str | None, result_url: str) -> str | None:
+            for check in athena_query_checks(query, database, result_url, region, config.ACCOUNT_ID):
+                outcome = evaluate(list(caller.policies), check)
+                if outcome != "allow":
+                    return athena_denial(caller.arn, check, outcome, result_url)
+            return None
+
         try:
             params = json.loads(request.get_data() or b"{}")
-            result = self.athena.handle(action, params)
+            result = self.athena.handle(action, params, authorize if caller is not None else None)
         except AthenaError as exc:
             body = {"__type": exc.code, "Message": exc.message}
             return Response(json.dumps(body), status=exc.status, headers=headers)

@@ -340,12 +340,14 @@ DDL = re.compile(
     r"`?(?P<name>[\w.]+)`?",
     re.IGNORECASE,
 )
-FROM_TABLES = re.compile(r"\b(?:FROM|JOIN)\s+`?(?P<name>[A-Za-z_][\w.]*)`?", re.IGNORECASE)
+FROM_TABLES = re.compile(
+    r"\b(?:FROM|JOIN)\s+(?!UNNEST\b|LATERAL\b)`?(?P<name>[A-Za-z_][\w.]*)`?", re.IGNORECASE
+)
 
 
-def athena_query_checks(sql: str, database: str | None, output: str | None, region: str, account: str):
+def athena_query_checks(sql: str, database: str | None, result_url: str, region: str, account: str):
     """What Athena checks with the caller's rights when it runs `sql`: the Glue calls it makes and the write of
-    the result file. Reading the table's data in S3 is not checked here (the sandbox's engine reads it itself)."""
+    the result file. Reading the table's data in S3 is not checked (the sandbox's engine reads it itself)."""
     checks: list[Check] = []
     match = DDL.match(sql)
     database = database or "default"
@@ -357,24 +359,32 @@ def athena_query_checks(sql: str, database: str | None, output: str | None, regi
             checks += _glue_checks(operation, params, region, account)
         else:
             db, _, table = name.rpartition(".")
-            db = db or database
+            params = {"DatabaseName": db or database, "Name": table, "TableInput": {"Name": table}}
             if verb == "CREATE":
-                checks += _glue_checks(
-                    "CreateTable", {"DatabaseName": db, "TableInput": {"Name": table}}, region, account
-                )
+                checks += _glue_checks("CreateTable", params, region, account)
             else:
-                checks += _glue_checks("GetTable", {"DatabaseName": db, "Name": table}, region, account)
-                checks += _glue_checks("DeleteTable", {"DatabaseName": db, "Name": table}, region, account)
+                checks += _glue_checks("GetTable", params, region, account)
+                checks += _glue_checks("DeleteTable", params, region, account)
     else:
         for found in dict.fromkeys(m["name"] for m in FROM_TABLES.finditer(sql)):
             db, _, table = found.rpartition(".")
             checks += _glue_checks(
                 "GetTable", {"DatabaseName": db or database, "Name": table}, region, account
             )
-    if output and output.startswith("s3://"):
-        bucket, _, prefix = output[5:].partition("/")
-        checks.append(Check("s3:PutObject", f"arn:aws:s3:::{bucket}/{prefix}*"))
+    if result_url.startswith("s3://"):
+        checks.append(Check("s3:PutObject", "arn:aws:s3:::" + result_url[5:]))
     return checks
+
+
+def athena_denial(principal: str, check: Check, outcome: str, result_url: str) -> str:
+    """The StateChangeReason of a query Athena could not run with the caller's rights."""
+    if check.action.startswith("s3:"):
+        return (
+            f"Access denied when writing output to url: {result_url} . Please ensure you are allowed to access "
+            "the S3 bucket. If you are encrypting query results with KMS key, please ensure you are allowed to "
+            "access your KMS key"
+        )
+    return "Insufficient permissions to execute the query. " + denial_message(principal, check, outcome)
 
 
 # ---- answers -------------------------------------------------------------------------------------------------

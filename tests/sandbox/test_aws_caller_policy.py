@@ -7,6 +7,7 @@ only what its policies (inline, attached, and its groups') allow, with each serv
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -445,3 +446,69 @@ def test_a_deactivated_key_is_refused(sandbox):
         UserName="ex-aluno", AccessKeyId=key["AccessKeyId"], Status="Inactive"
     )
     assert error_of(s3.list_buckets)[:2] == (403, "InvalidAccessKeyId")
+
+
+def athena_state(athena, sql: str, database: str | None = None) -> dict:
+    context = {"QueryExecutionContext": {"Database": database}} if database else {}
+    execution_id = athena.start_query_execution(QueryString=sql, WorkGroup="telegram", **context)[
+        "QueryExecutionId"
+    ]
+    for _ in range(200):
+        status = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return status
+        time.sleep(0.05)
+    raise AssertionError("query did not finish")
+
+
+@pytest.fixture(scope="module")
+def results_bucket(sandbox):
+    bucket = f"telegram-{ACCOUNT}-{REGION}-athena"
+    sandbox.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    sandbox.client("athena").create_work_group(
+        Name="telegram",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": f"s3://{bucket}/resultados/"},
+            "EnforceWorkGroupConfiguration": True,
+        },
+    )
+    return bucket
+
+
+def without(policy: dict, *sids: str) -> dict:
+    return {**policy, "Statement": [s for s in policy["Statement"] if s["Sid"] not in sids]}
+
+
+def test_athena_runs_the_glue_calls_of_a_query_with_the_callers_rights(sandbox, results_bucket):
+    athena = as_user(
+        sandbox, make_user(sandbox, "sem-glue", without(CLASS_POLICY, "CatalogoDoGlue")), "athena"
+    )
+
+    status = athena_state(athena, "CREATE DATABASE IF NOT EXISTS telegram")
+
+    assert status["State"] == "FAILED"
+    assert status["StateChangeReason"] == "Insufficient permissions to execute the query. " + denial(
+        "sem-glue", "glue:CreateDatabase", f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog"
+    )
+    assert "telegram" not in {d["Name"] for d in sandbox.client("glue").get_databases()["DatabaseList"]}
+
+
+def test_athena_writes_the_result_file_with_the_callers_rights(sandbox, results_bucket):
+    athena = as_user(
+        sandbox, make_user(sandbox, "sem-s3", without(CLASS_POLICY, "ObjetosDoTutorial")), "athena"
+    )
+
+    status = athena_state(athena, "SELECT 1")
+
+    assert status["State"] == "FAILED"
+    assert status["StateChangeReason"].startswith(
+        f"Access denied when writing output to url: s3://{results_bucket}/resultados/"
+    )
+
+
+def test_a_student_with_the_class_policy_creates_and_queries_the_table(sandbox, student, results_bucket):
+    athena = as_user(sandbox, student, "athena")
+    assert athena_state(athena, "CREATE DATABASE IF NOT EXISTS telegram")["State"] == "SUCCEEDED"
+    assert athena_state(athena, "SELECT 1 AS um")["State"] == "SUCCEEDED"
