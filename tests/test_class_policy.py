@@ -20,6 +20,8 @@ import sandbox
 from sandbox import demo
 from tests.stack import isolated_sandbox
 
+pytestmark = pytest.mark.slow
+
 POLICY = json.loads((Path(__file__).resolve().parent.parent / "iam" / "politica-da-turma.json").read_text())
 TUTORIAL = ["02-ingestao-aws", "03-webhook", "04-etl", "05-analise", "06-limpeza"]
 
