@@ -512,3 +512,43 @@ def test_a_student_with_the_class_policy_creates_and_queries_the_table(sandbox, 
     athena = as_user(sandbox, student, "athena")
     assert athena_state(athena, "CREATE DATABASE IF NOT EXISTS telegram")["State"] == "SUCCEEDED"
     assert athena_state(athena, "SELECT 1 AS um")["State"] == "SUCCEEDED"
+
+
+def test_a_role_session_from_sts_gets_the_roles_rights(sandbox):
+    admin_iam = sandbox.client("iam")
+    admin_iam.create_role(RoleName="leitor", AssumeRolePolicyDocument=ROLE_POLICY)
+    read_only = {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+    admin_iam.put_role_policy(
+        RoleName="leitor",
+        PolicyName="ler",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read_only]}),
+    )
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/leitor"
+    may_assume = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}
+    key = make_user(sandbox, "quem-assume", {"Version": "2012-10-17", "Statement": [may_assume]})
+    credentials = as_user(sandbox, key, "sts").assume_role(RoleArn=role_arn, RoleSessionName="aula")[
+        "Credentials"
+    ]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=sandbox.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+    s3.list_buckets()
+    status, code, message = error_of(s3.create_bucket, Bucket="nao-pode", CreateBucketConfiguration={"LocationConstraint": REGION})  # fmt: skip
+
+    assert (status, code) == (403, "AccessDenied")
+    assert message.startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/leitor/aula is not authorized")
+
+
+def test_assuming_a_role_needs_the_users_permission(sandbox, student):
+    sts = as_user(sandbox, student, "sts")
+    status, code, message = error_of(
+        sts.assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/leitor", RoleSessionName="x"
+    )
+    assert (status, code) == (403, "AccessDenied")
+    assert message == denial("aluna", "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/leitor")
