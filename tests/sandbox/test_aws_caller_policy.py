@@ -548,7 +548,7 @@ def test_a_role_session_from_sts_gets_the_roles_rights(sandbox):
 def test_assuming_a_role_needs_the_users_permission(sandbox, student):
     sts = as_user(sandbox, student, "sts")
     status, code, message = error_of(
-        sts.assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/leitor", RoleSessionName="x"
+        sts.assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/leitor", RoleSessionName="aula"
     )
     assert (status, code) == (403, "AccessDenied")
     assert message == denial("aluna", "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/leitor")
