@@ -64,9 +64,8 @@ class SignedRequest:
     body: bytes
     access_key: str
     region: str
-    service: (
-        str  # the SigV4 signing name: s3, iam, lambda, apigateway, scheduler, athena, glue, logs, ssm, sts
-    )
+    # The SigV4 signing name: s3, iam, sts, lambda, apigateway, scheduler, athena, glue, logs, ssm.
+    service: str
 
     @property
     def target(self) -> str:
@@ -89,7 +88,8 @@ def signed_request(environ: dict, body: bytes) -> SignedRequest | None:
         headers["content-type"] = environ["CONTENT_TYPE"]
     return SignedRequest(
         method=environ.get("REQUEST_METHOD", "GET").upper(),
-        path=environ.get("PATH_INFO", "/"),
+        # WSGI gives the path already percent-decoded, as latin-1 (PEP 3333): back to the UTF-8 AWS signed.
+        path=environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace"),
         query=dict(parse_qsl(query_string, keep_blank_values=True)),
         headers=headers,
         body=body,
@@ -107,9 +107,7 @@ def request_checks(
     service, region = request.service, request.region
     if service == "s3":
         bucket, _, key = request.path.lstrip("/").partition("/")
-        return s3_checks(
-            request.method, unquote(bucket), unquote(key), request.query, request.headers, request.body
-        )
+        return s3_checks(request.method, bucket, key, request.query, request.headers, request.body)
     if service in ("iam", "sts"):
         params = dict(request.query)
         if request.method == "POST":
@@ -205,7 +203,7 @@ def rest_operation(model: str, method: str, path: str) -> tuple[str, dict[str, s
         if route_method == method:
             match = pattern.fullmatch(path)
             if match:
-                return name, {key: unquote(value) for key, value in match.groupdict().items()}
+                return name, match.groupdict()
     return f"{method.title()}Unknown", {}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
@@ -59,7 +59,7 @@ def built(service: str, operation: str, **params) -> SignedRequest:
     body = body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else body.read()
     environ = {
         "REQUEST_METHOD": request.method,
-        "PATH_INFO": url.path,
+        "PATH_INFO": unquote(url.path).encode().decode("latin-1"),  # as a WSGI server hands it over
         "QUERY_STRING": url.query,
         **{
             "HTTP_" + k.upper().replace("-", "_"): v.decode() if isinstance(v, bytes) else str(v)
@@ -85,6 +85,12 @@ def checks(service: str, operation: str, **params) -> list[tuple[str, str]]:
             [("s3:PutBucketPublicAccessBlock", f"arn:aws:s3:::{RAW}")],
         ),
         ("s3", "list_object_versions", {"Bucket": RAW}, [("s3:ListBucketVersions", f"arn:aws:s3:::{RAW}")]),
+        (
+            "s3",
+            "get_object",
+            {"Bucket": RAW, "Key": "telegram/ação 100%.json"},
+            [("s3:GetObject", f"arn:aws:s3:::{RAW}/telegram/ação 100%.json")],
+        ),
         ("s3", "get_bucket_versioning", {"Bucket": RAW}, [("s3:GetBucketVersioning", f"arn:aws:s3:::{RAW}")]),
         (
             "s3",
@@ -552,3 +558,13 @@ def test_assuming_a_role_needs_the_users_permission(sandbox, student):
     )
     assert (status, code) == (403, "AccessDenied")
     assert message == denial("aluna", "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/leitor")
+
+
+def test_the_denied_resource_is_the_key_as_the_user_wrote_it(sandbox, student):
+    sandbox.client("s3").create_bucket(
+        Bucket="outro-bucket", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    s3 = as_user(sandbox, student, "s3")
+    status, code, message = error_of(s3.get_object, Bucket="outro-bucket", Key="dados/ação 100%.json")
+    assert (status, code) == (403, "AccessDenied")
+    assert 'on resource: "arn:aws:s3:::outro-bucket/dados/ação 100%.json"' in message
