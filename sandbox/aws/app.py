@@ -38,7 +38,7 @@ from sandbox.aws.authorization import (
 )
 from sandbox.aws.faults import S3Faults, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
-from sandbox.aws.iam_policy import Check, evaluate
+from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, evaluate
 from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,11 @@ INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$
 POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
 ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/]+)/")
+EMPTY_DELETE_RESULT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>'
+)
+DELETE_VERSION = re.compile(r"<VersionId>(.*?)</VersionId>", re.DOTALL)
 ATHENA_QUERY_ACTIONS = frozenset(
     {
         "StartQueryExecution",
@@ -322,6 +327,9 @@ class AwsSandbox:
             check.action == "sts:GetCallerIdentity" for check in checks
         ):
             return None  # always allowed, even with an explicit deny (as on AWS)
+        if request.service == "s3" and request.method == "POST" and "delete" in request.query:
+            allowed = [evaluate(list(caller.policies), check) == "allow" for check in checks]
+            return None if all(allowed) else self._delete_objects_in_part(environ, body, allowed)
         for check in checks:
             outcome = evaluate(list(caller.policies), check)
             if outcome != "allow":
@@ -331,6 +339,48 @@ class AwsSandbox:
                 )
                 return Response(b"" if head else out, status=status, headers=headers)
         return None
+
+    def _delete_objects_in_part(self, environ: dict, body: bytes, allowed: list[bool]) -> Response:
+        """DeleteObjects authorizes each object (`allowed`, in the body's order): the allowed ones are deleted,
+        the others come back as <Error> entries of a 200 answer (S3 never refuses the whole request for them)."""
+        kept, errors = [], []
+        entries = DELETE_OBJECT.findall(body.decode("utf-8", "replace"))
+        for entry, ok in zip(entries, allowed, strict=True):
+            if ok:
+                kept.append(f"<Object>{entry}</Object>")
+                continue
+            key = DELETE_KEY.search(entry)
+            version = DELETE_VERSION.search(entry)
+            version_xml = f"<VersionId>{version[1]}</VersionId>" if version else ""
+            errors.append(
+                f"<Error><Key>{key[1] if key else ''}</Key>{version_xml}<Code>AccessDenied</Code>"
+                "<Message>Access Denied</Message></Error>"
+            )
+        result = EMPTY_DELETE_RESULT
+        if kept:
+            quiet = (
+                "<Quiet>true</Quiet>"
+                if re.search(r"<Quiet>\s*true\s*</Quiet>", body.decode("utf-8", "replace"), re.I)
+                else ""
+            )
+            subset = f"<Delete>{quiet}{''.join(kept)}</Delete>".encode()
+            environ["wsgi.input"] = io.BytesIO(subset)
+            environ["CONTENT_LENGTH"] = str(len(subset))
+            for header in [
+                name
+                for name in environ
+                if name.startswith("HTTP_X_AMZ_CHECKSUM") or name == "HTTP_CONTENT_MD5"
+            ]:
+                environ.pop(header)  # they describe the body the client sent
+            captured: dict = {}
+            chunks = self.moto_app(
+                environ, lambda status, headers, exc_info=None: captured.update(status=status)
+            )
+            result = b"".join(chunks)
+            if not captured.get("status", "").startswith("200"):
+                return Response(result, status=int(captured["status"].split()[0]), mimetype="application/xml")
+        result = result.replace(b"</DeleteResult>", "".join(errors).encode() + b"</DeleteResult>", 1)
+        return Response(result, status=200, mimetype="application/xml")
 
     def _query_workgroup(self, execution_id: str) -> str | None:
         execution = getattr(self.athena, "_executions", {}).get(execution_id)

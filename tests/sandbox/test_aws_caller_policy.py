@@ -568,3 +568,36 @@ def test_the_denied_resource_is_the_key_as_the_user_wrote_it(sandbox, student):
     status, code, message = error_of(s3.get_object, Bucket="outro-bucket", Key="dados/ação 100%.json")
     assert (status, code) == (403, "AccessDenied")
     assert 'on resource: "arn:aws:s3:::outro-bucket/dados/ação 100%.json"' in message
+
+
+def test_delete_objects_deletes_what_is_allowed_and_reports_the_rest(sandbox):
+    bucket = "telegram-versoes"
+    admin_s3 = sandbox.client("s3")
+    admin_s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    admin_s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    version = admin_s3.put_object(Bucket=bucket, Key="telegram/a.json", Body=b"1")["VersionId"]
+    admin_s3.put_object(Bucket=bucket, Key="outros/b.json", Body=b"2")
+    only_telegram = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{bucket}/telegram/*"}
+        ],
+    }
+    s3 = as_user(sandbox, make_user(sandbox, "apaga-pouco", only_telegram), "s3")
+
+    answer = s3.delete_objects(
+        Bucket=bucket,
+        Delete={"Objects": [{"Key": "telegram/a.json"}, {"Key": "outros/b.json"}, {"Key": "telegram/a.json", "VersionId": version}]},
+    )  # fmt: skip
+
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert [d["Key"] for d in answer["Deleted"]] == ["telegram/a.json"]
+    assert answer["Errors"] == [
+        {"Key": "outros/b.json", "Code": "AccessDenied", "Message": "Access Denied"},
+        {"Key": "telegram/a.json", "VersionId": version, "Code": "AccessDenied", "Message": "Access Denied"},
+    ]
+    versions = admin_s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert {(v["Key"], v["VersionId"] == version) for v in versions} >= {
+        ("outros/b.json", False),
+        ("telegram/a.json", True),
+    }
