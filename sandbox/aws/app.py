@@ -134,8 +134,8 @@ class AwsSandbox:
         self.seed = seed
         self.started = time.time()
         self._moto_lock = threading.Lock()  # moto's log backend is not thread-safe
-        # Access key id -> (role ARN, session name) of the credentials each function runs with.
-        self.role_sessions: dict[str, tuple[str, str]] = {}
+        # The credentials each function runs with.
+        self.role_sessions: dict[str, tuple[str, str, str]] = {}  # key -> (role ARN, session name, token)
         self.runner = LambdaRunner(
             endpoint_url,
             config.ACCESS_KEY_ID,
@@ -291,8 +291,9 @@ class AwsSandbox:
         """Credentials of the function's role session (session name = function name, as Lambda does)."""
         digest = hashlib.sha256(f"{spec.role}|{spec.name}".encode()).hexdigest()
         access_key = "ASIA" + digest[:16].upper()
-        self.role_sessions[access_key] = (spec.role, spec.name)
-        return access_key, digest[16:56], "sandbox-session-" + digest[:32]
+        token = "sandbox-session-" + digest[:32]
+        self.role_sessions[access_key] = (spec.role, spec.name, token)
+        return access_key, digest[16:56], token
 
     def _authorize(self, environ: dict) -> Response | None:
         """The caller's identity policies applied to the request; None when it may go on (always for `testing`)."""
@@ -317,9 +318,13 @@ class AwsSandbox:
         head = environ.get("REQUEST_METHOD") == "HEAD"
         with self._moto_lock:
             caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
-        if caller is None:
-            log.info("unknown access key %s", request.access_key)
-            status, headers, out = unknown_key_response(request.service, request.access_key, request_id)
+        sent_token = request.headers.get("x-amz-security-token") or request.query.get("X-Amz-Security-Token")
+        if caller is None or sent_token != caller.session_token:
+            # An unknown key, or a token that is not the key's (a user's long-term key takes none).
+            log.info("invalid credentials for access key %s", request.access_key)
+            status, headers, out = unknown_key_response(
+                request.service, request.access_key, request_id, bad_token=caller is not None
+            )
             return Response(b"" if head else out, status=status, headers=headers)
         environ["sandbox.caller"] = caller  # Athena runs queries with the caller's rights too
         checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)

@@ -51,6 +51,7 @@ class Caller:
 
     arn: str
     policies: tuple[dict, ...]
+    session_token: str | None = None  # what temporary credentials must send along; None for a user's key
 
 
 @dataclass(frozen=True)
@@ -448,8 +449,15 @@ def denied_response(service: str, principal: str, check: Check, outcome: str, re
     return error_response(service, code, message, request_id)
 
 
-def unknown_key_response(service: str, access_key: str, request_id: str):
-    """An access key no one has: each service's invalid-credentials error."""
+def unknown_key_response(service: str, access_key: str, request_id: str, bad_token: bool = False):
+    """An access key no one has (or sent with a token that is not its own): each service's invalid-credentials
+    error."""
+    if service == "s3" and bad_token:
+        from sandbox.aws.faults import s3_error
+
+        return s3_error(
+            403, "InvalidToken", "The provided token is malformed or otherwise invalid.", request_id
+        )
     if service == "s3":
         from sandbox.aws.faults import s3_error
 
@@ -484,15 +492,17 @@ def _documents(inline, managed) -> list[dict]:
     return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
 
 
-def find_caller(access_key: str, account: str, role_sessions: dict[str, tuple[str, str]]) -> Caller | None:
+def find_caller(
+    access_key: str, account: str, role_sessions: dict[str, tuple[str, str, str]]
+) -> Caller | None:
     """The identity behind an access key: a function's role session, an IAM user, or a session moto's STS gave."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
     if access_key in role_sessions:
-        role_arn, session = role_sessions[access_key]
+        role_arn, session, token = role_sessions[access_key]
         principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
-        return Caller(principal, tuple(role_policies(role_arn, account)))
+        return Caller(principal, tuple(role_policies(role_arn, account)), token)
     backend = iam_backends[account]["aws"]
     user = backend.get_user_from_access_key_id(access_key)
     if user is not None:
@@ -505,5 +515,5 @@ def find_caller(access_key: str, account: str, role_sessions: dict[str, tuple[st
         return Caller(user.arn, tuple(documents))
     assumed = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
     if assumed is not None:
-        return Caller(assumed.arn, tuple(role_policies(assumed.role_arn, account)))
+        return Caller(assumed.arn, tuple(role_policies(assumed.role_arn, account)), assumed.session_token)
     return None

@@ -601,3 +601,44 @@ def test_delete_objects_deletes_what_is_allowed_and_reports_the_rest(sandbox):
         ("outros/b.json", False),
         ("telegram/a.json", True),
     }
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "status", "code"),
+    [
+        ("s3", "list_buckets", 403, "InvalidToken"),
+        ("sts", "get_caller_identity", 403, "InvalidClientTokenId"),
+        ("lambda", "list_functions", 403, "UnrecognizedClientException"),
+        ("glue", "get_databases", 400, "UnrecognizedClientException"),
+    ],
+)
+def test_a_users_long_term_key_sent_with_a_session_token_is_refused(
+    sandbox, student, service, operation, status, code
+):
+    # A shell with a stale AWS_SESSION_TOKEN (from SSO, say) and a user's access key: AWS refuses the pair.
+    client = boto3.client(
+        service,
+        endpoint_url=sandbox.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=student["AccessKeyId"],
+        aws_secret_access_key=student["SecretAccessKey"],
+        aws_session_token="IQoJb3JpZ2luX2VjEXAMPLE",
+    )
+    assert error_of(getattr(client, operation))[:2] == (status, code)
+
+
+def test_a_role_session_needs_its_own_token(sandbox):
+    sts = as_user(sandbox, make_user(sandbox, "troca-token", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}), "sts")  # fmt: skip
+    sandbox.client("iam").create_role(RoleName="qualquer", AssumeRolePolicyDocument=ROLE_POLICY)
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/qualquer", RoleSessionName="aula")[
+        "Credentials"
+    ]
+    without_token = boto3.client(
+        "sts",
+        endpoint_url=sandbox.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=None,
+    )
+    assert error_of(without_token.get_caller_identity)[:2] == (403, "InvalidClientTokenId")
