@@ -259,10 +259,15 @@ def env() -> dict[str, str]:
     """The environment variables that point boto3 and Telegram clients at the running sandbox."""
     state = _require_running()
     live = _http_json(_aws_url(state) + "/_sandbox/status")
+    # The sandbox's own credentials act as the account's administrator. SANDBOX_AWS_ACCESS_KEY_ID and
+    # SANDBOX_AWS_SECRET_ACCESS_KEY (the key of an IAM user created in the sandbox) run the tutorial as that user
+    # instead, with only the rights its policies give (how a teacher tries the class policy offline).
+    access_key = os.environ.get("SANDBOX_AWS_ACCESS_KEY_ID") or config.ACCESS_KEY_ID
+    secret_key = os.environ.get("SANDBOX_AWS_SECRET_ACCESS_KEY") or config.SECRET_ACCESS_KEY
     variables = {
         "AWS_ENDPOINT_URL": _aws_url(state),
-        "AWS_ACCESS_KEY_ID": config.ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": config.SECRET_ACCESS_KEY,
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
         "AWS_DEFAULT_REGION": live.get("region", config.REGION),
     }
     telegram = live.get("telegram")

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
@@ -34,6 +35,7 @@ NO_OUTPUT_LOCATION = (
 )
 _TXT_RESULTS = ("CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC")
 _TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+Authorize = Callable[[str, "str | None", str], "str | None"]
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Execution:
     started: float | None = None
     completed: float | None = None
     failure: QueryFailed | None = None
+    denied: str | None = None  # why the caller may not run it (the permissions Athena uses on their behalf)
     outcome: Outcome | None = None
     runner: Runner | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -108,7 +111,11 @@ class AthenaService:
         for execution in running:
             execution.runner.interrupt()
 
-    def handle(self, action: str, params: dict) -> dict:
+    def handle(self, action: str, params: dict, authorize: Authorize | None = None) -> dict:
+        """Serve one API action; `authorize(query, database, result_url)` says why the caller may not run a
+        query (None: they may), which then ends FAILED as on AWS."""
+        if action == "StartQueryExecution":
+            return self._start(params or {}, authorize)
         method = {
             "StartQueryExecution": self._start,
             "GetQueryExecution": self._get,
@@ -122,7 +129,7 @@ class AthenaService:
         return method(params or {})
 
     # -- StartQueryExecution ---------------------------------------------------------------------------
-    def _start(self, params: dict) -> dict:
+    def _start(self, params: dict, authorize: Authorize | None = None) -> dict:
         query = _required(params, "QueryString")
         if len(query) > 262144:
             raise AthenaError("InvalidRequestException", "Query string is too long (max 262144 characters).")
@@ -160,6 +167,10 @@ class AthenaService:
             )
             suffix = "csv" if execution.statement_type == "DML" else "txt"
             execution.output_location = f"{location.rstrip('/')}/{execution_id}.{suffix}"
+            if authorize is not None:
+                execution.denied = authorize(
+                    query, execution.context.get("Database"), execution.output_location
+                )
             execution.runner = Runner(self.catalog)
             self._executions[execution_id] = execution
             if token:
@@ -187,6 +198,8 @@ class AthenaService:
                 return
             execution.state, execution.started = "RUNNING", time.time()
         try:
+            if execution.denied:
+                raise QueryFailed(execution.denied, 1000, category=2)
             self._check_output_bucket(execution.output_location)
             outcome = execution.runner.run(
                 execution.query, execution.context.get("Database"), execution.context.get("Catalog")

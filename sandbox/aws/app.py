@@ -2,8 +2,9 @@
 
 Intercepted before moto: Lambda Invoke (runs the handler), Athena query actions (sandbox.athena),
 S3 latency/faults, execute-api URLs (/_sandbox/execute-api/{host}/{path}) and control routes (/_sandbox/...).
-Functions run with credentials of their own role: their S3 requests and their logs are allowed only as far as
-the role's policies allow (sandbox.aws.iam_policy); the learner's credentials keep full rights.
+Every signed request is authorized for its caller (sandbox.aws.authorization): the sandbox's own credentials keep
+full rights; IAM users created in the sandbox, and functions (with credentials of their own role), are allowed
+only what their identity policies allow (sandbox.aws.iam_policy). A function's logs are written with its role too.
 """
 
 from __future__ import annotations
@@ -19,15 +20,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
-from xml.sax.saxutils import escape
+from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
 from sandbox import config
+from sandbox.aws.authorization import (
+    Caller,
+    athena_denial,
+    athena_query_checks,
+    denied_response,
+    find_caller,
+    request_checks,
+    role_policies,
+    signed_request,
+    unknown_key_response,
+)
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
-from sandbox.aws.iam_policy import Check, denial_message, evaluate, s3_checks
+from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, evaluate
 from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
 
 log = logging.getLogger(__name__)
@@ -36,6 +47,11 @@ INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$
 POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
 ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/]+)/")
+EMPTY_DELETE_RESULT = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>'
+)
+DELETE_VERSION = re.compile(r"<VersionId>(.*?)</VersionId>", re.DOTALL)
 ATHENA_QUERY_ACTIONS = frozenset(
     {
         "StartQueryExecution",
@@ -120,8 +136,8 @@ class AwsSandbox:
         self.seed = seed
         self.started = time.time()
         self._moto_lock = threading.Lock()  # moto's log backend is not thread-safe
-        # Access key id -> (role ARN, session name) of the credentials each function runs with.
-        self.role_sessions: dict[str, tuple[str, str]] = {}
+        # The credentials each function runs with.
+        self.role_sessions: dict[str, tuple[str, str, str]] = {}  # key -> (role ARN, session name, token)
         self.runner = LambdaRunner(
             endpoint_url,
             config.ACCESS_KEY_ID,
@@ -145,6 +161,9 @@ class AwsSandbox:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/"):
             return self._control(Request(environ))(environ, start_response)
+        denied = self._authorize(environ)
+        if denied is not None:
+            return denied(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
             return self._lambda_invoke(environ)(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and POLICY_PATH.match(path):
@@ -155,11 +174,10 @@ class AwsSandbox:
         if self.athena is not None and target.startswith("AmazonAthena."):
             action = target.split(".", 1)[1]
             if action in ATHENA_QUERY_ACTIONS:
-                return self._athena(action, Request(environ))(environ, start_response)
+                return self._athena(action, Request(environ), environ.get("sandbox.caller"))(
+                    environ, start_response
+                )
         if _scope(environ)[1] == "s3":
-            denied = self._s3_access_denied(environ)
-            if denied is not None:
-                return denied(environ, start_response)
             status = self.faults.before_request()
             if status is not None:
                 code, headers, body = s3_error_response(status, f"{time.time_ns():X}"[-16:])
@@ -275,50 +293,117 @@ class AwsSandbox:
         """Credentials of the function's role session (session name = function name, as Lambda does)."""
         digest = hashlib.sha256(f"{spec.role}|{spec.name}".encode()).hexdigest()
         access_key = "ASIA" + digest[:16].upper()
-        self.role_sessions[access_key] = (spec.role, spec.name)
-        return access_key, digest[16:56], "sandbox-session-" + digest[:32]
+        token = "sandbox-session-" + digest[:32]
+        self.role_sessions[access_key] = (spec.role, spec.name, token)
+        return access_key, digest[16:56], token
 
-    def _s3_access_denied(self, environ: dict) -> Response | None:
-        """403 AccessDenied when a function's request is not allowed by its role (learners' own: never)."""
-        text = environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))
-        match = ACCESS_KEY.search(text.replace("X-Amz-Credential=", "Credential="))
-        session = self.role_sessions.get(match["key"]) if match else None
-        if session is None:
+    def _authorize(self, environ: dict) -> Response | None:
+        """The caller's identity policies applied to the request; None when it may go on (always for `testing`)."""
+        scope = _scope(environ)
+        if scope[1] is None:
+            return None  # unsigned: anonymous requests are left to the service
+        match = ACCESS_KEY.search(
+            (environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))).replace(
+                "X-Amz-Credential=", "Credential="
+            )
+        )
+        if match is None or match["key"] == config.ACCESS_KEY_ID:
             return None
-        role_arn, session_name = session
-        request = Request(environ)
-        bucket, _, key = request.path.lstrip("/").partition("/")
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        query = environ.get("QUERY_STRING", "")
         body = b""
-        if request.method == "POST" and "delete" in query:
-            body = request.get_data()
+        if scope[1] != "s3" or (environ.get("REQUEST_METHOD") == "POST" and "delete" in query):
+            body = Request(environ).get_data()
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
             environ["CONTENT_LENGTH"] = str(len(body))
-        policies = _role_policies(role_arn)
-        principal = (
-            f"arn:aws:sts::{config.ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session_name}"
-        )
-        checks = s3_checks(request.method, bucket, key, query, dict(request.headers), body)
+        request = signed_request(environ, body)
+        request_id = f"{time.time_ns():X}"[-16:]
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        with self._moto_lock:
+            caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
+        sent_token = request.headers.get("x-amz-security-token") or request.query.get("X-Amz-Security-Token")
+        if caller is None or sent_token != caller.session_token:
+            # An unknown key, or a token that is not the key's (a user's long-term key takes none).
+            log.info("invalid credentials for access key %s", request.access_key)
+            status, headers, out = unknown_key_response(
+                request.service, request.access_key, request_id, bad_token=caller is not None
+            )
+            return Response(b"" if head else out, status=status, headers=headers)
+        environ["sandbox.caller"] = caller  # Athena runs queries with the caller's rights too
+        checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)
+        if request.target == "AWSSecurityTokenServiceV20110615.GetCallerIdentity" or any(
+            check.action == "sts:GetCallerIdentity" for check in checks
+        ):
+            return None  # always allowed, even with an explicit deny (as on AWS)
+        if request.service == "s3" and request.method == "POST" and "delete" in request.query:
+            allowed = [evaluate(list(caller.policies), check) == "allow" for check in checks]
+            return None if all(allowed) else self._delete_objects_in_part(environ, body, allowed)
         for check in checks:
-            outcome = evaluate(policies, check)
+            outcome = evaluate(list(caller.policies), check)
             if outcome != "allow":
-                log.info("S3 AccessDenied for %s: %s on %s", principal, check.action, check.resource)
-                message = escape(denial_message(principal, check, outcome))
-                status, headers, body = s3_error(403, "AccessDenied", message, f"{time.time_ns():X}"[-16:])
-                return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
-        if [check.action for check in checks] == ["s3:GetObject"] and _missing_object(bucket, key):
-            # S3 says "no such key" only to who may list the bucket; anyone else gets 403, which reveals
-            # nothing about what exists (GetObject/HeadObject docs, "Permissions"). A ListBucket grant limited
-            # by an s3:prefix condition is evaluated here without that key, so it does not count: stricter
-            # than AWS if AWS counts it, never more lenient.
-            listing = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}")
-            if evaluate(policies, listing) != "allow":
-                log.info("S3 AccessDenied for %s: missing %s without s3:ListBucket", principal, key)
-                status, headers, body = s3_error(
-                    403, "AccessDenied", "Access Denied", f"{time.time_ns():X}"[-16:]
+                log.info("AccessDenied for %s: %s on %s", caller.arn, check.action, check.resource)
+                status, headers, out = denied_response(
+                    request.service, caller.arn, check, outcome, request_id
                 )
-                return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
+                return Response(b"" if head else out, status=status, headers=headers)
+        if request.service == "s3" and [check.action for check in checks] == ["s3:GetObject"]:
+            bucket, _, key = Request(environ).path.lstrip("/").partition("/")
+            if _missing_object(bucket, key) and (
+                evaluate(list(caller.policies), Check("s3:ListBucket", f"arn:aws:s3:::{bucket}")) != "allow"
+            ):
+                # S3 says "no such key" only to who may list the bucket; anyone else gets 403, which reveals
+                # nothing about what exists (GetObject/HeadObject docs, "Permissions"). A ListBucket grant limited
+                # by an s3:prefix condition is evaluated here without that key, so it does not count: stricter
+                # than AWS if AWS counts it, never more lenient.
+                log.info("S3 AccessDenied for %s: missing %s without s3:ListBucket", caller.arn, key)
+                status, headers, out = s3_error(403, "AccessDenied", "Access Denied", request_id)
+                return Response(b"" if head else out, status=status, headers=headers)
         return None
+
+    def _delete_objects_in_part(self, environ: dict, body: bytes, allowed: list[bool]) -> Response:
+        """DeleteObjects authorizes each object (`allowed`, in the body's order): the allowed ones are deleted,
+        the others come back as <Error> entries of a 200 answer (S3 never refuses the whole request for them)."""
+        kept, errors = [], []
+        entries = DELETE_OBJECT.findall(body.decode("utf-8", "replace"))
+        for entry, ok in zip(entries, allowed, strict=True):
+            if ok:
+                kept.append(f"<Object>{entry}</Object>")
+                continue
+            key = DELETE_KEY.search(entry)
+            version = DELETE_VERSION.search(entry)
+            version_xml = f"<VersionId>{version[1]}</VersionId>" if version else ""
+            errors.append(
+                f"<Error><Key>{key[1] if key else ''}</Key>{version_xml}<Code>AccessDenied</Code>"
+                "<Message>Access Denied</Message></Error>"
+            )
+        result = EMPTY_DELETE_RESULT
+        if kept:
+            quiet = (
+                "<Quiet>true</Quiet>"
+                if re.search(r"<Quiet>\s*true\s*</Quiet>", body.decode("utf-8", "replace"), re.I)
+                else ""
+            )
+            subset = f"<Delete>{quiet}{''.join(kept)}</Delete>".encode()
+            environ["wsgi.input"] = io.BytesIO(subset)
+            environ["CONTENT_LENGTH"] = str(len(subset))
+            for header in [
+                name
+                for name in environ
+                if name.startswith("HTTP_X_AMZ_CHECKSUM") or name == "HTTP_CONTENT_MD5"
+            ]:
+                environ.pop(header)  # they describe the body the client sent
+            captured: dict = {}
+            chunks = self.moto_app(
+                environ, lambda status, headers, exc_info=None: captured.update(status=status)
+            )
+            result = b"".join(chunks)
+            if not captured.get("status", "").startswith("200"):
+                return Response(result, status=int(captured["status"].split()[0]), mimetype="application/xml")
+        result = result.replace(b"</DeleteResult>", "".join(errors).encode() + b"</DeleteResult>", 1)
+        return Response(result, status=200, mimetype="application/xml")
+
+    def _query_workgroup(self, execution_id: str) -> str | None:
+        execution = getattr(self.athena, "_executions", {}).get(execution_id)
+        return execution.workgroup if execution is not None else None
 
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)
@@ -338,7 +423,7 @@ class AwsSandbox:
         from moto.logs.models import logs_backends
 
         backend = logs_backends[config.ACCOUNT_ID][spec.region]
-        policies = _role_policies(spec.role)
+        policies = role_policies(spec.role, config.ACCOUNT_ID)
         # The resource CloudWatch Logs authorizes is the log stream's ARN (for CreateLogGroup: an empty stream),
         # which a policy matches with the log group's ARN ending in ":*".
         stream_arn = f"arn:aws:logs:{spec.region}:{config.ACCOUNT_ID}:log-group:{group}:log-stream:"
@@ -366,13 +451,22 @@ class AwsSandbox:
             return None
         return AthenaService(self.endpoint_url, config.REGION)
 
-    def _athena(self, action: str, request: Request) -> Response:
+    def _athena(self, action: str, request: Request, caller: Caller | None = None) -> Response:
         from sandbox.athena import AthenaError
 
         headers = {"Content-Type": "application/x-amz-json-1.1"}
+        region = _scope(request.environ)[0] or config.REGION
+
+        def authorize(query: str, database: str | None, result_url: str) -> str | None:
+            for check in athena_query_checks(query, database, result_url, region, config.ACCOUNT_ID):
+                outcome = evaluate(list(caller.policies), check)
+                if outcome != "allow":
+                    return athena_denial(caller.arn, check, outcome, result_url)
+            return None
+
         try:
             params = json.loads(request.get_data() or b"{}")
-            result = self.athena.handle(action, params)
+            result = self.athena.handle(action, params, authorize if caller is not None else None)
         except AthenaError as exc:
             body = {"__type": exc.code, "Message": exc.message}
             return Response(json.dumps(body), status=exc.status, headers=headers)
@@ -460,21 +554,6 @@ def _json_response(body: dict, status: int = 200, headers: dict | None = None) -
     return Response(
         json.dumps(body, ensure_ascii=False), status=status, headers=headers, mimetype="application/json"
     )
-
-
-def _role_policies(role_arn: str) -> list[dict]:
-    """The identity policies of a role in moto's IAM (inline and attached); none when the role is gone."""
-    from moto.iam.exceptions import NotFoundException
-    from moto.iam.models import iam_backends
-
-    try:
-        role = iam_backends[config.ACCOUNT_ID]["aws"].get_role_by_arn(role_arn)
-    except NotFoundException:  # a deleted role grants nothing, as on AWS
-        return []
-    documents = list(role.policies.values())
-    for policy in role.managed_policies.values():
-        documents += [version.document for version in policy.versions if version.is_default]
-    return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
 
 
 def _missing_object(bucket: str, key: str) -> bool:

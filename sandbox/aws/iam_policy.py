@@ -39,6 +39,7 @@ OBJECT_SUBRESOURCES = {
     "tagging": ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
     "acl": ("s3:GetObjectAcl", "s3:PutObjectAcl", None),
 }
+DELETE_OBJECT = re.compile(r"<Object>(.*?)</Object>", re.DOTALL)
 DELETE_KEY = re.compile(r"<Key>(.*?)</Key>", re.DOTALL)
 XML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
 
@@ -61,9 +62,13 @@ def s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers
     if key:
         return _object_checks(method, bucket_arn, key, query, headers)
     if method == "POST" and "delete" in query:
-        # DeleteObjects: S3 authorizes s3:DeleteObject for each key of the XML body.
-        keys = [_unescape(found) for found in DELETE_KEY.findall(body.decode("utf-8", "replace"))]
-        return [Check("s3:DeleteObject", f"{bucket_arn}/{name}") for name in keys]
+        # DeleteObjects: S3 authorizes each object of the XML body (a version of one: s3:DeleteObjectVersion).
+        checks = []
+        for entry in DELETE_OBJECT.findall(body.decode("utf-8", "replace")):
+            key_found = DELETE_KEY.search(entry)
+            action = "s3:DeleteObjectVersion" if "<VersionId>" in entry else "s3:DeleteObject"
+            checks.append(Check(action, f"{bucket_arn}/{_unescape(key_found[1] if key_found else '')}"))
+        return checks
     for name, actions in BUCKET_SUBRESOURCES.items():
         if name in query:
             action = dict(zip(("GET", "PUT", "DELETE"), actions, strict=True)).get(method)
@@ -184,16 +189,3 @@ def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
     if operator == "Bool":
         return actual.lower() in {value.lower() for value in expected}
     return False  # an operator this evaluation does not know never matches
-
-
-def denial_message(principal_arn: str, check: Check, outcome: str) -> str:
-    """S3's AccessDenied message for a principal of the same account (AWS adds the reason since 2023)."""
-    reason = (
-        "with an explicit deny in an identity-based policy"
-        if outcome == "explicit"
-        else f"because no identity-based policy allows the {check.action} action"
-    )
-    return (
-        f'User: {principal_arn} is not authorized to perform: {check.action} on resource: "{check.resource}" '
-        + reason
-    )

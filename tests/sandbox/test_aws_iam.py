@@ -83,6 +83,17 @@ def test_delete_objects_is_checked_per_key():
     assert outcome("POST", ENRICHED, query={"delete": ""}, body=body) == {"allow", "implicit"}
 
 
+def test_deleting_a_version_in_delete_objects_needs_delete_object_version():
+    body = (
+        f"<Delete><Object><Key>{DAY}a.parquet</Key><VersionId>3HL4kqtJlcpXroDTDmJ</VersionId></Object></Delete>"
+    ).encode()
+    checks = s3_checks("POST", ENRICHED, "", {"delete": ""}, {}, body)
+    assert [(c.action, c.resource) for c in checks] == [
+        ("s3:DeleteObjectVersion", f"arn:aws:s3:::{ENRICHED}/{DAY}a.parquet")
+    ]
+    assert evaluate([ETL_POLICY], checks[0]) == "implicit"  # s3:DeleteObject does not cover versions
+
+
 def test_explicit_deny_wins_over_an_allow():
     deny = {"Statement": [{"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]}
     check = Check("s3:DeleteObject", f"arn:aws:s3:::{ENRICHED}/{DAY}part-1.parquet")

@@ -1,0 +1,519 @@
+"""The caller's identity policies, enforced per request, as AWS does and moto does not.
+
+The sandbox's own credentials (`testing`) act as the account's administrator, so the default experience never
+changes. Any other access key must belong to someone: an IAM user created in the sandbox (`create_user` +
+`create_access_key`, with its inline and attached policies and those of its groups), a role session moto's STS
+handed out, or a Lambda function's role session. Each request is mapped to the IAM action(s) and resource ARN(s)
+AWS authorizes for it (`request_checks`, pure) and evaluated with `sandbox.aws.iam_policy.evaluate`; a denied
+call gets the error each service really returns (`denied_response`), an unknown key the service's
+invalid-credentials error (`unknown_key_response`).
+
+Why not moto's own enforcement (`INITIAL_NO_AUTH_ACTION_COUNT`, moto/iam/access_control.py): it is one switch for
+the whole process (a request counter), so the `testing` key would be refused like any unknown key; most
+services authorize against resource `*` (a policy scoped to `telegram-*` ARNs would deny everything); its
+AccessDenied has neither the resource nor the JSON services' error shapes; and the requests the sandbox serves
+itself (Lambda Invoke, Athena queries) never reach it.
+
+Not enforced: signatures (the secret key is not checked), permissions boundaries, SCPs, resource policies,
+session policies, policy variables, ForAnyValue/ForAllValues conditions; the permissions Athena uses on the
+caller's behalf (Glue and S3) are enforced only as listed in `athena_query_checks`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import parse_qsl, unquote
+
+from sandbox.aws.iam_policy import Check, s3_checks
+
+ACCESS_KEY = re.compile(
+    r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request"
+)
+INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - an error text
+# Services whose APIs are REST with JSON bodies: the operation comes from the method and the path.
+REST_JSON_MODELS = {"lambda": "lambda", "scheduler": "scheduler"}
+# IAM actions whose name is not the operation's.
+ACTION_NAMES = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "lambda:InvokeWithResponseStream": "lambda:InvokeFunction",
+}
+# Services whose IAM prefix is not the signing name.
+JSON_PREFIXES = {"AmazonAthena": "athena", "AWSGlue": "glue", "Logs_20140328": "logs", "AmazonSSM": "ssm"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request: the ARN AWS names in its errors and the identity policies that apply."""
+
+    arn: str
+    policies: tuple[dict, ...]
+    session_token: str | None = None  # what temporary credentials must send along; None for a user's key
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What authorization needs from an HTTP request (body already read)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    access_key: str
+    region: str
+    # The SigV4 signing name: s3, iam, sts, lambda, apigateway, scheduler, athena, glue, logs, ssm.
+    service: str
+
+    @property
+    def target(self) -> str:
+        return {k.lower(): v for k, v in self.headers.items()}.get("x-amz-target", "")
+
+
+def signed_request(environ: dict, body: bytes) -> SignedRequest | None:
+    """The request's signing scope (Authorization header or presigned URL); None for an unsigned request."""
+    query_string = environ.get("QUERY_STRING", "")
+    text = environ.get("HTTP_AUTHORIZATION", "") or unquote(query_string).replace(
+        "X-Amz-Credential=", "Credential="
+    )
+    match = ACCESS_KEY.search(text)
+    if match is None:
+        return None
+    headers = {
+        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    return SignedRequest(
+        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        # WSGI gives the path already percent-decoded, as latin-1 (PEP 3333): back to the UTF-8 AWS signed.
+        path=environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace"),
+        query=dict(parse_qsl(query_string, keep_blank_values=True)),
+        headers=headers,
+        body=body,
+        access_key=match["key"],
+        region=match["region"],
+        service=match["service"],
+    )
+
+
+# ---- request -> (action, resource) ---------------------------------------------------------------------------
+def request_checks(
+    request: SignedRequest, account: str, query_workgroup: Callable[[str], str | None] = lambda _id: None
+) -> list[Check]:
+    """Every authorization AWS makes for the request, in the order it makes them."""
+    service, region = request.service, request.region
+    if service == "s3":
+        bucket, _, key = request.path.lstrip("/").partition("/")
+        return s3_checks(request.method, bucket, key, request.query, request.headers, request.body)
+    if service in ("iam", "sts"):
+        params = dict(request.query)
+        if request.method == "POST":
+            params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        return _query_checks(service, params.get("Action", ""), params, account)
+    if service == "apigateway":
+        # API Gateway authorizes the HTTP verb on the resource path (v2 APIs without their /v2 prefix).
+        path = request.path.removeprefix("/v2")
+        return [Check(f"apigateway:{request.method}", f"arn:aws:apigateway:{region}::{path}")]
+    if service in REST_JSON_MODELS:
+        operation, params = rest_operation(REST_JSON_MODELS[service], request.method, request.path)
+        params = {**request.query, **_json(request.body), **params}
+        if service == "lambda":
+            return _lambda_checks(operation, params, region, account)
+        return _scheduler_checks(operation, params, region, account)
+    if request.target:
+        prefix, _, operation = request.target.partition(".")
+        service = JSON_PREFIXES.get(prefix, service)
+        params = _json(request.body)
+        if service == "athena":
+            return _athena_checks(operation, params, region, account, query_workgroup)
+        if service == "glue":
+            return _glue_checks(operation, params, region, account)
+        if service == "logs":
+            return _logs_checks(operation, params, region, account)
+        if service == "ssm":
+            return _ssm_checks(operation, params, region, account)
+        return [Check(f"{service}:{operation}", "*")]
+    return [Check(f"{service}:{request.method}", "*")]
+
+
+def _json(body: bytes) -> dict:
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _query_checks(service: str, action: str, params: dict, account: str) -> list[Check]:
+    if service == "sts":
+        if action in ("AssumeRole", "TagSession") and "RoleArn" in params:
+            return [Check(f"sts:{action}", params["RoleArn"])]
+        return [Check(f"sts:{action}", "*")]
+    if "RoleName" in params:
+        resource = f"arn:aws:iam::{account}:role/{params['RoleName']}"
+    elif "UserName" in params:
+        resource = f"arn:aws:iam::{account}:user/{params['UserName']}"
+    elif "GroupName" in params:
+        resource = f"arn:aws:iam::{account}:group/{params['GroupName']}"
+    elif "PolicyArn" in params and action in (
+        "GetPolicy",
+        "GetPolicyVersion",
+        "DeletePolicy",
+        "CreatePolicyVersion",
+    ):
+        resource = params["PolicyArn"]
+    elif action == "CreatePolicy" and "PolicyName" in params:
+        resource = f"arn:aws:iam::{account}:policy/{params['PolicyName']}"
+    else:
+        resource = "*"
+    return [Check(f"iam:{action}", resource)]
+
+
+@cache
+def _rest_routes(model: str) -> list[tuple[str, re.Pattern, str, int]]:
+    """(method, path regex, operation, literal length) of each operation of a REST service, from botocore."""
+    import botocore.session
+
+    service_model = botocore.session.get_session().get_service_model(model)
+    routes = []
+    for name in service_model.operation_names:
+        http = service_model.operation_model(name).http
+        uri = http["requestUri"].split("?", 1)[0]
+        parts, literal = [], 0
+        for piece in re.split(r"(\{[^}]+\})", uri):
+            if piece.startswith("{"):
+                label = piece[1:-1]
+                greedy = label.endswith("+")
+                label = label.rstrip("+")
+                parts.append(f"(?P<{label}>{'.+' if greedy else '[^/]+'})")
+            else:
+                parts.append(re.escape(piece))
+                literal += len(piece)
+        routes.append((http["method"], re.compile("".join(parts) + "/?"), name, literal))
+    # The most specific route first: /functions/{F}/configuration before /functions/{F}.
+    return sorted(routes, key=lambda route: -route[3])
+
+
+def rest_operation(model: str, method: str, path: str) -> tuple[str, dict[str, str]]:
+    """The operation of a REST-JSON service a request calls, and the parameters its path carries."""
+    for route_method, pattern, name, _ in _rest_routes(model):
+        if route_method == method:
+            match = pattern.fullmatch(path)
+            if match:
+                return name, match.groupdict()
+    return f"{method.title()}Unknown", {}
+
+
+def _function_arn(name: str, region: str, account: str) -> str:
+    if name.startswith("arn:"):
+        return name
+    if ":function:" in name:  # partial ARN: 123456789012:function:name
+        return f"arn:aws:lambda:{region}:{name}"
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
+
+def _lambda_checks(operation: str, params: dict, region: str, account: str) -> list[Check]:
+    action = ACTION_NAMES.get(f"lambda:{operation}", f"lambda:{operation}")
+    if "FunctionName" in params:
+        arn = _function_arn(str(params["FunctionName"]), region, account)
+        if params.get("Qualifier") and arn.count(":") == 6:
+            arn += f":{params['Qualifier']}"
+        checks = [Check(action, arn)]
+    elif "LayerName" in params and "VersionNumber" in params:
+        layer = params["LayerName"]
+        layer_arn = layer if layer.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:layer:{layer}"
+        checks = [Check(action, f"{layer_arn}:{params['VersionNumber']}")]
+    else:
+        checks = [Check(action, "*")]
+    if operation in ("CreateFunction", "UpdateFunctionConfiguration"):
+        # Lambda passes the role to itself and reads every layer version with the caller's rights.
+        if params.get("Role"):
+            checks.append(
+                Check("iam:PassRole", params["Role"], {"iam:PassedToService": "lambda.amazonaws.com"})
+            )
+        checks += [Check("lambda:GetLayerVersion", layer) for layer in params.get("Layers") or []]
+    return checks
+
+
+def _scheduler_checks(operation: str, params: dict, region: str, account: str) -> list[Check]:
+    action = f"scheduler:{operation}"
+    if "Name" in params and "Schedule" in operation:
+        group = params.get("GroupName") or params.get("groupName") or "default"
+        checks = [Check(action, f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{params['Name']}")]
+    else:
+        checks = [Check(action, "*")]
+    role = (params.get("Target") or {}).get("RoleArn") if isinstance(params.get("Target"), dict) else None
+    if operation in ("CreateSchedule", "UpdateSchedule") and role:
+        checks.append(Check("iam:PassRole", role, {"iam:PassedToService": "scheduler.amazonaws.com"}))
+    return checks
+
+
+def _workgroup_arn(name: str, region: str, account: str) -> str:
+    return f"arn:aws:athena:{region}:{account}:workgroup/{name}"
+
+
+def _athena_checks(operation: str, params: dict, region: str, account: str, query_workgroup) -> list[Check]:
+    action = f"athena:{operation}"
+    if operation in ("CreateWorkGroup",):
+        return [Check(action, _workgroup_arn(str(params.get("Name", "")), region, account))]
+    if operation in (
+        "GetQueryExecution",
+        "GetQueryResults",
+        "StopQueryExecution",
+        "GetQueryRuntimeStatistics",
+    ):
+        workgroup = query_workgroup(str(params.get("QueryExecutionId", ""))) or "primary"
+        return [Check(action, _workgroup_arn(workgroup, region, account))]
+    if operation in ("ListWorkGroups", "ListDataCatalogs", "BatchGetQueryExecution"):
+        return [Check(action, "*")]
+    workgroup = params.get("WorkGroup") or "primary"
+    return [Check(action, _workgroup_arn(str(workgroup), region, account))]
+
+
+def _glue_arns(region: str, account: str):
+    base = f"arn:aws:glue:{region}:{account}"
+    return base + ":catalog", base + ":database/", base + ":table/", base + ":userDefinedFunction/"
+
+
+def glue_resources(operation: str, params: dict, region: str, account: str) -> list[str]:
+    """The Data Catalog resources Glue authorizes an operation on (catalog, database, table)."""
+    catalog, database, table, function = _glue_arns(region, account)
+    if operation == "GetDatabases":
+        return [catalog, database + "*"]
+    if operation in ("CreateDatabase",):
+        return [catalog, database + str((params.get("DatabaseInput") or {}).get("Name", ""))]
+    if operation in ("GetDatabase", "UpdateDatabase"):
+        return [catalog, database + str(params.get("Name", ""))]
+    if operation == "DeleteDatabase":
+        name = str(params.get("Name", ""))
+        return [catalog, database + name, f"{table}{name}/*", f"{function}{name}/*"]
+    db = str(params.get("DatabaseName", ""))
+    if operation == "GetTables":
+        return [catalog, database + db, f"{table}{db}/*"]
+    if operation in ("CreateTable", "UpdateTable"):
+        return [catalog, database + db, f"{table}{db}/{(params.get('TableInput') or {}).get('Name', '')}"]
+    if "TableName" in params or "Name" in params and db:
+        return [catalog, database + db, f"{table}{db}/{params.get('TableName') or params.get('Name')}"]
+    return [catalog]
+
+
+def _glue_checks(operation: str, params: dict, region: str, account: str) -> list[Check]:
+    return [Check(f"glue:{operation}", arn) for arn in glue_resources(operation, params, region, account)]
+
+
+def _logs_checks(operation: str, params: dict, region: str, account: str) -> list[Check]:
+    # CloudWatch Logs authorizes a log stream's ARN (":log-stream:" with an empty stream for group-level calls,
+    # and no group at all for DescribeLogGroups), which policies match with "log-group:NAME:*".
+    group = params.get("logGroupName") or ""
+    stream = params.get("logStreamName") or ""
+    return [
+        Check(f"logs:{operation}", f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{stream}")
+    ]
+
+
+def _ssm_checks(operation: str, params: dict, region: str, account: str) -> list[Check]:
+    names = params.get("Names") or ([params["Name"]] if "Name" in params else [])
+    if "Path" in params:
+        names = [params["Path"]]
+    if not names:
+        return [Check(f"ssm:{operation}", "*")]
+    return [Check(f"ssm:{operation}", parameter_arn(str(name), region, account)) for name in names]
+
+
+def parameter_arn(name: str, region: str, account: str) -> str:
+    """A parameter's ARN; AWS's public parameters (/aws/service/...) have no account in theirs."""
+    if name.startswith("arn:"):
+        return name
+    if name.startswith("/aws/service/"):
+        return f"arn:aws:ssm:{region}::parameter{name}"
+    return f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
+
+
+# ---- Athena's calls on the caller's behalf -------------------------------------------------------------------
+DDL = re.compile(
+    r"^\s*(?P<verb>CREATE|DROP)\s+(?:EXTERNAL\s+)?(?P<kind>DATABASE|SCHEMA|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r"`?(?P<name>[\w.]+)`?",
+    re.IGNORECASE,
+)
+FROM_TABLES = re.compile(
+    r"\b(?:FROM|JOIN)\s+(?!UNNEST\b|LATERAL\b)`?(?P<name>[A-Za-z_][\w.]*)`?", re.IGNORECASE
+)
+
+
+def athena_query_checks(sql: str, database: str | None, result_url: str, region: str, account: str):
+    """What Athena checks with the caller's rights when it runs `sql`: the Glue calls it makes and the write of
+    the result file. Reading the table's data in S3 is not checked (the sandbox's engine reads it itself)."""
+    checks: list[Check] = []
+    match = DDL.match(sql)
+    database = database or "default"
+    if match:
+        verb, kind, name = match["verb"].upper(), match["kind"].upper(), match["name"]
+        if kind in ("DATABASE", "SCHEMA"):
+            operation = "CreateDatabase" if verb == "CREATE" else "DeleteDatabase"
+            params = {"DatabaseInput": {"Name": name}} if verb == "CREATE" else {"Name": name}
+            checks += _glue_checks(operation, params, region, account)
+        else:
+            db, _, table = name.rpartition(".")
+            params = {"DatabaseName": db or database, "Name": table, "TableInput": {"Name": table}}
+            if verb == "CREATE":
+                checks += _glue_checks("CreateTable", params, region, account)
+            else:
+                checks += _glue_checks("GetTable", params, region, account)
+                checks += _glue_checks("DeleteTable", params, region, account)
+    else:
+        for found in dict.fromkeys(m["name"] for m in FROM_TABLES.finditer(sql)):
+            db, _, table = found.rpartition(".")
+            checks += _glue_checks(
+                "GetTable", {"DatabaseName": db or database, "Name": table}, region, account
+            )
+    if result_url.startswith("s3://"):
+        checks.append(Check("s3:PutObject", "arn:aws:s3:::" + result_url[5:]))
+    return checks
+
+
+def athena_denial(principal: str, check: Check, outcome: str, result_url: str) -> str:
+    """The StateChangeReason of a query Athena could not run with the caller's rights."""
+    if check.action.startswith("s3:"):
+        return (
+            f"Access denied when writing output to url: {result_url} . Please ensure you are allowed to access "
+            "the S3 bucket. If you are encrypting query results with KMS key, please ensure you are allowed to "
+            "access your KMS key"
+        )
+    return "Insufficient permissions to execute the query. " + denial_message(principal, check, outcome)
+
+
+# ---- answers -------------------------------------------------------------------------------------------------
+def denial_message(principal: str, check: Check, outcome: str, quoted: bool = False) -> str:
+    """AWS's AccessDenied text since 2023 (S3 quotes the resource, the other services do not)."""
+    reason = (
+        "with an explicit deny in an identity-based policy"
+        if outcome == "explicit"
+        else f"because no identity-based policy allows the {check.action} action"
+    )
+    resource = f'"{check.resource}"' if quoted else check.resource
+    return f"User: {principal} is not authorized to perform: {check.action} on resource: {resource} {reason}"
+
+
+def _query_error(code: str, message: str, request_id: str) -> bytes:
+    from xml.sax.saxutils import escape
+
+    return (
+        '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
+
+
+def error_response(
+    service: str, code: str, message: str, request_id: str
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of an authorization error in the service's own protocol."""
+    if service == "s3":
+        from xml.sax.saxutils import escape
+
+        from sandbox.aws.faults import s3_error
+
+        return s3_error(403, code, escape(message), request_id)
+    if service in ("iam", "sts"):
+        return (
+            403,
+            {"Content-Type": "text/xml", "x-amzn-RequestId": request_id},
+            _query_error(code, message, request_id),
+        )
+    headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}
+    if service == "lambda":
+        body = {"Type": "User", "Message" if code == "AccessDeniedException" else "message": message}
+        return 403, headers | {"Content-Type": "application/json"}, json.dumps(body).encode()
+    if service == "apigateway":
+        return 403, headers | {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+    if service == "scheduler":
+        return 403, headers | {"Content-Type": "application/json"}, json.dumps({"Message": message}).encode()
+    # JSON 1.1 services (Athena, Glue, CloudWatch Logs, SSM) answer client errors with 400.
+    key = "Message" if code == "AccessDeniedException" else "message"
+    body = json.dumps({"__type": code, key: message}).encode()
+    return 400, headers | {"Content-Type": "application/x-amz-json-1.1"}, body
+
+
+def denied_response(service: str, principal: str, check: Check, outcome: str, request_id: str):
+    if service == "s3":
+        code = "AccessDenied"
+    elif service in ("iam", "sts"):
+        code = "AccessDenied"
+    else:
+        code = "AccessDeniedException"
+    message = denial_message(principal, check, outcome, quoted=service == "s3")
+    return error_response(service, code, message, request_id)
+
+
+def unknown_key_response(service: str, access_key: str, request_id: str, bad_token: bool = False):
+    """An access key no one has (or sent with a token that is not its own): each service's invalid-credentials
+    error."""
+    if service == "s3" and bad_token:
+        from sandbox.aws.faults import s3_error
+
+        return s3_error(
+            403, "InvalidToken", "The provided token is malformed or otherwise invalid.", request_id
+        )
+    if service == "s3":
+        from sandbox.aws.faults import s3_error
+
+        message = "The AWS Access Key Id you provided does not exist in our records."
+        status, headers, body = s3_error(403, "InvalidAccessKeyId", message, request_id)
+        body = body.replace(
+            b"<RequestId>", f"<AWSAccessKeyId>{access_key}</AWSAccessKeyId><RequestId>".encode(), 1
+        )
+        return status, headers, body
+    if service in ("iam", "sts"):
+        return error_response(service, "InvalidClientTokenId", INVALID_TOKEN, request_id)
+    return error_response(service, "UnrecognizedClientException", INVALID_TOKEN, request_id)
+
+
+# ---- who signed ----------------------------------------------------------------------------------------------
+def role_policies(role_arn: str, account: str) -> list[dict]:
+    """The identity policies of a role in moto's IAM (inline and attached); none when the role is gone."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except NotFoundException:  # a deleted role grants nothing, as on AWS
+        return []
+    return _documents(role.policies.values(), role.managed_policies.values())
+
+
+def _documents(inline, managed) -> list[dict]:
+    documents = list(inline)
+    for policy in managed:
+        documents += [version.document for version in policy.versions if version.is_default]
+    return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
+
+
+def find_caller(
+    access_key: str, account: str, role_sessions: dict[str, tuple[str, str, str]]
+) -> Caller | None:
+    """The identity behind an access key: a function's role session, an IAM user, or a session moto's STS gave."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    if access_key in role_sessions:
+        role_arn, session, token = role_sessions[access_key]
+        principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
+        return Caller(principal, tuple(role_policies(role_arn, account)), token)
+    backend = iam_backends[account]["aws"]
+    user = backend.get_user_from_access_key_id(access_key)
+    if user is not None:
+        key = next(k for k in user.access_keys if k.access_key_id == access_key)
+        if key.status != "Active":  # AWS treats an inactive key as an invalid one
+            return None
+        documents = _documents(user.policies.values(), user.managed_policies.values())
+        for group in backend.get_groups_for_user(user.name):
+            documents += _documents(group.policies.values(), group.managed_policies.values())
+        return Caller(user.arn, tuple(documents))
+    assumed = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
+    if assumed is not None:
+        return Caller(assumed.arn, tuple(role_policies(assumed.role_arn, account)), assumed.session_token)
+    return None
