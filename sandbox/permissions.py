@@ -18,8 +18,8 @@ BAD_KEY = (
 )
 DETAIL = re.compile(r'is not authorized to perform: (?P<action>\S+) on resource: "?(?P<resource>[^"\s]+)"?')
 POLICY_HINT = (
-    'Peça a quem administra a conta a política da turma (iam/politica-da-turma.json; veja "Numa conta real: as '
-    'permissões da turma" no README) ou confira as permissões nos pré-requisitos, no início deste notebook.'
+    'Peça a quem administra a conta a política da turma (iam/politica-da-turma.json; veja "Na conta real: as permissões '
+    'da turma" no README) ou confira as permissões nos pré-requisitos, no início deste notebook.'
 )
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 import sandbox
+from sandbox.permissions import explain_access_denied
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ORDER = ["01-bot-telegram", "02-ingestao-aws", "03-webhook", "04-etl", "05-analise", "06-limpeza"]
@@ -69,6 +70,7 @@ def configure(notebook: str, ambiente: str | None = None) -> str:
             f"AMBIENTE={shown} não é um ambiente conhecido: use AMBIENTE=sandbox (o padrão, tudo simulado nesta "
             "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
         )
+    explain_access_denied()  # AWS's authorization errors end with what they mean, in both worlds
     if world == "sandbox":
         prepare(notebook)
     else:

@@ -80,14 +80,20 @@ def test_without_pass_role_deploying_the_function_stops_with_the_missing_permiss
     policy = {**POLICY, "Statement": [s for s in POLICY["Statement"] if s["Action"] != "iam:PassRole"]}
     key = student("aluno-sem-passrole", policy)
 
-    with pytest.raises(CellExecutionError) as failed:
+    with pytest.raises(sandbox.SandboxError, match="02-ingestao-aws") as failed:
         run_as(key, ["02-ingestao-aws"], tmp_path, monkeypatch)
 
-    message = str(failed.value)
+    assert isinstance(failed.value.__cause__, CellExecutionError)
+    message = str(failed.value.__cause__)
     assert "AccessDeniedException" in message
     assert (
         "User: arn:aws:iam::123456789012:user/aluno-sem-passrole is not authorized to perform: iam:PassRole "
         "on resource: arn:aws:iam::123456789012:role/telegram-ingestao-role" in message
+    )
+    # The setup cell made the traceback end with what it means, in Portuguese.
+    assert (
+        "A AWS negou a permissão iam:PassRole no recurso arn:aws:iam::123456789012:role/telegram-ingestao-role"
+        in (outputs(tmp_path / "02-ingestao-aws.ipynb"))
     )
     # Nothing half-made: the function was not created.
     names = {f["FunctionName"] for f in admin("lambda").list_functions()["Functions"]}
