@@ -79,6 +79,12 @@ SERVICE_APPS = (
 def configure_moto() -> None:
     """Settings moto reads once: must run before any backend is created."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # moto wraps every service app in flask-cors (Access-Control-Allow-Origin: *), which would let any web
+    # page read the answers; the flag is read at import, so the module's copy is switched off too.
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+    from moto.moto_server import werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
     from moto.core.config import default_user_config
 
     # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.

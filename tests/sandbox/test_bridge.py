@@ -150,7 +150,7 @@ def function_variables(target: SandboxTarget) -> dict[str, str]:
 
 def s3_faults(body: dict) -> None:
     url = sandbox.env()["AWS_ENDPOINT_URL"] + "/_sandbox/s3"
-    requests.post(url, json=body, timeout=10).raise_for_status()
+    requests.post(url, json=body, headers=sandbox.control_headers(), timeout=10).raise_for_status()
 
 
 # ---- the emulator's route for external updates -------------------------------------------------------------
