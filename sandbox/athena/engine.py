@@ -340,7 +340,9 @@ def translate_error(query: str, error: duckdb.Error) -> QueryFailed:
             f"FUNCTION_NOT_FOUND: {position(query, _find(query, name))}: Function '{name}' not registered"
         )
     if isinstance(error, duckdb.PermissionException):  # the lockdown caught what got past the checks above
-        return QueryFailed("PERMISSION_DENIED: Access Denied: a consulta só pode ler as tabelas do catálogo", 1301)
+        return QueryFailed(
+            "PERMISSION_DENIED: Access Denied: a consulta só pode ler as tabelas do catálogo", 1301
+        )
     if m := re.search(r'column "([^"]+)" must appear in the GROUP BY clause', text):
         name = m.group(1)
         return QueryFailed(
