@@ -8,6 +8,7 @@ the role's policies allow (sandbox.aws.iam_policy); the learner's credentials ke
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -16,6 +17,7 @@ import os
 import re
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,11 +30,22 @@ from sandbox import config
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.iam_policy import Check, denial_message, evaluate, s3_checks
-from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
+from sandbox.aws.lambda_runner import (
+    UNZIPPED_LIMIT,
+    FunctionSpec,
+    InvocationResult,
+    LambdaRunner,
+    LayerCode,
+    unzipped_size,
+)
 
 log = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+CREATE_PATH = re.compile(r"^/2015-03-31/functions/?$")
+CODE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
+# A 50 MB zip, base64-encoded in the JSON request: Lambda refuses larger requests with this number.
+MAX_CODE_REQUEST = 69_905_067
 POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
 ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/]+)/")
@@ -151,6 +164,13 @@ class AwsSandbox:
             return self._control(Request(environ))(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
             return self._lambda_invoke(environ)(environ, start_response)
+        method = environ.get("REQUEST_METHOD")
+        if (method == "POST" and CREATE_PATH.match(path)) or (method == "PUT" and CODE_PATH.match(path)):
+            refused = _code_over_limits(
+                environ, "CreateFunction" if method == "POST" else "UpdateFunctionCode"
+            )
+            if refused is not None:
+                return refused(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and POLICY_PATH.match(path):
             conflict = self._repeated_statement(environ)
             if conflict is not None:
@@ -445,6 +465,43 @@ class AwsSandbox:
             message = {"error": f"Nenhuma API do API Gateway no sandbox responde em {host}."}
             return _json_response(message, 502, {"x-sandbox-error": "unknown-host"})
         return Response(body, status=status, headers=out_headers)
+
+
+def _code_over_limits(environ: dict, operation: str) -> Response | None:
+    """Lambda's size limits on a direct upload (ZipFile), checked before moto stores the code.
+
+    The request (a 50 MB zip in base64) and the zip's declared unzipped size, read from its central directory
+    without extracting anything. The runner also extracts with a bounded copy, for entries that lie.
+    """
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > MAX_CODE_REQUEST:
+        return _lambda_error(
+            413,
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {MAX_CODE_REQUEST} bytes for the {operation} operation",
+        )
+    body = Request(environ).get_data()
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
+    environ["CONTENT_LENGTH"] = str(len(body))
+    try:
+        params = json.loads(body or b"{}")
+        code = params.get("Code", params) if operation == "CreateFunction" else params
+        zipped = base64.b64decode(code["ZipFile"], validate=True)
+        size = unzipped_size(zipped)
+    except (ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile):
+        return None  # no ZipFile (S3 code, image) or not a zip: moto answers as before
+    if size > UNZIPPED_LIMIT:
+        return _lambda_error(
+            400,
+            "InvalidParameterValueException",
+            f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes",
+        )
+    return None
+
+
+def _lambda_error(status: int, error_type: str, message: str) -> Response:
+    headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"}
+    return Response(json.dumps({"Type": "User", "message": message}), status=status, headers=headers)
 
 
 def _json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
