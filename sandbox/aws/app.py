@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 CREATE_PATH = re.compile(r"^/2015-03-31/functions/?$")
 CODE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
+CONFIGURATION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
 # A 50 MB zip, base64-encoded in the JSON request: Lambda refuses larger requests with this number.
 MAX_CODE_REQUEST = 69_905_067
 POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
@@ -165,9 +166,13 @@ class AwsSandbox:
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
             return self._lambda_invoke(environ)(environ, start_response)
         method = environ.get("REQUEST_METHOD")
+        if method == "PUT" and CONFIGURATION_PATH.match(path):
+            refused = _code_over_limits(environ, "UpdateFunctionConfiguration", self._unzipped_total)
+            if refused is not None:
+                return refused(environ, start_response)
         if (method == "POST" and CREATE_PATH.match(path)) or (method == "PUT" and CODE_PATH.match(path)):
             refused = _code_over_limits(
-                environ, "CreateFunction" if method == "POST" else "UpdateFunctionCode"
+                environ, "CreateFunction" if method == "POST" else "UpdateFunctionCode", self._unzipped_total
             )
             if refused is not None:
                 return refused(environ, start_response)
@@ -331,6 +336,36 @@ class AwsSandbox:
                 return Response(b"" if request.method == "HEAD" else body, status=status, headers=headers)
         return None
 
+    def _unzipped_total(
+        self, region: str, name: str | None, code_size: int | None, layers: list | None
+    ) -> int:
+        """Unzipped bytes of a function's code plus its layers; what is not given is the function's current one.
+
+        Layers the sandbox provides from its own environment (the AWS-managed pandas layer) count as 0.
+        """
+        from moto.awslambda.utils import get_backend
+        from moto.core.exceptions import ServiceException, _RESTError
+
+        backend = get_backend(config.ACCOUNT_ID, region)
+        current = None
+        if name is not None and (code_size is None or layers is None):
+            try:
+                current = backend.get_function(name)
+            except (ServiceException, _RESTError) as exc:
+                raise LookupError(name) from exc
+        if code_size is None:
+            code_size = unzipped_size(getattr(current, "code_bytes", b"") or b"") if current else 0
+        arns = (
+            layers if layers is not None else [layer["Arn"] for layer in (current.layers if current else [])]
+        )
+        total = code_size
+        for arn in arns:
+            version = backend.layers_versions_by_arn(arn) if isinstance(arn, str) else None
+            if version is None:
+                raise LookupError(arn)
+            total += unzipped_size(getattr(version, "code_bytes", b"") or b"")
+        return total
+
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)
         return result.payload, result.function_error
@@ -467,11 +502,15 @@ class AwsSandbox:
         return Response(body, status=status, headers=out_headers)
 
 
-def _code_over_limits(environ: dict, operation: str) -> Response | None:
-    """Lambda's size limits on a direct upload (ZipFile), checked before moto stores the code.
+def _code_over_limits(
+    environ: dict, operation: str, layers_size: Callable[[str, list], int]
+) -> Response | None:
+    """Lambda's size limits on code, checked before moto stores it; the messages are Lambda's own.
 
-    The request (a 50 MB zip in base64) and the zip's declared unzipped size, read from its central directory
-    without extracting anything. The runner also extracts with a bounded copy, for entries that lie.
+    A direct upload's request is at most a 50 MB zip in base64 ("Request must be smaller than 69905067 bytes
+    for the CreateFunction operation", as reported in motdotla/node-lambda#123); the zip may unzip to at most
+    250 MB, and with its layers too. Sizes come from the zips' central directories: nothing is extracted
+    (the runner's extraction is bounded as well, for entries that lie).
     """
     length = environ.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > MAX_CODE_REQUEST:
@@ -483,18 +522,34 @@ def _code_over_limits(environ: dict, operation: str) -> Response | None:
     body = Request(environ).get_data()
     environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
     environ["CONTENT_LENGTH"] = str(len(body))
+    region = _scope(environ)[0] or config.REGION
+    name = unquote(environ["PATH_INFO"].split("/")[3]) if operation != "CreateFunction" else None
     try:
         params = json.loads(body or b"{}")
-        code = params.get("Code", params) if operation == "CreateFunction" else params
-        zipped = base64.b64decode(code["ZipFile"], validate=True)
-        size = unzipped_size(zipped)
+        code = params.get("Code") if operation == "CreateFunction" else params
+        zipped = base64.b64decode(code["ZipFile"], validate=True) if "ZipFile" in (code or {}) else None
+        code_size = unzipped_size(zipped) if zipped is not None else None
+        layers = params.get("Layers") if operation != "UpdateFunctionCode" else None
     except (ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile):
-        return None  # no ZipFile (S3 code, image) or not a zip: moto answers as before
-    if size > UNZIPPED_LIMIT:
+        return None  # malformed, or not a zip: moto answers as before
+    if code_size is not None and code_size > UNZIPPED_LIMIT:
         return _lambda_error(
             400,
             "InvalidParameterValueException",
             f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes",
+        )
+    if code_size is None and not layers:
+        return None
+    try:
+        total = layers_size(region, name, code_size, layers)
+    except LookupError:
+        return None  # a missing function or layer: moto says so
+    if total > UNZIPPED_LIMIT:
+        return _lambda_error(
+            400,
+            "InvalidParameterValueException",
+            f"Function code combined with layers exceeds the maximum allowed size of {UNZIPPED_LIMIT} bytes. "
+            f"The actual size is {total} bytes.",
         )
     return None
 

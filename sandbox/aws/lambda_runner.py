@@ -112,7 +112,9 @@ class OutOfMemory(Exception):
 
 
 def unzipped_size(code: bytes) -> int:
-    """What the zip declares it unzips to, from its central directory (nothing is extracted)."""
+    """What the zip declares it unzips to, from its central directory (nothing is extracted); 0 for no code."""
+    if not code:
+        return 0
     with zipfile.ZipFile(io.BytesIO(code)) as archive:
         return sum(member.file_size for member in archive.infolist())
 
@@ -160,41 +162,35 @@ class Worker:
         deadline = time.monotonic() + timeout
         limit_kb = self.spec.memory_size * 1024
         while True:
-            # Lambda kills an environment that goes over its memory; RSS (not virtual size, which numpy and
-            # pyarrow reserve generously) is what it counts.
-            if self.rss_kb() > limit_kb:
+            # Lambda kills an environment that goes over its memory. Resident memory is what counts (not the
+            # virtual size, which numpy and pyarrow reserve generously), and its peak (VmHWM), so that a spike
+            # between two looks, or just before the answer, is not missed.
+            ready, _, _ = select.select([self.process.stdout], [], [], MEMORY_POLL_S)
+            if self.peak_kb() > limit_kb:
                 self.process.kill()
                 raise OutOfMemory
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self.process.stdout], [], [], min(MEMORY_POLL_S, remaining))
             if ready:
                 break
+            if time.monotonic() >= deadline:
+                return None
         line = self.process.stdout.readline()
         if not line:  # the process died (os._exit, segfault, out of memory)
             raise ChildProcessError(f"worker exited with code {self.process.wait()}")
         return json.loads(line)
 
-    def rss_kb(self) -> int:
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return 0
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
-
-    def max_memory_mb(self) -> int:
+    def peak_kb(self) -> int:
+        """The worker's peak resident memory (VmHWM) in kB; 0 when it cannot be read (no /proc)."""
         try:
             status = Path(f"/proc/{self.process.pid}/status").read_text()
         except OSError:
             return 0
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
+                return int(line.split()[1])
         return 0
+
+    def max_memory_mb(self) -> int:
+        return self.peak_kb() // 1024
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -285,9 +281,11 @@ class LambdaRunner:
             reply = {
                 "payload": json.dumps({"errorMessage": error, "errorType": "Runtime.OutOfMemory"}),
                 "error": True,
-                "init_ms": 0.0,
-                "logs": self._drain_log(worker) + f"{error}\nRuntime.OutOfMemory\n",
-                "memory_mb": spec.memory_size,  # Lambda reports the whole allowance as used
+                "init_ms": None,  # unknown: the worker died before it could say
+                "logs": self._drain_log(worker),
+                # Lambda writes the runtime's exit after the REPORT line, then the error type.
+                "after_report": [error, "Runtime.OutOfMemory"],
+                "memory_mb": spec.memory_size,  # and reports the whole allowance as used
             }
         except (ChildProcessError, OSError, ValueError) as exc:
             reply = {
@@ -337,9 +335,9 @@ class LambdaRunner:
             f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\tMemory Size: {spec.memory_size} MB\t"
             f"Max Memory Used: {memory} MB"
         )
-        if worker.cold:
+        if worker.cold and reply["init_ms"] is not None:
             report += f"\tInit Duration: {reply['init_ms']:.2f} ms"
-        lines += [f"END RequestId: {request_id}", report]
+        lines += [f"END RequestId: {request_id}", report, *reply.get("after_report", ())]
         if self.log_sink is not None:
             now = int(time.time() * 1000)
             try:

@@ -46,9 +46,12 @@ def test_a_function_over_its_memory_is_killed_like_lambda_and_the_next_call_work
         f"RequestId: {response['ResponseMetadata']['HTTPHeaders']['x-amzn-requestid']} "
         "Error: Runtime exited with error: signal: killed"
     )
-    log = base64.b64decode(response["LogResult"]).decode()
-    assert "Error: Runtime exited with error: signal: killed" in log and "Runtime.OutOfMemory" in log
-    assert "Memory Size: 128 MB\tMax Memory Used: 128 MB" in log
+    log = base64.b64decode(response["LogResult"]).decode().splitlines()
+    assert (
+        log[-3].startswith("REPORT RequestId: ")
+        and "\tMemory Size: 128 MB\tMax Memory Used: 128 MB" in log[-3]
+    )
+    assert log[-2:] == [payload["errorMessage"], "Runtime.OutOfMemory"]  # after REPORT, as Lambda writes them
     response, payload = invoke(sandbox, "hungry", {}, LogType="Tail")
     assert "FunctionError" not in response and payload == "ok"
     assert "Init Duration" in base64.b64decode(response["LogResult"]).decode()  # a fresh environment
@@ -116,3 +119,37 @@ def test_extraction_stops_at_its_budget_whatever_the_zip_says(tmp_path):
     assert extract_bounded(zip_bytes({"a/b.py": "x = 1\n", "../evil.py": "x"}), tmp_path / "ok", 1024) == 6
     assert (tmp_path / "ok" / "a" / "b.py").read_text() == "x = 1\n"
     assert not (tmp_path / "evil.py").exists()
+
+
+def test_layers_count_toward_the_250_mb(sandbox):
+    lam = sandbox.client("lambda")
+    layer = lam.publish_layer_version(LayerName="pesada", Content={"ZipFile": big_zip(200)})[
+        "LayerVersionArn"
+    ]
+    create_function(
+        sandbox, "with-layer", "def lambda_handler(event, context):\n    return 1\n", Layers=[layer]
+    )
+    before = lam.get_function_configuration(FunctionName="with-layer")["CodeSha256"]
+    with pytest.raises(ClientError) as error:
+        lam.update_function_code(FunctionName="with-layer", ZipFile=big_zip(100))
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    message = error.value.response["Error"]["Message"]
+    assert message.startswith(
+        "Function code combined with layers exceeds the maximum allowed size of 262144000 bytes. The actual size is "
+    )
+    assert int(message.rsplit(" ", 2)[1]) > 300 * 1024 * 1024
+    create_function(sandbox, "no-layer", "def lambda_handler(event, context):\n    return 1\n")
+    lam.update_function_code(FunctionName="no-layer", ZipFile=big_zip(100))
+    lam.get_waiter("function_updated_v2").wait(FunctionName="no-layer")
+    with pytest.raises(ClientError) as error:
+        lam.update_function_configuration(FunctionName="no-layer", Layers=[layer])
+    assert error.value.response["Error"]["Message"].startswith("Function code combined with layers exceeds")
+    with pytest.raises(ClientError) as error:
+        lam.create_function(
+            FunctionName="too-much", Runtime="python3.12", Role=create_role(sandbox),
+            Handler="lambda_function.lambda_handler", Code={"ZipFile": big_zip(100)}, Layers=[layer],
+        )  # fmt: skip
+    assert error.value.response["Error"]["Message"].startswith("Function code combined with layers exceeds")
+    # Refused changes leave the function as it was (not invoked: its layer would unzip 200 MB to disk).
+    assert lam.get_function_configuration(FunctionName="with-layer")["CodeSha256"] == before
+    assert lam.get_function_configuration(FunctionName="no-layer").get("Layers", []) == []
