@@ -73,11 +73,21 @@ def test_a_cors_preflight_gets_no_access_control_headers(running):
     assert_refused(preflight)
 
 
-def test_moto_answers_without_cors_headers_even_to_programs(running):
-    variables, _ = running
-    answer = requests.get(variables["AWS_ENDPOINT_URL"] + "/turma-raw", timeout=10)
-    assert answer.status_code == 200
-    assert not [name for name in answer.headers if name.lower().startswith("access-control-")]
+def test_moto_itself_sends_no_cors_headers_behind_the_guard():
+    # moto wraps its apps in flask-cors (Access-Control-Allow-Origin: * to any Origin); the guard refuses
+    # Origin first, but the app behind it must not open CORS either, should a request ever get through.
+    from werkzeug.test import Client
+
+    from sandbox.aws.app import AwsSandbox
+
+    app = AwsSandbox("http://127.0.0.1:9")
+    try:
+        signed = "AWS4-HMAC-SHA256 Credential=testing/20250317/sa-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        answer = Client(app).get("/", headers={"Origin": EVIL, "Authorization": signed})
+        assert answer.status_code == 200
+        assert not [name for name in answer.headers.keys() if name.lower().startswith("access-control-")]
+    finally:
+        app.runner.close()
 
 
 def test_a_cross_origin_page_cannot_reset_the_sandbox(running):
