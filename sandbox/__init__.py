@@ -165,6 +165,7 @@ def _log_tail(lines: int = 15) -> str:
 # learner's real AWS credentials or profile, bot tokens or the bridge's settings: the server (moto, DuckDB,
 # Lambda workers) must not be able to reach a real account, even by mistake.
 _SERVER_VARIABLES = frozenset(
+    # fmt: off
     {
         "PATH",
         "HOME",
@@ -178,7 +179,20 @@ _SERVER_VARIABLES = frozenset(
         "LANG",
         "LANGUAGE",
         "SYSTEMROOT",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        # Webhooks set to URLs outside the sandbox are delivered over the network, through the learner's proxy.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
     }
+    # fmt: on
 )
 _SERVER_PREFIXES = ("SANDBOX_", "LC_", "PYTHON", "VIRTUAL_ENV", "CONDA_", "MOTO_")
 

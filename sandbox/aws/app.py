@@ -528,6 +528,8 @@ def _code_over_limits(
         params = json.loads(body or b"{}")
         code = params.get("Code") if operation == "CreateFunction" else params
         zipped = base64.b64decode(code["ZipFile"], validate=True) if "ZipFile" in (code or {}) else None
+        if zipped is None and "S3Key" in (code or {}):
+            zipped = _s3_object(code.get("S3Bucket"), code["S3Key"])
         code_size = unzipped_size(zipped) if zipped is not None else None
         layers = params.get("Layers") if operation != "UpdateFunctionCode" else None
     except (ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile):
@@ -552,6 +554,16 @@ def _code_over_limits(
             f"The actual size is {total} bytes.",
         )
     return None
+
+
+def _s3_object(bucket: str, key: str) -> bytes | None:
+    """The code object a CreateFunction/UpdateFunctionCode names in S3; None when moto has no such object."""
+    from moto.s3.models import s3_backends
+
+    try:
+        return s3_backends[config.ACCOUNT_ID]["aws"].get_object(bucket, key).value
+    except Exception:  # moto's own errors (no bucket, no key): it answers them itself
+        return None
 
 
 def _lambda_error(status: int, error_type: str, message: str) -> Response:

@@ -267,7 +267,11 @@ class LambdaRunner:
             return self._run_now(spec, event, request_id)
 
     def _run_now(self, spec: FunctionSpec, event: bytes, request_id: str) -> InvocationResult:
-        worker = self._acquire(spec)
+        try:
+            worker = self._acquire(spec)
+        except CodeTooLarge as exc:  # the API refuses such code first; this guards the disk all the same
+            error = {"errorMessage": str(exc), "errorType": "InvalidParameterValueException"}
+            return InvocationResult(request_id, json.dumps(error).encode(), "Unhandled", "")
         started = time.time()
         request = {
             "request_id": request_id,

@@ -153,3 +153,16 @@ def test_layers_count_toward_the_250_mb(sandbox):
     # Refused changes leave the function as it was (not invoked: its layer would unzip 200 MB to disk).
     assert lam.get_function_configuration(FunctionName="with-layer")["CodeSha256"] == before
     assert lam.get_function_configuration(FunctionName="no-layer").get("Layers", []) == []
+
+
+def test_code_from_s3_is_held_to_the_same_250_mb(sandbox):
+    s3, lam = sandbox.client("s3"), sandbox.client("lambda")
+    s3.create_bucket(Bucket="pacotes", CreateBucketConfiguration={"LocationConstraint": "sa-east-1"})
+    s3.put_object(Bucket="pacotes", Key="bomba.zip", Body=big_zip(260))
+    with pytest.raises(ClientError) as error:
+        lam.create_function(
+            FunctionName="from-s3", Runtime="python3.12", Role=create_role(sandbox),
+            Handler="lambda_function.lambda_handler", Code={"S3Bucket": "pacotes", "S3Key": "bomba.zip"},
+        )  # fmt: skip
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert error.value.response["Error"]["Message"] == "Unzipped size must be smaller than 262144000 bytes"
