@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from urllib.parse import unquote
 
 SECRET_HEADER = "X-Sandbox-Secret"  # noqa: S105 - a header name
 # Open control routes: a liveness probe that reveals nothing, and API Gateway invoke URLs (public on AWS too).
@@ -105,18 +106,31 @@ class Guard:
 def _refusal_body(
     flavor: str, environ: dict, status: int, reason: str
 ) -> tuple[list[tuple[str, str]], bytes]:
-    """The refusal in the shape the port's clients read: Telegram's JSON, or an AWS error (XML or JSON)."""
+    """The refusal in the shape the port's clients parse, so they show the reason: Telegram's JSON, or the AWS
+    error of the request's protocol (S3's XML, the query protocol's XML for IAM/STS, JSON for the others)."""
     if flavor == "telegram":
         payload = {"ok": False, "error_code": status, "description": f"Forbidden: {reason}", "error": reason}
         return [("Content-Type", "application/json")], json.dumps(payload, ensure_ascii=False).encode()
-    json_protocol = "HTTP_X_AMZ_TARGET" in environ or environ.get("PATH_INFO", "").startswith(
-        ("/_sandbox/", "/20", "/v2/", "/restapis", "/apis")
-    )
-    if json_protocol:
-        payload = {"__type": "AccessDeniedException", "message": reason, "Message": reason, "error": reason}
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]
-        return headers, json.dumps(payload, ensure_ascii=False).encode()
     from xml.sax.saxutils import escape
 
-    body = f"<Error><Code>AccessDenied</Code><Message>{escape(reason)}</Message></Error>"
-    return [("Content-Type", "application/xml")], body.encode()
+    scope = _CREDENTIAL_SCOPE.search(
+        environ.get("HTTP_AUTHORIZATION", "") + " " + unquote(environ.get("QUERY_STRING", ""))
+    )
+    service = scope["service"] if scope else None
+    error = f"<Error><Code>AccessDenied</Code><Message>{escape(reason)}</Message></Error>"
+    if service in _QUERY_PROTOCOL:
+        body = f"<ErrorResponse>{error.replace('<Code>', '<Type>Sender</Type><Code>', 1)}</ErrorResponse>"
+        return [("Content-Type", "text/xml")], body.encode()
+    if service == "s3" or (service is None and not _looks_json(environ)):
+        return [("Content-Type", "application/xml")], error.encode()
+    payload = {"__type": "AccessDeniedException", "message": reason, "Message": reason, "error": reason}
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")]
+    return headers, json.dumps(payload, ensure_ascii=False).encode()
+
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/\s]+/\d{8}/[\w-]+/(?P<service>[\w-]+)/aws4_request")
+_QUERY_PROTOCOL = frozenset({"iam", "sts"})
+
+
+def _looks_json(environ: dict) -> bool:
+    return "HTTP_X_AMZ_TARGET" in environ or environ.get("PATH_INFO", "").startswith(("/_sandbox/", "/20"))

@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 import sandbox
 from sandbox.telegram.people import make_token
@@ -236,3 +237,29 @@ def test_each_home_gets_its_own_token_and_keeps_it(running):
         kept = other["TELEGRAM_BOT_TOKEN"]
         sandbox.stop()
         assert sandbox.start(seed=42)["TELEGRAM_BOT_TOKEN"] == kept  # same home, same token
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        ("s3", lambda c: c.list_buckets(), "AccessDenied"),  # rest-xml
+        ("sts", lambda c: c.get_caller_identity(), "AccessDenied"),  # query
+        ("iam", lambda c: c.list_roles(), "AccessDenied"),  # query
+        ("lambda", lambda c: c.list_functions(), "AccessDeniedException"),  # rest-json
+        ("athena", lambda c: c.list_query_executions(), "AccessDeniedException"),  # json
+    ],
+)
+def test_boto3_shows_the_refusal_reason_in_every_protocol(running, service, call, code):
+    variables, _ = running
+    port = variables["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
+    aws = client(variables, service)
+
+    def rebind(request, **_):  # what a DNS-rebinding page's requests carry
+        request.headers["Host"] = f"evil.example:{port}"
+
+    aws.meta.events.register("before-send", rebind)
+    with pytest.raises(ClientError) as error:
+        call(aws)
+    assert error.value.response["Error"]["Code"] == code
+    assert error.value.response["Error"]["Message"].startswith("O sandbox só atende pelo endereço local")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
