@@ -165,7 +165,6 @@ def _log_tail(lines: int = 15) -> str:
 # learner's real AWS credentials or profile, bot tokens or the bridge's settings: the server (moto, DuckDB,
 # Lambda workers) must not be able to reach a real account, even by mistake.
 _SERVER_VARIABLES = frozenset(
-    # fmt: off
     {
         "PATH",
         "HOME",
@@ -192,7 +191,6 @@ _SERVER_VARIABLES = frozenset(
         "https_proxy",
         "no_proxy",
     }
-    # fmt: on
 )
 _SERVER_PREFIXES = ("SANDBOX_", "LC_", "PYTHON", "VIRTUAL_ENV", "CONDA_", "MOTO_")
 

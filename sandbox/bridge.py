@@ -18,6 +18,12 @@ list (update_function_configuration on the sandbox, other variables kept) before
 update, and says so: the teacher does not need to know the id beforehand, and a group that becomes a
 supergroup (new id) keeps landing. Private chats are not added: the function ignores them, as on AWS. With
 `--chat-id` the list gets exactly the ids given, and other groups' updates are delivered but not stored.
+
+Safety: before each delivery the bridge asks the real bot for its webhook; if someone set one meanwhile, the
+updates belong to it and the bridge stops instead of taking them. A custom API URL must be https (the token is
+in every URL); plain http only to this machine, for a stand-in Telegram in tests. A failure that lasts
+MAX_CONSECUTIVE_FAILURES attempts in a row (about 3 minutes with the backoff) stops the bridge with a pt-BR
+message, after confirming what was stored, instead of retrying forever.
 """
 
 from __future__ import annotations
