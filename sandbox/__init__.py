@@ -278,6 +278,7 @@ def status() -> dict:
     state = _running_state()
     if state is None:
         return {"running": False, "home": str(_home())}
+    state = {key: value for key, value in state.items() if key != "control_secret"}  # never shown
     try:
         live = _http_json(_aws_url(state) + "/_sandbox/status")
     except (OSError, ValueError):

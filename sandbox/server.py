@@ -14,6 +14,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import config
+from sandbox.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         from sandbox.aws.app import AwsSandbox
-        from sandbox.guard import Guard
 
         self.host = host
         self.seed = seed
@@ -104,8 +104,6 @@ class SandboxServer:
             resolver=self.aws.gateway.resolves,
             token_secret=self._telegram_token_secret or token_secret(),
         )
-        from sandbox.guard import Guard
-
         server.app = Guard(self.telegram.wsgi_app, server.server_port, self.control_secret, "telegram")
         self._telegram_server, self.telegram_port = server, server.server_port
         self.aws.reset_hooks.append(self.telegram.reset)

@@ -165,10 +165,12 @@ def test_control_routes_need_the_run_secret_but_health_stays_open(running):
     assert requests.get(base + "/_sandbox/status", headers=secret_headers(state), timeout=10).ok
 
 
-def test_the_state_file_holding_the_secret_is_private(running):
+def test_the_state_file_holding_the_secret_is_private_and_the_secret_never_shown(running):
+    _, state = running
     home = Path(os.environ["SANDBOX_HOME"])
     for name in ("state.json", "telegram-token"):
         assert stat.S_IMODE((home / name).stat().st_mode) == 0o600, name
+    assert state["control_secret"] not in json.dumps(sandbox.status())
 
 
 def test_boto3_works_with_a_localhost_endpoint_too(running):
