@@ -58,7 +58,7 @@ def s3_client(endpoint: str, workers: int = 10):
     )
 
 
-def start_server(messages: int, days: int, seed: int) -> tuple[subprocess.Popen, str]:
+def start_server(messages: int, days: int, seed: int) -> tuple[subprocess.Popen, str, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.s3_server", "--messages", str(messages), "--days", str(days),
          "--seed", str(seed)],
@@ -68,11 +68,17 @@ def start_server(messages: int, days: int, seed: int) -> tuple[subprocess.Popen,
     if not line:
         process.wait(timeout=10)
         raise RuntimeError(f"o servidor S3 do benchmark terminou sem iniciar (código {process.returncode})")
-    return process, json.loads(line)["endpoint"]
+    ready = json.loads(line)
+    return process, ready["endpoint"], ready["control_secret"]
 
 
-def set_latency(endpoint: str, latency_ms: int) -> None:
-    response = requests.post(f"{endpoint}/_sandbox/s3", json={"latency_ms": latency_ms}, timeout=10)
+def set_latency(endpoint: str, secret: str, latency_ms: int) -> None:
+    response = requests.post(
+        f"{endpoint}/_sandbox/s3",
+        json={"latency_ms": latency_ms},
+        headers={"X-Sandbox-Secret": secret},
+        timeout=10,
+    )
     response.raise_for_status()
 
 
@@ -165,9 +171,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--messages e --days devem ser positivos e --latency-ms não pode ser negativo")
 
     print(f"Gerando {args.messages} updates em {args.days} dia(s) (semente {args.seed})...", flush=True)
-    server, endpoint = start_server(args.messages, args.days, args.seed)
+    server, endpoint, secret = start_server(args.messages, args.days, args.seed)
     try:
-        set_latency(endpoint, args.latency_ms)
+        set_latency(endpoint, secret, args.latency_ms)
         first, last = day_range(args.days)
         print(f"S3 do sandbox em {endpoint}, latência de {args.latency_ms} ms por requisição", flush=True)
 

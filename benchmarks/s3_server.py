@@ -44,7 +44,9 @@ def main() -> None:
     backend = s3_backends[config.ACCOUNT_ID]["aws"]
     for key, body in raw_updates(args.messages, args.days, args.seed):
         backend.put_object(RAW_BUCKET, key, body)
-    print(json.dumps({"endpoint": server.aws.endpoint_url}), flush=True)
+    print(
+        json.dumps({"endpoint": server.aws.endpoint_url, "control_secret": server.control_secret}), flush=True
+    )
     try:
         sys.stdin.read()
     finally:

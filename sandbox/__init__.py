@@ -35,6 +35,7 @@ __all__ = [
     "env",
     "status",
     "up",
+    "control_headers",
     "execute_api_url",
     "install_requests_adapter",
     "uninstall_requests_adapter",
@@ -89,9 +90,16 @@ def _is_sandbox_process(pid: int) -> bool:
     return b"sandbox" in cmdline and b"serve" in cmdline
 
 
+def control_headers() -> dict[str, str]:
+    """The header that opens the running sandbox's control routes (`/_sandbox/...`): its per-run secret,
+    read from the state file (mode 0600, so only this OS user can read it). Empty when it is not running."""
+    secret = (_read_state() or {}).get("control_secret")
+    return {"X-Sandbox-Secret": secret} if secret else {}
+
+
 def _http_json(url: str, method: str = "GET", body: dict | None = None, timeout: float = 10.0) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **control_headers()}
     # Always an http://127.0.0.1 URL built from the state file, never user input.
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -153,6 +161,49 @@ def _log_tail(lines: int = 15) -> str:
         return ""
 
 
+# Variables the serve process may inherit: what Python, locale and the sandbox's own settings need. Never the
+# learner's real AWS credentials or profile, bot tokens or the bridge's settings: the server (moto, DuckDB,
+# Lambda workers) must not be able to reach a real account, even by mistake.
+_SERVER_VARIABLES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "SYSTEMROOT",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        # Webhooks set to URLs outside the sandbox are delivered over the network, through the learner's proxy.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    }
+)
+_SERVER_PREFIXES = ("SANDBOX_", "LC_", "PYTHON", "VIRTUAL_ENV", "CONDA_", "MOTO_")
+
+
+def server_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The part of `environ` the serve process gets (an allowlist: anything new is left out by default)."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name in _SERVER_VARIABLES or name.startswith(_SERVER_PREFIXES)
+    }
+
+
 # ---- process control --------------------------------------------------------------------------------------
 def up(seed: int | None = None) -> tuple[dict, bool]:
     """Start the background process unless it runs; returns (state, already_running)."""
@@ -171,10 +222,10 @@ def up(seed: int | None = None) -> tuple[dict, bool]:
                 f"A porta {port} já está em uso por outro programa. Escolha outra porta, por exemplo: "
                 f"export {variable}={port + 1} e rode de novo: python -m sandbox up"
             )
-    _home().mkdir(parents=True, exist_ok=True)
+    _home().mkdir(mode=0o700, parents=True, exist_ok=True)
     seed = config.DEFAULT_SEED if seed is None else seed
     child_env = {
-        **os.environ,
+        **server_environment(os.environ),
         "SANDBOX_HOME": str(_home()),
         "SANDBOX_AWS_PORT": str(aws_port),
         "SANDBOX_TELEGRAM_PORT": str(telegram_port),
@@ -227,6 +278,7 @@ def status() -> dict:
     state = _running_state()
     if state is None:
         return {"running": False, "home": str(_home())}
+    state = {key: value for key, value in state.items() if key != "control_secret"}  # never shown
     try:
         live = _http_json(_aws_url(state) + "/_sandbox/status")
     except (OSError, ValueError):

@@ -18,6 +18,12 @@ list (update_function_configuration on the sandbox, other variables kept) before
 update, and says so: the teacher does not need to know the id beforehand, and a group that becomes a
 supergroup (new id) keeps landing. Private chats are not added: the function ignores them, as on AWS. With
 `--chat-id` the list gets exactly the ids given, and other groups' updates are delivered but not stored.
+
+Safety: before each delivery the bridge asks the real bot for its webhook; if someone set one meanwhile, the
+updates belong to it and the bridge stops instead of taking them. A custom API URL must be https (the token is
+in every URL); plain http only to this machine, for a stand-in Telegram in tests. A failure that lasts
+MAX_CONSECUTIVE_FAILURES attempts in a row (about 3 minutes with the backoff) stops the bridge with a pt-BR
+message, after confirming what was stored, instead of retrying forever.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
 
 import boto3
 import requests
@@ -43,6 +50,11 @@ BACKOFF_S = (1, 2, 4, 8, 16, 30)
 # The emulator waits up to 60 s for the webhook, as Telegram does; ours waits a little longer.
 DELIVERY_TIMEOUT_S = 75
 GROUP_TYPES = frozenset({"group", "supergroup"})
+# Consecutive failed attempts (network, 5xx, 429, or an update the sandbox did not store) after which the
+# problem is taken as persistent and the bridge stops: with BACKOFF_S that is about 3 minutes of retrying.
+MAX_CONSECUTIVE_FAILURES = 10
+# Plain http carries the token in the clear: allowed only to this machine (a stand-in Telegram in tests).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _TOKEN_SHAPE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,50}")
 
 
@@ -86,6 +98,19 @@ def resolve_token(
     return token
 
 
+def check_api_url(url: str) -> str:
+    """The source's Bot API URL: https, or http only on this machine; anything else is refused (pt-BR)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return url
+    raise BridgeError(
+        f"O endereço da API do Telegram precisa usar https:// ({url!r} não usa): por http o token do bot "
+        "viajaria sem criptografia. Só http://127.0.0.1 ou http://localhost são aceitos, para testes."
+    )
+
+
 def update_kind(update: dict) -> str:
     return next((key for key in update if key != "update_id"), "?")
 
@@ -109,7 +134,7 @@ class TelegramSource:
     """The Bot API the class writes to (the real one, or a stand-in in tests); keeps the token to itself."""
 
     def __init__(self, api_url: str, token: str, session: requests.Session | None = None) -> None:
-        self.api_url = api_url.rstrip("/")
+        self.api_url = check_api_url(api_url).rstrip("/")
         self._token = token
         self.session = session or requests.Session()
 
@@ -151,10 +176,16 @@ class SandboxTarget:
     """The running sandbox: its Telegram emulator (webhook, delivery) and its ingestion function."""
 
     def __init__(
-        self, api_url: str, token: str, aws: dict[str, str], function_name: str = INGESTION_FUNCTION
+        self,
+        api_url: str,
+        token: str,
+        aws: dict[str, str],
+        function_name: str = INGESTION_FUNCTION,
+        control_headers: dict[str, str] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
+        self.control_headers = control_headers or {}  # the per-run secret of the sandbox's control routes
         self.function_name = function_name
         # The sandbox's own endpoint and fake credentials: never the teacher's AWS account.
         self.lambda_ = boto3.client(
@@ -173,7 +204,12 @@ class SandboxTarget:
             raise BridgeError(
                 "O sandbox está no ar sem o emulador do Telegram: rode python -m sandbox down e up."
             )
-        return cls(variables["TELEGRAM_API_URL"], variables["TELEGRAM_BOT_TOKEN"], variables)
+        return cls(
+            variables["TELEGRAM_API_URL"],
+            variables["TELEGRAM_BOT_TOKEN"],
+            variables,
+            control_headers=sandbox.control_headers(),
+        )
 
     def webhook_url(self) -> str:
         response = requests.get(f"{self.api_url}/bot{self.token}/getWebhookInfo", timeout=30)
@@ -185,6 +221,7 @@ class SandboxTarget:
             response = requests.post(
                 f"{self.api_url}/_sandbox/webhook/deliver",
                 json={"update": update},
+                headers=self.control_headers,
                 timeout=DELIVERY_TIMEOUT_S,
             )
             answer = response.json()
@@ -321,8 +358,19 @@ class Bridge:
                 "novo e são regravadas no mesmo arquivo, sem duplicar."
             )
 
+    def check_source_webhook(self) -> None:
+        """Stop when someone set a webhook on the real bot meanwhile: its updates now go there, not to us."""
+        if self._retrying(lambda: self.source.call("getWebhookInfo"))["url"]:
+            raise BridgeError(
+                "Alguém configurou um webhook no bot real enquanto a ponte rodava: as mensagens agora vão "
+                "para esse webhook, e a ponte parou para não desviá-las nem duplicá-las. Se foi você (por "
+                "exemplo, o setWebhook do notebook 03 na AWS), está tudo certo; para voltar à ponte, remova o "
+                "webhook (deleteWebhook) e rode a ponte de novo."
+            )
+
     def forward(self, update: dict) -> bool:
         """Deliver one update to the sandbox once; True when stored (2xx): only then its offset advances."""
+        self.check_source_webhook()
         chat = update_chat(update)
         if chat and chat.get("type") in GROUP_TYPES and chat["id"] not in self.chat_ids:
             self._add_group(chat)
@@ -357,6 +405,12 @@ class Bridge:
         failures = 0
         while not self._retrying(lambda: self.forward(update)):
             failures += 1
+            if failures >= MAX_CONSECUTIVE_FAILURES:
+                raise BridgeError(
+                    f"O sandbox não gravou o update {update['update_id']} em {failures} tentativas seguidas: "
+                    "a ponte parou (o que já foi gravado está confirmado; este update volta na próxima vez). "
+                    "Veja o erro acima e o log da função (notebook 03) e rode a ponte de novo."
+                )
             delay = backoff(failures)
             self.out(f"Nova tentativa do update {update['update_id']} em {delay:.0f} s.")
             self.sleep(delay)
@@ -369,6 +423,11 @@ class Bridge:
                 return action()
             except Unavailable as problem:
                 failures += 1
+                if failures >= MAX_CONSECUTIVE_FAILURES:
+                    raise BridgeError(
+                        f"Falha persistente: {problem} em {failures} tentativas seguidas. A ponte parou (o que "
+                        "já foi gravado está confirmado). Confira a conexão e o sandbox e rode de novo."
+                    ) from None
                 delay = problem.retry_after or backoff(failures)
                 self.out(f"Falha temporária: {problem}. Nova tentativa em {delay:.0f} s.")
                 self.sleep(delay)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import config
+from sandbox.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,33 @@ def log_file(home: Path | None = None) -> Path:
     return Path(home or config.HOME) / "sandbox.log"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only this OS user can read (0600), replacing it atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def token_secret(home: Path | None = None) -> str:
+    """The emulated bot token's secret half for this sandbox home: created once (0600), then kept."""
+    from sandbox.telegram.people import TOKEN_ALPHABET, random_token_secret
+
+    path = Path(home or config.HOME) / "telegram-token"
+    try:
+        value = path.read_text().strip()
+        if len(value) == 35 and all(c in TOKEN_ALPHABET for c in value):
+            return value
+    except OSError:
+        pass
+    value = random_token_secret()
+    write_private(path, value + "\n")
+    return value
+
+
 class SandboxServer:
     """Both servers in one process. Ports may be 0 (tests): the chosen ones are in aws_port/telegram_port."""
 
@@ -35,6 +64,7 @@ class SandboxServer:
         seed: int = config.DEFAULT_SEED,
         host: str = config.HOST,
         with_telegram: bool = True,
+        telegram_token_secret: str | None = None,
     ):
         from moto.moto_server.werkzeug_app import MotoRequestHandler
 
@@ -42,13 +72,16 @@ class SandboxServer:
 
         self.host = host
         self.seed = seed
+        # Control routes need this per-run secret (state file, 0600): a web page cannot know it.
+        self.control_secret = secrets.token_urlsafe(32)
+        self._telegram_token_secret = telegram_token_secret
         # Bind first (raises OSError if busy), so the AWS app knows its real endpoint for Lambda workers.
         self._aws_server: BaseWSGIServer = make_server(
             host, aws_port, _not_ready, threaded=True, request_handler=MotoRequestHandler
         )
         self.aws_port = self._aws_server.server_port
         self.aws = AwsSandbox(config.aws_endpoint_url(self.aws_port), seed=seed)
-        self._aws_server.app = self.aws
+        self._aws_server.app = Guard(self.aws, self.aws_port, self.control_secret, "aws")
         self.telegram = None
         self._telegram_server: BaseWSGIServer | None = None
         self.telegram_port: int | None = None
@@ -69,8 +102,9 @@ class SandboxServer:
             start=config.DEFAULT_START,
             transport=self.aws.gateway.transport,
             resolver=self.aws.gateway.resolves,
+            token_secret=self._telegram_token_secret or token_secret(),
         )
-        server.app = self.telegram.wsgi_app
+        server.app = Guard(self.telegram.wsgi_app, server.server_port, self.control_secret, "telegram")
         self._telegram_server, self.telegram_port = server, server.server_port
         self.aws.reset_hooks.append(self.telegram.reset)
         self.aws.status_hooks.append(self._telegram_status)
@@ -116,6 +150,7 @@ class SandboxServer:
             "seed": self.seed,
             "started_at": time.time(),
             "log_file": str(log_file()),
+            "control_secret": self.control_secret,
         }
 
 
@@ -129,8 +164,7 @@ def serve(aws_port: int, telegram_port: int, seed: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = SandboxServer(aws_port, telegram_port, seed).start()
     path = state_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(server.state()))
+    write_private(path, json.dumps(server.state()))  # holds the control secret
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

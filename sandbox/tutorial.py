@@ -288,7 +288,11 @@ def catch_up(notebook: str) -> list[str]:
 def telegram_control(method: str, path: str, body: dict | None = None) -> dict:
     """Call the Telegram emulator's control routes (`/_sandbox/...`)."""
     response = requests.request(
-        method, f"{os.environ['TELEGRAM_API_URL']}/_sandbox/{path}", json=body, timeout=120
+        method,
+        f"{os.environ['TELEGRAM_API_URL']}/_sandbox/{path}",
+        json=body,
+        headers=sandbox.control_headers(),  # the per-run secret from the state file
+        timeout=120,
     )
     answer = response.json()
     if not answer.get("ok"):

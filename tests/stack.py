@@ -113,12 +113,16 @@ class Stack:
 
     def s3_faults(self, **settings) -> dict:
         """The sandbox's S3 fault injection (`{"fail", "status", "count", "latency_ms"}`)."""
-        response = requests.post(f"{self.endpoint_url}/_sandbox/s3", json=settings, timeout=30)
+        response = requests.post(
+            f"{self.endpoint_url}/_sandbox/s3", json=settings, headers=sandbox.control_headers(), timeout=30
+        )
         response.raise_for_status()
         return response.json()
 
     def aws_status(self) -> dict:
-        return requests.get(f"{self.endpoint_url}/_sandbox/status", timeout=30).json()
+        return requests.get(
+            f"{self.endpoint_url}/_sandbox/status", headers=sandbox.control_headers(), timeout=30
+        ).json()
 
     def function_log_messages(self, group: str = LOG_GROUP) -> list[tuple[int, str]]:
         """(timestamp ms, message) of every CloudWatch Logs event of the function, across its streams."""
@@ -155,7 +159,13 @@ class Stack:
 
     def control(self, method: str, path: str, body: dict | None = None):
         """The emulator's control routes (`/_sandbox/...`): the class writing, status, pending updates."""
-        response = requests.request(method, f"{self.telegram_api}/_sandbox/{path}", json=body, timeout=120)
+        response = requests.request(
+            method,
+            f"{self.telegram_api}/_sandbox/{path}",
+            json=body,
+            headers=sandbox.control_headers(),
+            timeout=120,
+        )
         answer = response.json()
         if not answer.get("ok"):
             raise StackError(f"/_sandbox/{path}: {answer.get('error')}")

@@ -120,6 +120,8 @@ class Runner:
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         relations, scanned = {}, 0
         for index, table in enumerate(list(tree.find_all(exp.Table))):
+            if isinstance(table.this, exp.Func):  # read_text(...), read_parquet(...): DuckDB's, not Athena's
+                raise table_function_not_found(query, table.this)
             if not table.name or (not table.db and table.name.lower() in ctes):
                 continue
             self._check()
@@ -139,12 +141,8 @@ class Runner:
         to_duckdb(tree, date_columns)
         zones = output_zones(tree)
         sql = tree.sql(dialect="duckdb")
-        connection = duckdb.connect()
+        connection = lake_only_connection(relations)
         try:
-            connection.execute("SET TimeZone = 'UTC'")
-            connection.execute("SET integer_division = true")  # 5 / 2 = 2, as in Trino
-            for name, arrow in relations.items():
-                connection.register(name, arrow)
             with self._lock:
                 self._check()
                 self._connection = connection
@@ -278,6 +276,39 @@ def name_outputs(tree: exp.Query) -> None:
             projection.replace(exp.alias_(projection.copy(), f"_col{i}"))
 
 
+# The query sees only the Arrow tables the catalog registered: no files, no network, no extensions to fetch
+# or load, and no query can turn any of it back on (the configuration is locked once set up).
+_LOCKED_DOWN = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def lake_only_connection(relations: dict) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection holding `relations` (name -> Arrow table) and nothing else it could reach."""
+    connection = duckdb.connect(config=dict(_LOCKED_DOWN))
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.execute("SET integer_division = true")  # 5 / 2 = 2, as in Trino
+        for name, arrow in relations.items():
+            connection.register(name, arrow)  # in-memory Arrow: allowed with external access off
+        connection.execute("SET lock_configuration = true")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def table_function_not_found(query: str, function: exp.Func) -> QueryFailed:
+    """A function in FROM (DuckDB's read_text, read_csv, ...): Athena knows none of them."""
+    calls = [f for f in function.find_all(exp.Anonymous) if f.name.upper() != "TABLE"]
+    name = (calls[0].name if calls else function.sql_name()).lower()
+    return QueryFailed(
+        f"FUNCTION_NOT_FOUND: {position(query, _find(query, name))}: Function '{name}' not registered"
+    )
+
+
 def _find(query: str, name: str) -> int:
     match = re.search(rf'(?<![\w"]){re.escape(name)}(?![\w"])|"{re.escape(name)}"', query, re.IGNORECASE)
     return match.start() if match else 0
@@ -302,6 +333,15 @@ def translate_error(query: str, error: duckdb.Error) -> QueryFailed:
         name = m.group(1)
         return QueryFailed(
             f"FUNCTION_NOT_FOUND: {position(query, _find(query, name))}: Function '{name}' not registered"
+        )
+    if m := re.search(r'Function "(\w+)" is a table function but it was used as a scalar function', text):
+        name = m.group(1)
+        return QueryFailed(
+            f"FUNCTION_NOT_FOUND: {position(query, _find(query, name))}: Function '{name}' not registered"
+        )
+    if isinstance(error, duckdb.PermissionException):  # the lockdown caught what got past the checks above
+        return QueryFailed(
+            "PERMISSION_DENIED: Access Denied: a consulta só pode ler as tabelas do catálogo", 1301
         )
     if m := re.search(r'column "([^"]+)" must appear in the GROUP BY clause', text):
         name = m.group(1)

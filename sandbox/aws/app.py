@@ -9,6 +9,7 @@ only what their identity policies allow (sandbox.aws.iam_policy). A function's l
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ import os
 import re
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,23 @@ from sandbox.aws.authorization import (
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, evaluate
-from sandbox.aws.lambda_runner import FunctionSpec, InvocationResult, LambdaRunner, LayerCode
+from sandbox.aws.lambda_runner import (
+    UNZIPPED_LIMIT,
+    FunctionSpec,
+    InvocationResult,
+    LambdaRunner,
+    LayerCode,
+    unzipped_size,
+)
 
 log = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+CREATE_PATH = re.compile(r"^/2015-03-31/functions/?$")
+CODE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
+CONFIGURATION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
+# A 50 MB zip, base64-encoded in the JSON request: Lambda refuses larger requests with this number.
+MAX_CODE_REQUEST = 69_905_067
 POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
 ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/]+)/")
@@ -97,6 +111,12 @@ SERVICE_APPS = (
 def configure_moto() -> None:
     """Settings moto reads once: must run before any backend is created."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # moto wraps every service app in flask-cors (Access-Control-Allow-Origin: *), which would let any web
+    # page read the answers; the flag is read at import, so the module's copy is switched off too.
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+    from moto.moto_server import werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
     from moto.core.config import default_user_config
 
     # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
@@ -166,6 +186,17 @@ class AwsSandbox:
             return denied(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
             return self._lambda_invoke(environ)(environ, start_response)
+        method = environ.get("REQUEST_METHOD")
+        if method == "PUT" and CONFIGURATION_PATH.match(path):
+            refused = _code_over_limits(environ, "UpdateFunctionConfiguration", self._unzipped_total)
+            if refused is not None:
+                return refused(environ, start_response)
+        if (method == "POST" and CREATE_PATH.match(path)) or (method == "PUT" and CODE_PATH.match(path)):
+            refused = _code_over_limits(
+                environ, "CreateFunction" if method == "POST" else "UpdateFunctionCode", self._unzipped_total
+            )
+            if refused is not None:
+                return refused(environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST" and POLICY_PATH.match(path):
             conflict = self._repeated_statement(environ)
             if conflict is not None:
@@ -405,6 +436,36 @@ class AwsSandbox:
         execution = getattr(self.athena, "_executions", {}).get(execution_id)
         return execution.workgroup if execution is not None else None
 
+    def _unzipped_total(
+        self, region: str, name: str | None, code_size: int | None, layers: list | None
+    ) -> int:
+        """Unzipped bytes of a function's code plus its layers; what is not given is the function's current one.
+
+        Layers the sandbox provides from its own environment (the AWS-managed pandas layer) count as 0.
+        """
+        from moto.awslambda.utils import get_backend
+        from moto.core.exceptions import ServiceException, _RESTError
+
+        backend = get_backend(config.ACCOUNT_ID, region)
+        current = None
+        if name is not None and (code_size is None or layers is None):
+            try:
+                current = backend.get_function(name)
+            except (ServiceException, _RESTError) as exc:
+                raise LookupError(name) from exc
+        if code_size is None:
+            code_size = unzipped_size(getattr(current, "code_bytes", b"") or b"") if current else 0
+        arns = (
+            layers if layers is not None else [layer["Arn"] for layer in (current.layers if current else [])]
+        )
+        total = code_size
+        for arn in arns:
+            version = backend.layers_versions_by_arn(arn) if isinstance(arn, str) else None
+            if version is None:
+                raise LookupError(arn)
+            total += unzipped_size(getattr(version, "code_bytes", b"") or b"")
+        return total
+
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)
         return result.payload, result.function_error
@@ -548,6 +609,75 @@ class AwsSandbox:
             message = {"error": f"Nenhuma API do API Gateway no sandbox responde em {host}."}
             return _json_response(message, 502, {"x-sandbox-error": "unknown-host"})
         return Response(body, status=status, headers=out_headers)
+
+
+def _code_over_limits(
+    environ: dict, operation: str, layers_size: Callable[[str, list], int]
+) -> Response | None:
+    """Lambda's size limits on code, checked before moto stores it; the messages are Lambda's own.
+
+    A direct upload's request is at most a 50 MB zip in base64 ("Request must be smaller than 69905067 bytes
+    for the CreateFunction operation", as reported in motdotla/node-lambda#123); the zip may unzip to at most
+    250 MB, and with its layers too. Sizes come from the zips' central directories: nothing is extracted
+    (the runner's extraction is bounded as well, for entries that lie).
+    """
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > MAX_CODE_REQUEST:
+        return _lambda_error(
+            413,
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {MAX_CODE_REQUEST} bytes for the {operation} operation",
+        )
+    body = Request(environ).get_data()
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
+    environ["CONTENT_LENGTH"] = str(len(body))
+    region = _scope(environ)[0] or config.REGION
+    name = unquote(environ["PATH_INFO"].split("/")[3]) if operation != "CreateFunction" else None
+    try:
+        params = json.loads(body or b"{}")
+        code = params.get("Code") if operation == "CreateFunction" else params
+        zipped = base64.b64decode(code["ZipFile"], validate=True) if "ZipFile" in (code or {}) else None
+        if zipped is None and "S3Key" in (code or {}):
+            zipped = _s3_object(code.get("S3Bucket"), code["S3Key"])
+        code_size = unzipped_size(zipped) if zipped is not None else None
+        layers = params.get("Layers") if operation != "UpdateFunctionCode" else None
+    except (ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile):
+        return None  # malformed, or not a zip: moto answers as before
+    if code_size is not None and code_size > UNZIPPED_LIMIT:
+        return _lambda_error(
+            400,
+            "InvalidParameterValueException",
+            f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes",
+        )
+    if code_size is None and not layers:
+        return None
+    try:
+        total = layers_size(region, name, code_size, layers)
+    except LookupError:
+        return None  # a missing function or layer: moto says so
+    if total > UNZIPPED_LIMIT:
+        return _lambda_error(
+            400,
+            "InvalidParameterValueException",
+            f"Function code combined with layers exceeds the maximum allowed size of {UNZIPPED_LIMIT} bytes. "
+            f"The actual size is {total} bytes.",
+        )
+    return None
+
+
+def _s3_object(bucket: str, key: str) -> bytes | None:
+    """The code object a CreateFunction/UpdateFunctionCode names in S3; None when moto has no such object."""
+    from moto.s3.models import s3_backends
+
+    try:
+        return s3_backends[config.ACCOUNT_ID]["aws"].get_object(bucket, key).value
+    except Exception:  # moto's own errors (no bucket, no key): it answers them itself
+        return None
+
+
+def _lambda_error(status: int, error_type: str, message: str) -> Response:
+    headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"}
+    return Response(json.dumps({"Type": "User", "message": message}), status=status, headers=headers)
 
 
 def _json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:

@@ -35,6 +35,13 @@ WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 LOG_TAIL_BYTES = 4096
 # Invocations that run at once (see LambdaRunner._slots); SANDBOX_LAMBDA_CONCURRENCY overrides it.
 MAX_CONCURRENT = int(os.environ.get("SANDBOX_LAMBDA_CONCURRENCY", max(4, 2 * (os.cpu_count() or 1))))
+# Lambda's quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): 50 MB zipped for a
+# direct upload, 250 MB unzipped for the code and all its layers.
+ZIPPED_LIMIT = 50 * 1024 * 1024
+UNZIPPED_LIMIT = 262_144_000
+_COPY_CHUNK = 1 << 20
+# How often a running worker's memory is checked against its MemorySize.
+MEMORY_POLL_S = 0.02
 # Modules that the venv's interpreter loads at start-up and a worker may meet again (harmless).
 STARTUP_MODULES = frozenset({"_distutils_hack", "_virtualenv", "sitecustomize", "usercustomize"})
 
@@ -96,6 +103,47 @@ class InvocationResult:
         return base64.b64encode(self.log_text.encode()[-LOG_TAIL_BYTES:]).decode()
 
 
+class CodeTooLarge(ValueError):
+    """The code (and its layers) would unzip beyond Lambda's 250 MB."""
+
+
+class OutOfMemory(Exception):
+    """The worker went over its MemorySize and was killed, as Lambda does."""
+
+
+def unzipped_size(code: bytes) -> int:
+    """What the zip declares it unzips to, from its central directory (nothing is extracted); 0 for no code."""
+    if not code:
+        return 0
+    with zipfile.ZipFile(io.BytesIO(code)) as archive:
+        return sum(member.file_size for member in archive.infolist())
+
+
+def extract_bounded(code: bytes, target: Path, budget: int) -> int:
+    """Extract `code` into `target`, writing at most `budget` bytes even if an entry lies about its size.
+
+    Returns the bytes written; raises CodeTooLarge (after removing what it wrote) past the budget.
+    """
+    written = 0
+    with zipfile.ZipFile(io.BytesIO(code)) as archive:
+        for member in archive.infolist():
+            parts = Path(member.filename).parts
+            if not parts or Path(member.filename).is_absolute() or ".." in parts:
+                continue  # as zipfile's own extract: nothing outside the target
+            path = target.joinpath(*parts)
+            if member.is_dir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(member) as source, path.open("wb") as sink:
+                while chunk := source.read(min(_COPY_CHUNK, budget - written + 1)):
+                    written += len(chunk)
+                    if written > budget:
+                        raise CodeTooLarge(f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes")
+                    sink.write(chunk)
+    return written
+
+
 @dataclass(eq=False)  # identity semantics: workers live in sets
 class Worker:
     spec: FunctionSpec
@@ -111,23 +159,38 @@ class Worker:
         self.log_offset = self.log_file.stat().st_size
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
-            return None
+        deadline = time.monotonic() + timeout
+        limit_kb = self.spec.memory_size * 1024
+        while True:
+            # Lambda kills an environment that goes over its memory. Resident memory is what counts (not the
+            # virtual size, which numpy and pyarrow reserve generously), and its peak (VmHWM), so that a spike
+            # between two looks, or just before the answer, is not missed.
+            ready, _, _ = select.select([self.process.stdout], [], [], MEMORY_POLL_S)
+            if self.peak_kb() > limit_kb:
+                self.process.kill()
+                raise OutOfMemory
+            if ready:
+                break
+            if time.monotonic() >= deadline:
+                return None
         line = self.process.stdout.readline()
         if not line:  # the process died (os._exit, segfault, out of memory)
             raise ChildProcessError(f"worker exited with code {self.process.wait()}")
         return json.loads(line)
 
-    def max_memory_mb(self) -> int:
+    def peak_kb(self) -> int:
+        """The worker's peak resident memory (VmHWM) in kB; 0 when it cannot be read (no /proc)."""
         try:
             status = Path(f"/proc/{self.process.pid}/status").read_text()
         except OSError:
             return 0
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
+                return int(line.split()[1])
         return 0
+
+    def max_memory_mb(self) -> int:
+        return self.peak_kb() // 1024
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -204,7 +267,11 @@ class LambdaRunner:
             return self._run_now(spec, event, request_id)
 
     def _run_now(self, spec: FunctionSpec, event: bytes, request_id: str) -> InvocationResult:
-        worker = self._acquire(spec)
+        try:
+            worker = self._acquire(spec)
+        except CodeTooLarge as exc:  # the API refuses such code first; this guards the disk all the same
+            error = {"errorMessage": str(exc), "errorType": "InvalidParameterValueException"}
+            return InvocationResult(request_id, json.dumps(error).encode(), "Unhandled", "")
         started = time.time()
         request = {
             "request_id": request_id,
@@ -213,6 +280,17 @@ class LambdaRunner:
         }
         try:
             reply = worker.run(request, spec.timeout)
+        except OutOfMemory:
+            error = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+            reply = {
+                "payload": json.dumps({"errorMessage": error, "errorType": "Runtime.OutOfMemory"}),
+                "error": True,
+                "init_ms": None,  # unknown: the worker died before it could say
+                "logs": self._drain_log(worker),
+                # Lambda writes the runtime's exit after the REPORT line, then the error type.
+                "after_report": [error, "Runtime.OutOfMemory"],
+                "memory_mb": spec.memory_size,  # and reports the whole allowance as used
+            }
         except (ChildProcessError, OSError, ValueError) as exc:
             reply = {
                 "payload": json.dumps(
@@ -227,7 +305,8 @@ class LambdaRunner:
             }
             worker.process.kill()
         duration_ms = (time.time() - started) * 1000
-        memory = worker.max_memory_mb()
+        memory = reply.get("memory_mb") if reply else None
+        memory = memory or worker.max_memory_mb()
         if reply is None:  # timed out: the environment is destroyed, as on AWS
             message = f"Task timed out after {spec.timeout:.2f} seconds"
             reply = {
@@ -260,9 +339,9 @@ class LambdaRunner:
             f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\tMemory Size: {spec.memory_size} MB\t"
             f"Max Memory Used: {memory} MB"
         )
-        if worker.cold:
+        if worker.cold and reply["init_ms"] is not None:
             report += f"\tInit Duration: {reply['init_ms']:.2f} ms"
-        lines += [f"END RequestId: {request_id}", report]
+        lines += [f"END RequestId: {request_id}", report, *reply.get("after_report", ())]
         if self.log_sink is not None:
             now = int(time.time() * 1000)
             try:
@@ -314,6 +393,11 @@ class LambdaRunner:
         worker.kill()
 
     def _start_worker(self, spec: FunctionSpec, log_stream: str) -> Worker:
+        declared = unzipped_size(spec.code_bytes) + sum(
+            unzipped_size(layer.code_bytes) for layer in spec.layers if layer.code_bytes
+        )
+        if declared > UNZIPPED_LIMIT:
+            raise CodeTooLarge(f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes")
         code_dir = self._extract(spec.code_bytes, "task")
         layer_dirs: list[str] = []
         allowed = set(RUNTIME_MODULES | STARTUP_MODULES)
@@ -394,8 +478,11 @@ class LambdaRunner:
         target = self.work_dir / f"{kind}-{hashlib.sha256(code).hexdigest()[:16]}"
         if not target.exists():
             staging = Path(tempfile.mkdtemp(dir=self.work_dir))
-            with zipfile.ZipFile(io.BytesIO(code)) as archive:
-                archive.extractall(staging)
+            try:
+                extract_bounded(code, staging, UNZIPPED_LIMIT)  # even if an entry lies about its size
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
             try:
                 staging.rename(target)
             except OSError:  # another worker extracted the same code meanwhile

@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from .. import config
+from .. import config, control_headers
 
 NOT_RUNNING = "O sandbox não está rodando. Rode: python -m sandbox up"
 
@@ -25,7 +25,7 @@ def call(method: str, route: str, body: dict | None = None) -> object:
     """One control-route call; pt-BR errors for a stopped sandbox or a refused request."""
     url = f"{api_url()}/_sandbox/{route}"
     try:
-        response = requests.request(method, url, json=body, timeout=30)
+        response = requests.request(method, url, json=body, headers=control_headers(), timeout=30)
     except requests.ConnectionError as exc:
         raise CliError(NOT_RUNNING) from exc
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import string
 import unicodedata
 from dataclasses import dataclass, field
@@ -82,6 +83,11 @@ def make_token(rng: random.Random) -> tuple[int, str]:
     bot_id = rng.randint(6_000_000_000, 8_499_999_999)
     secret = "AA" + "".join(rng.choice(TOKEN_ALPHABET) for _ in range(33))
     return bot_id, f"{bot_id}:{secret}"
+
+
+def random_token_secret() -> str:
+    """The part of a token after ':', from a CSPRNG: it is what authenticates, so no seed may predict it."""
+    return "AA" + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(33))
 
 
 def make_bot(rng: random.Random, bot_id: int) -> Person:

@@ -23,6 +23,7 @@ from .people import (
     make_bot,
     make_group_ids,
     make_token,
+    random_token_secret,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,11 @@ class TelegramSandbox:
         transport: Transport | None = None,
         resolver: Callable[[str], bool] | None = None,
         time_scale: float = 0.01,
+        token_secret: str | None = None,
     ) -> None:
+        # The bot's id and everything shown follow the seed; the token's secret half is random unless given,
+        # so no web page can guess it (a seed-derived token would be the same on every install).
+        self._token_secret = token_secret or random_token_secret()
         self.transport = transport or webhook.requests_transport
         self.resolver = resolver or webhook.dns_resolver
         self.time_scale = time_scale
@@ -93,7 +98,7 @@ class TelegramSandbox:
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> None:
-        """Back to the initial state; the same seed gives the same token, people and updates."""
+        """Back to the initial state; the same seed gives the same bot id, people and updates."""
         with self._lock:
             if seed is not None:
                 self.seed = seed
@@ -102,7 +107,8 @@ class TelegramSandbox:
             self._rng = random.Random(f"{base}:events")
             self._retry_rng = random.Random(f"{base}:retries")
             self.files = messages.Files(random.Random(f"{base}:files"))
-            bot_id, self.token = make_token(world)
+            bot_id, _ = make_token(world)  # still drawn, so the ids drawn after it stay the same
+            self.token = f"{bot_id}:{self._token_secret}"
             self.bot = make_bot(world, bot_id)
             # The class starts as a basic group, as every new Telegram group does; `migrate` makes it a supergroup.
             self.group_chat_id, self._supergroup_id = make_group_ids(world)

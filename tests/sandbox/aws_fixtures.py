@@ -49,10 +49,12 @@ class RunningSandbox:
         )
 
     def control(self, path: str, body: dict | None = None) -> dict:
+        """A control route, with the per-run secret the state file holds (as the CLI sends it)."""
+        headers = {"X-Sandbox-Secret": self.state["control_secret"]}
         if body is None:
-            response = requests.get(self.endpoint_url + path, timeout=30)
+            response = requests.get(self.endpoint_url + path, headers=headers, timeout=30)
         else:
-            response = requests.post(self.endpoint_url + path, json=body, timeout=30)
+            response = requests.post(self.endpoint_url + path, json=body, headers=headers, timeout=30)
         response.raise_for_status()
         return response.json()
 

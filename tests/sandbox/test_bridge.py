@@ -27,7 +27,14 @@ from werkzeug.test import Client
 
 import sandbox
 from sandbox import tutorial
-from sandbox.bridge import Bridge, BridgeError, SandboxTarget, TelegramSource, resolve_token
+from sandbox.bridge import (
+    MAX_CONSECUTIVE_FAILURES,
+    Bridge,
+    BridgeError,
+    SandboxTarget,
+    TelegramSource,
+    resolve_token,
+)
 from sandbox.telegram import TelegramSandbox
 from tests.stack import isolated_sandbox
 
@@ -150,7 +157,7 @@ def function_variables(target: SandboxTarget) -> dict[str, str]:
 
 def s3_faults(body: dict) -> None:
     url = sandbox.env()["AWS_ENDPOINT_URL"] + "/_sandbox/s3"
-    requests.post(url, json=body, timeout=10).raise_for_status()
+    requests.post(url, json=body, headers=sandbox.control_headers(), timeout=10).raise_for_status()
 
 
 # ---- the emulator's route for external updates -------------------------------------------------------------
@@ -555,3 +562,123 @@ def test_a_missing_fake_or_malformed_token_is_refused_without_echoing_it(typed, 
         resolve_token({}, SANDBOX_TOKEN, lambda prompt: typed)
     assert str(error.value).startswith(message)
     assert not typed or typed not in str(error.value)
+
+
+# ---- hardening: the real bot's webhook, https, persistent failures ------------------------------------------
+def test_a_webhook_set_on_the_real_bot_meanwhile_stops_the_bridge_before_delivering(source, target):
+    (update_id,) = source.post_messages(1)
+    lines: list[str] = []
+    bridge = make_bridge(source, target, lines)
+    bridge.prepare()
+    update = next(u for u in source.tg.pending_updates() if u["update_id"] == update_id)
+    answer = requests.post(
+        f"{source.url}/bot{source.tg.token}/setWebhook",
+        json={"url": "https://abc123.execute-api.sa-east-1.amazonaws.com/webhook"},
+        timeout=10,
+    ).json()
+    assert answer["ok"], answer
+    with pytest.raises(BridgeError) as error:
+        bridge.forward(update)
+    assert "Alguém configurou um webhook no bot real" in str(error.value)
+    assert stored([update_id]) == {}  # not stolen: it stays for the webhook that now owns it
+    assert source.tg.webhook is not None  # and the bridge did not remove someone else's webhook
+    assert source.tg.token not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.telegram.org",
+        "http://evil.example:8081",
+        "ftp://api.telegram.org",
+        "https://",
+        "api.telegram.org",
+    ],
+)
+def test_a_custom_api_url_must_be_https_unless_it_is_this_machine(url):
+    with pytest.raises(BridgeError) as error:
+        TelegramSource(url, REAL_TOKEN)
+    assert "https://" in str(error.value) and REAL_TOKEN not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.telegram.org", "https://proxy.example/tg/", "http://127.0.0.1:8081", "http://localhost:9"],
+)
+def test_https_and_loopback_http_api_urls_are_accepted(url):
+    assert TelegramSource(url, REAL_TOKEN).api_url == url.rstrip("/")
+
+
+def test_the_cli_refuses_a_plain_http_api_url(target):
+    environment = {**os.environ, "BRIDGE_TELEGRAM_BOT_TOKEN": REAL_TOKEN}
+    finished = subprocess.run(
+        [sys.executable, "-m", "sandbox", "bridge", "--api-url", "http://api.telegram.org"],
+        cwd=ROOT,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 1
+    assert "precisa usar https://" in finished.stdout + finished.stderr
+    assert REAL_TOKEN not in finished.stdout + finished.stderr
+
+
+def test_a_telegram_that_keeps_failing_stops_the_bridge_with_a_message(target):
+    def broken(environ, start_response):  # a proxy in front of Telegram that never recovers
+        start_response("502 Bad Gateway", [("Content-Type", "text/html")])
+        return [b"<html>502 Bad Gateway</html>"]
+
+    server = make_server("127.0.0.1", 0, broken, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    lines: list[str] = []
+    waits: list[float] = []
+    try:
+        bridge = Bridge(
+            TelegramSource(f"http://127.0.0.1:{server.server_port}", REAL_TOKEN),
+            target,
+            poll_timeout=1,
+            out=lines.append,
+            sleep=waits.append,
+        )
+        with pytest.raises(BridgeError) as error:
+            bridge.prepare()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(error.value).startswith("Falha persistente: o Telegram respondeu 502 (Bad Gateway)")
+    assert "A ponte parou" in str(error.value)
+    assert len(waits) == MAX_CONSECUTIVE_FAILURES - 1  # retried, with the backoff, then gave up
+    assert sum(waits) > 60
+
+
+class NeverStores:
+    """A sandbox whose webhook keeps answering 500: nothing it is given is stored."""
+
+    function_name = "telegram-ingestao"
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def deliver(self, update: dict) -> dict:
+        self.attempts += 1
+        return {
+            "update_id": update["update_id"],
+            "delivered": False,
+            "status": 500,
+            "error": "Wrong response",
+        }
+
+
+def test_an_update_that_is_never_stored_stops_the_bridge_instead_of_retrying_forever(source):
+    (update_id,) = source.post_messages(1)
+    update = next(u for u in source.tg.pending_updates() if u["update_id"] == update_id)
+    target = NeverStores()
+    bridge = Bridge(TelegramSource(source.url, source.tg.token), target, out=[].append, sleep=lambda s: None)
+    bridge.chat_ids = {update["message"]["chat"]["id"]}
+    with pytest.raises(BridgeError) as error:
+        bridge._forward_until_stored(update)
+    assert f"não gravou o update {update_id} em {MAX_CONSECUTIVE_FAILURES} tentativas" in str(error.value)
+    assert target.attempts == MAX_CONSECUTIVE_FAILURES
+    assert bridge.offset is None  # nothing confirmed: it comes again next time

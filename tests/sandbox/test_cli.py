@@ -138,8 +138,11 @@ def test_chat_and_botfather_commands_talk_to_the_running_sandbox(cli):
     assert "Ana" in post.stdout
     assert people.returncode == 0, people.stderr
     assert "Ana" in people.stdout
+    state = json.loads((Path(cli.env["SANDBOX_HOME"]) / "state.json").read_text())
     pending = requests.get(
-        f"http://127.0.0.1:{cli.env['SANDBOX_TELEGRAM_PORT']}/_sandbox/updates", timeout=10
+        f"http://127.0.0.1:{cli.env['SANDBOX_TELEGRAM_PORT']}/_sandbox/updates",
+        headers={"X-Sandbox-Secret": state["control_secret"]},
+        timeout=10,
     )
     texts = [u["message"].get("text") for u in pending.json()["result"] if "message" in u]
     assert "Oi turma, alguém viu o #athena? 🚀" in texts

@@ -32,12 +32,19 @@ def api(client, tg, method, http="post", **kwargs):
     return response.status_code, body
 
 
-def test_token_has_the_real_shape_and_depends_on_the_seed():
+def test_token_has_the_real_shape_its_id_follows_the_seed_and_its_secret_does_not():
     first, again, other = TelegramSandbox(seed=1), TelegramSandbox(seed=1), TelegramSandbox(seed=2)
     bot_id, secret = first.token.split(":")
     assert len(bot_id) == 10 and bot_id.isdigit()
     assert len(secret) == 35 and all(c.isalnum() or c in "_-" for c in secret)
-    assert first.token == again.token != other.token
+    assert first.bot.id == again.bot.id != other.bot.id
+    assert first.bot.username == again.bot.username
+    assert first.token != again.token  # the secret half is random: no seed predicts it
+    fixed = "AA" + "x" * 33
+    assert TelegramSandbox(seed=1, token_secret=fixed).token == f"{bot_id}:{fixed}"  # a test may fix it
+    reset = TelegramSandbox(seed=1, token_secret=fixed)
+    reset.reset(2)
+    assert reset.token == f"{other.bot.id}:{fixed}"
     # A new group is a basic group (negative, 10 digits); as a supergroup it gets -100 and 10 digits.
     assert first.group_chat()["type"] == "group" and len(str(first.group_chat_id)) == 11
     first.migrate()

@@ -8,7 +8,9 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from sandbox.guard import Guard
 from sandbox.telegram import TelegramSandbox
+from sandbox.telegram import cli as cli_module
 from sandbox.telegram.cli import main as cli
 
 HOOK = "https://abc123.execute-api.sa-east-1.amazonaws.com/webhook"
@@ -20,10 +22,14 @@ LEGACY_KEYS = {"Message.new_chat_participant", "Message.new_chat_member", "Messa
 
 
 @pytest.fixture
-def served():
+def served(monkeypatch):
+    """The emulator behind the same guard as in `python -m sandbox up` (Origin/Host checks, control secret)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     tg = TelegramSandbox(seed=42, resolver=lambda host: host.endswith(".amazonaws.com"))
     server = make_server("127.0.0.1", 0, tg.wsgi_app, threaded=True)
+    secret = "per-run-control-secret"  # noqa: S105 - a test value
+    server.app = Guard(tg.wsgi_app, server.port, secret, "telegram")
+    monkeypatch.setattr(cli_module, "control_headers", lambda: {"X-Sandbox-Secret": secret})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield tg, f"http://127.0.0.1:{server.port}"
