@@ -27,7 +27,7 @@ def _no_database(name: str) -> QueryFailed:
     return QueryFailed(f"FAILED: SemanticException [Error 10072]: Database does not exist: {name}", 1301)
 
 
-def _names(table: exp.Table, database: str | None) -> tuple[str, str]:
+def table_names(table: exp.Table, database: str | None) -> tuple[str, str]:
     db = (table.db or database or "default").lower()
     return db, table.name.lower()
 
@@ -84,7 +84,7 @@ def create_table(catalog: Catalog, stmt: exp.Create, database: str | None) -> Re
             1201,
         )
     schema = stmt.this
-    db, name = _names(schema.this, database)
+    db, name = table_names(schema.this, database)
     props = (stmt.args.get("properties") or exp.Properties(expressions=[])).expressions
     if not any(isinstance(p, exp.ExternalProperty) for p in props):
         raise QueryFailed(
@@ -160,8 +160,48 @@ def _column(column: exp.ColumnDef) -> dict:
     return out
 
 
+def valid_location(location: str) -> None:
+    try:
+        split_s3_uri(location)
+    except ValueError as error:
+        raise QueryFailed(
+            f"INVALID_TABLE_PROPERTY: External location must be a directory: {location}", 1301
+        ) from error
+
+
+def register_ctas_table(
+    catalog: Catalog, db: str, name: str, columns: list[dict], keys: list[str], location: str, props: dict
+) -> None:
+    """The Glue entry a CTAS leaves: an external Parquet table at the location it wrote, keys last."""
+    storage: dict = {
+        "Columns": [c for c in columns if c["Name"] not in keys],
+        "Location": location,
+        "InputFormat": PARQUET_FORMATS["InputFormat"],
+        "OutputFormat": PARQUET_FORMATS["OutputFormat"],
+        "Compressed": False,
+        "SerdeInfo": {
+            "SerializationLibrary": PARQUET_FORMATS["SerializationLibrary"],
+            "Parameters": {"serialization.format": "1"},
+        },
+    }
+    bucketed = props.get("bucketed_by")
+    if bucketed:
+        storage["BucketColumns"] = [b.lower() for b in bucketed]
+        storage["NumberOfBuckets"] = int(props.get("bucket_count") or 1)
+    catalog.glue.create_table(
+        DatabaseName=db,
+        TableInput={
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [c for k in keys for c in columns if c["Name"] == k],
+            "Parameters": {"EXTERNAL": "TRUE", "has_encrypted_data": "false"},
+            "StorageDescriptor": storage,
+        },
+    )
+
+
 def drop_table(catalog: Catalog, stmt: exp.Drop, database: str | None) -> Result:
-    db, name = _names(stmt.this if stmt.this else stmt.args["tables"][0], database)
+    db, name = table_names(stmt.this if stmt.this else stmt.args["tables"][0], database)
     if catalog.database_exists(db) and catalog.get_table(db, name) is not None:
         catalog.glue.delete_table(DatabaseName=db, Name=name)
     elif not stmt.args.get("exists"):
@@ -170,7 +210,7 @@ def drop_table(catalog: Catalog, stmt: exp.Drop, database: str | None) -> Result
 
 
 def add_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
-    db, name = _names(stmt.this, database)
+    db, name = table_names(stmt.this, database)
     table = _table_or_fail(catalog, db, name)
     keys = [k["Name"] for k in table.get("PartitionKeys", [])]
     existing = {tuple(p.values.values()) for p in catalog.glue_partitions(db, table)}
@@ -200,11 +240,11 @@ def add_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> R
                 _DDL_TASK + f"AlreadyExistsException(message:Partition already exists: {values})", 1301
             )
         new.append(partition)
-    _create_partitions(catalog, db, table, new)
+    create_partitions(catalog, db, table, new)
     return None, []
 
 
-def _create_partitions(catalog: Catalog, db: str, table: dict, partitions: list[Partition]) -> None:
+def create_partitions(catalog: Catalog, db: str, table: dict, partitions: list[Partition]) -> None:
     storage = table["StorageDescriptor"]
     for start in range(0, len(partitions), 100):  # Glue's BatchCreatePartition takes up to 100
         inputs = [
@@ -231,7 +271,7 @@ def repair_table(catalog: Catalog, text: str, database: str | None) -> Result:
         raise QueryFailed(
             f"SYNTAX_ERROR: line 1:13: mismatched input '{text.split()[0] if text.split() else ''}'"
         )
-    db, name = _names(exp.to_table(match.group(1).replace("`", "").replace('"', "")), database)
+    db, name = table_names(exp.to_table(match.group(1).replace("`", "").replace('"', "")), database)
     table = _table_or_fail(catalog, db, name)
     keys = [k["Name"] for k in table.get("PartitionKeys", [])]
     if not keys:
@@ -247,7 +287,7 @@ def repair_table(catalog: Catalog, text: str, database: str | None) -> Result:
         if m and m.groups() not in known:
             found.setdefault(m.groups(), Partition(dict(zip(keys, m.groups(), strict=True)), m.group(0)))
     new = sorted(found.values(), key=lambda p: p.location)
-    _create_partitions(catalog, db, table, new)
+    create_partitions(catalog, db, table, new)
     specs = ["/".join(f"{k}={v}" for k, v in p.values.items()) for p in new]
     if not specs:
         return None, []
@@ -273,7 +313,7 @@ def show(catalog: Catalog, text: str, database: str | None) -> Result:
             raise _no_database(db)
         return "tab_name", [n for n in catalog.list_tables(db) if _like(n, pattern)]
     if head == "PARTITIONS" and len(words) == 2:
-        db, name = _names(exp.to_table(words[1].replace("`", "").replace('"', "")), database)
+        db, name = table_names(exp.to_table(words[1].replace("`", "").replace('"', "")), database)
         table = _table_or_fail(catalog, db, name)
         if not table.get("PartitionKeys"):
             raise QueryFailed(
@@ -282,7 +322,7 @@ def show(catalog: Catalog, text: str, database: str | None) -> Result:
         rows = ["/".join(f"{k}={v}" for k, v in p.values.items()) for p in catalog.glue_partitions(db, table)]
         return "partition", sorted(rows)
     if head == "COLUMNS" and len(words) >= 3:
-        db, name = _names(exp.to_table(words[2].replace("`", "")), database)
+        db, name = table_names(exp.to_table(words[2].replace("`", "")), database)
         table = _table_or_fail(catalog, db, name)
         cols = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
         return "field", [c["Name"] for c in cols]
@@ -297,7 +337,7 @@ def _like(name: str, pattern: str | None) -> bool:
 
 
 def describe(catalog: Catalog, stmt: exp.Describe, database: str | None) -> Result:
-    db, name = _names(stmt.this, database)
+    db, name = table_names(stmt.this, database)
     table = _table_or_fail(catalog, db, name)
 
     def line(column: dict) -> str:

@@ -51,6 +51,7 @@ class Execution:
     failure: QueryFailed | None = None
     outcome: Outcome | None = None
     runner: Runner | None = None
+    manifest_location: str | None = None  # s3://.../{id}-manifest.csv, for CTAS / INSERT / UNLOAD
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -160,7 +161,7 @@ class AthenaService:
             )
             suffix = "csv" if execution.statement_type == "DML" else "txt"
             execution.output_location = f"{location.rstrip('/')}/{execution_id}.{suffix}"
-            execution.runner = Runner(self.catalog)
+            execution.runner = Runner(self.catalog, execution_id, location)
             self._executions[execution_id] = execution
             if token:
                 self._tokens[token] = execution_id
@@ -218,6 +219,12 @@ class AthenaService:
 
     def _write_result(self, execution: Execution, outcome: Outcome) -> None:
         bucket, key = split_s3_uri(execution.output_location)
+        if outcome.manifest is not None:
+            # Athena's data manifest: one line per file the statement wrote, beside the result file.
+            manifest_key = key.rsplit(".", 1)[0] + "-manifest.csv"
+            body = "".join(f"{uri}\n" for uri in outcome.manifest).encode()
+            self.catalog.s3.put_object(Bucket=bucket, Key=manifest_key, Body=body, ContentType="text/csv")
+            execution.manifest_location = f"s3://{bucket}/{manifest_key}"
         if outcome.is_select:
             header = [c.name for c in outcome.columns]
             body = to_csv(header, outcome.rows)
@@ -262,6 +269,8 @@ class AthenaService:
             "ServiceProcessingTimeInMillis": 0,
             "ResultReuseInformation": {"ReusedPreviousResult": False},
         }
+        if execution.manifest_location and execution.state == "SUCCEEDED":
+            statistics["DataManifestLocation"] = execution.manifest_location
         described = {
             "QueryExecutionId": execution.id,
             "Query": execution.query,
