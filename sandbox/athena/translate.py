@@ -90,7 +90,7 @@ def _unit(node: exp.Expression | None) -> str:
 def _keep_date(node: exp.Expression, date_columns: set[str]) -> exp.Expression | None:
     """date_trunc / date_add / date +- interval on a date give a date in Trino; DuckDB gives a timestamp."""
     if (
-        isinstance(node, exp.DateTrunc)
+        isinstance(node, exp.DateTrunc | exp.TimestampTrunc)  # sqlglot parses date_trunc as either
         and _is_date(node.this, date_columns)
         and _unit(node.args.get("unit")) in _DATE_UNITS
     ):

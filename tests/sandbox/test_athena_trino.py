@@ -461,7 +461,6 @@ CASES = [
 
 # Cases the sandbox answered unlike Trino when the suite was written; each fix removes its ids.
 WRONG_BEFORE_FIX: set[str] = {
-    "date_trunc_week_monday",
     "subscript_out_of_range_fails",
     "subscript_zero_fails",
     "split_part_past_the_end_is_null",
