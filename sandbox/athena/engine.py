@@ -15,7 +15,7 @@ from sqlglot.errors import ParseError, TokenError
 from sandbox.athena import ddl, writes
 from sandbox.athena.catalog import Catalog
 from sandbox.athena.errors import QueryFailed, position
-from sandbox.athena.translate import keeps, output_zones, partition_filters, to_duckdb
+from sandbox.athena.translate import RAISED_PREFIX, keeps, output_zones, partition_filters, to_duckdb
 from sandbox.athena.types import arrow_type, athena_type, parse_hive_type, render
 
 DEFAULT_CATALOG = "awsdatacatalog"
@@ -486,6 +486,8 @@ def _find(query: str, name: str) -> int:
 def translate_error(query: str, error: duckdb.Error) -> QueryFailed:
     """DuckDB's error as Athena (Trino) words the same mistake."""
     text = str(error)
+    if RAISED_PREFIX in text:  # raised by the rewritten SQL itself, already in Athena's words
+        return QueryFailed(RAISED_PREFIX + text.split(RAISED_PREFIX, 1)[1].split("\n")[0])
     if m := re.search(r'Referenced column "([^"]+)" not found|Column "([^"]+)" referenced that exists', text):
         name = m.group(1) or m.group(2)
         return QueryFailed(

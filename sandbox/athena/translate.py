@@ -113,11 +113,69 @@ def _keep_date(node: exp.Expression, date_columns: set[str]) -> exp.Expression |
     return None
 
 
+# Errors the rewritten SQL raises itself with DuckDB's error(): the text is already Athena's.
+RAISED_PREFIX = "INVALID_FUNCTION_ARGUMENT: "
+
+
+def _fail(message: exp.Expression) -> exp.Expression:
+    return _call("error", exp.DPipe(this=exp.Literal.string(RAISED_PREFIX), expression=message))
+
+
+def _text(*parts: exp.Expression | str) -> exp.Expression:
+    nodes = [
+        exp.Literal.string(p) if isinstance(p, str) else exp.cast(p, exp.DataType.Type.VARCHAR) for p in parts
+    ]
+    out = nodes[0]
+    for node in nodes[1:]:
+        out = exp.DPipe(this=out, expression=node)
+    return out
+
+
+def _subscript(node: exp.Bracket) -> exp.Expression | None:
+    """array[i] fails past either end in Trino (functions/array.md); DuckDB would give NULL."""
+    if node.args.get("safe") or len(node.expressions) != 1:
+        return None  # element_at() is the NULL-returning form
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal) and index.is_string:
+        return None  # a map key
+    number = index.this if isinstance(index, exp.Neg) else index
+    if isinstance(number, exp.Literal):  # sqlglot stores literal subscripts 0-based (so [0] as -1)
+        index = exp.Literal.number((-1 if number is not index else 1) * int(number.name) + 1)
+    array = node.this
+    length = _call("len", array.copy())
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=index.copy(), expression=exp.Literal.number(0)),
+                true=_fail(_text("SQL array indices start at 1")),
+            ),
+            exp.If(
+                this=exp.LT(this=index.copy(), expression=exp.Literal.number(0)),
+                true=_fail(_text("Array subscript is negative: ", index.copy())),
+            ),
+            exp.If(
+                this=exp.GT(this=index.copy(), expression=length.copy()),
+                true=_fail(
+                    _text(
+                        "Array subscript must be less than or equal to array length: ",
+                        index.copy(),
+                        " > ",
+                        length,
+                    )
+                ),
+            ),
+        ],
+        default=_call("list_extract", array.copy(), index.copy()),
+    )
+
+
 def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | None:
     """The DuckDB expression with Trino's meaning for `node`, or None to keep it."""
     kept = _keep_date(node, date_columns)
     if kept is not None:
         return kept
+    if isinstance(node, exp.Bracket):
+        return _subscript(node)
     if isinstance(node, exp.UnixToTime) and not node.args.get("scale") and not node.args.get("format"):
         # from_unixtime(x) is timestamp(3) in UTC; from_unixtime(x, zone) is timestamp with time zone
         # (sqlglot would drop the zone).
