@@ -176,6 +176,22 @@ def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | N
         return kept
     if isinstance(node, exp.Bracket):
         return _subscript(node)
+    if isinstance(node, exp.SplitPart) and not node.meta.get("trino"):
+        # Trino: NULL past the last field, an error for an index below 1 (functions/string.md); DuckDB
+        # answers '' for both.
+        index = node.args["part_index"]
+        fields = _call("len", _call("string_split", node.this.copy(), node.args["delimiter"].copy()))
+        node.meta["trino"] = True
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.LT(this=index.copy(), expression=exp.Literal.number(1)),
+                    true=_fail(_text("Index must be greater than zero")),
+                ),
+                exp.If(this=exp.GT(this=index.copy(), expression=fields), true=exp.Null()),
+            ],
+            default=node.copy(),
+        )
     if isinstance(node, exp.UnixToTime) and not node.args.get("scale") and not node.args.get("format"):
         # from_unixtime(x) is timestamp(3) in UTC; from_unixtime(x, zone) is timestamp with time zone
         # (sqlglot would drop the zone).
