@@ -511,6 +511,21 @@ def translate_error(query: str, error: duckdb.Error) -> QueryFailed:
             f"EXPRESSION_NOT_AGGREGATE: {position(query, _find(query, name))}: '{name}' must be an aggregate "
             "expression or appear in GROUP BY clause"
         )
+    if "Division by zero" in text:
+        return QueryFailed("DIVISION_BY_ZERO: Division by zero")
+    if m := re.search(
+        r"Overflow in (addition|subtraction|multiplication) of (INT\d+) \((.+?) [-+*] (.+?)\)", text
+    ):
+        kind, name, left, right = m.groups()
+        type_name = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}[name]
+        symbol = {"addition": "+", "subtraction": "-", "multiplication": "*"}[kind]
+        return QueryFailed(
+            f"NUMERIC_VALUE_OUT_OF_RANGE: {type_name} {kind} overflow: {left} {symbol} {right}"
+        )
+    if isinstance(error, duckdb.OutOfRangeException):
+        return QueryFailed(
+            "NUMERIC_VALUE_OUT_OF_RANGE: " + text.split("\n")[0].removeprefix("Out of Range Error: ")
+        )
     if m := re.search(r"Could not convert string '([^']*)' to (\w+)", text):
         target = {"INT32": "INT", "INT64": "BIGINT", "DOUBLE": "DOUBLE", "DATE": "DATE"}.get(
             m.group(2), m.group(2)
