@@ -15,8 +15,15 @@ from sqlglot.errors import ParseError, TokenError
 from sandbox.athena import ddl, writes
 from sandbox.athena.catalog import Catalog
 from sandbox.athena.errors import QueryFailed, position
-from sandbox.athena.translate import RAISED_PREFIX, keeps, output_zones, partition_filters, to_duckdb
-from sandbox.athena.types import arrow_type, athena_type, parse_hive_type, render
+from sandbox.athena.translate import (
+    RAISED_PREFIX,
+    TRINO_TYPE,
+    keeps,
+    output_zones,
+    partition_filters,
+    to_duckdb,
+)
+from sandbox.athena.types import arrow_type, athena_type, parse_hive_type, render, trino_type_name
 
 DEFAULT_CATALOG = "awsdatacatalog"
 
@@ -189,6 +196,7 @@ class Runner:
         try:
             connection.execute("SET TimeZone = 'UTC'")
             connection.execute("SET integer_division = true")  # 5 / 2 = 2, as in Trino
+            connection.create_function(TRINO_TYPE, trino_type_name, ["VARCHAR"], "VARCHAR")
             for name, arrow_table in relations.items():
                 connection.register(name, arrow_table)
             with self._lock:

@@ -113,6 +113,9 @@ def _keep_date(node: exp.Expression, date_columns: set[str]) -> exp.Expression |
     return None
 
 
+# A function the engine registers on each connection: DuckDB's typeof() text -> Trino's type name.
+TRINO_TYPE = "__trino_type"
+
 # Errors the rewritten SQL raises itself with DuckDB's error(): the text is already Athena's.
 RAISED_PREFIX = "INVALID_FUNCTION_ARGUMENT: "
 
@@ -176,6 +179,15 @@ def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | N
         return kept
     if isinstance(node, exp.Bracket):
         return _subscript(node)
+    if isinstance(node, exp.Typeof):
+        # Trino's type names (functions/conversion.md), not DuckDB's: a string literal is varchar(n), a zoned
+        # timestamp is carried naive here, anything else goes through the engine's TRINO_TYPE function.
+        value = node.this
+        if isinstance(value, exp.Literal) and value.is_string:
+            return exp.Literal.string(f"varchar({len(value.name)})")
+        if zone_of(value):
+            return exp.Literal.string("timestamp(3) with time zone")
+        return _call(TRINO_TYPE, node.copy())
     if isinstance(node, exp.SplitPart) and not node.meta.get("trino"):
         # Trino: NULL past the last field, an error for an index below 1 (functions/string.md); DuckDB
         # answers '' for both.

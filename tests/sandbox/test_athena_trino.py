@@ -481,10 +481,6 @@ CASES = [
 
 # Cases the sandbox answered unlike Trino when the suite was written; each fix removes its ids.
 WRONG_BEFORE_FIX: set[str] = {
-    "sum_is_bigint",
-    "typeof_literals",
-    "typeof_columns",
-    "typeof_zoned",
     "cast_varchar_n_truncates",
     "decimal_division",
 }
