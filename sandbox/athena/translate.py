@@ -179,6 +179,12 @@ def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | N
         return kept
     if isinstance(node, exp.Bracket):
         return _subscript(node)
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.VARCHAR and node.to.expressions:
+        # CAST(x AS varchar(n)) keeps the first n characters in Trino; DuckDB ignores the length.
+        length = node.to.expressions[0]
+        length = length.this if isinstance(length, exp.DataTypeParam) else length
+        plain = exp.Cast(this=node.this.copy(), to=exp.DataType.build("VARCHAR"), safe=node.args.get("safe"))
+        return _call("substr", plain, exp.Literal.number(1), length.copy())
     if isinstance(node, exp.Typeof):
         # Trino's type names (functions/conversion.md), not DuckDB's: a string literal is varchar(n), a zoned
         # timestamp is carried naive here, anything else goes through the engine's TRINO_TYPE function.
