@@ -209,6 +209,57 @@ def drop_table(catalog: Catalog, stmt: exp.Drop, database: str | None) -> Result
     return None, []
 
 
+def split_add_partitions(text: str) -> list[str] | None:
+    """`ALTER TABLE t ADD [IF NOT EXISTS] PARTITION (...) [LOCATION '...'] PARTITION (...) ...` (Hive's form with
+    several partitions and no commas, which sqlglot cannot parse) as one statement per partition."""
+    match = re.match(r"(?is)^\s*ALTER\s+TABLE\s+(\S+)\s+ADD\s+(IF\s+NOT\s+EXISTS\s+)?(PARTITION\b.*)$", text)
+    if not match:
+        return None
+    specs = re.findall(r"(?is)PARTITION\s*\([^)]*\)(?:\s*LOCATION\s*'[^']*')?", match.group(3))
+    if len(specs) < 2:
+        return None
+    return [f"ALTER TABLE {match.group(1)} ADD {match.group(2) or ''}{spec}" for spec in specs]
+
+
+def alter_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
+    """ALTER TABLE ... ADD PARTITION / DROP PARTITION (Glue only: Athena never deletes the data)."""
+    actions = stmt.args.get("actions", [])
+    if actions and all(isinstance(a, exp.DropPartition) for a in actions):
+        return drop_partitions(catalog, stmt, database)
+    return add_partitions(catalog, stmt, database)
+
+
+def drop_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
+    db, name = table_names(stmt.this, database)
+    table = _table_or_fail(catalog, db, name)
+    keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+    existing = {tuple(p.values.values()) for p in catalog.glue_partitions(db, table)}
+    doomed = []
+    for action in stmt.args["actions"]:
+        for partition in action.expressions:
+            spec = {eq.this.name.lower(): eq.expression.name for eq in partition.expressions}
+            if set(spec) != set(keys):
+                raise QueryFailed(
+                    f"FAILED: SemanticException [Error 10006]: Partition not found {spec} "
+                    f"(a tabela {name} é particionada por {', '.join(keys) or 'nenhuma coluna'})",
+                    1301,
+                )
+            values = tuple(spec[k] for k in keys)
+            if values not in existing:
+                if action.args.get("exists"):
+                    continue
+                described = ", ".join(f"{k} = '{v}'" for k, v in zip(keys, values, strict=True))
+                raise QueryFailed(
+                    f"FAILED: SemanticException [Error 10006]: Partition not found ({described})", 1301
+                )
+            doomed.append({"Values": list(values)})
+    for start in range(0, len(doomed), 25):  # Glue's BatchDeletePartition takes up to 25
+        catalog.glue.batch_delete_partition(
+            DatabaseName=db, TableName=table["Name"], PartitionsToDelete=doomed[start : start + 25]
+        )
+    return None, []
+
+
 def add_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
     db, name = table_names(stmt.this, database)
     table = _table_or_fail(catalog, db, name)
@@ -217,7 +268,11 @@ def add_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> R
     new: list[Partition] = []
     for action in stmt.args.get("actions", []):
         if not isinstance(action, exp.AddPartition):
-            raise QueryFailed("NOT_SUPPORTED: a sandbox só executa ALTER TABLE ... ADD PARTITION.", 1201)
+            raise QueryFailed(
+                "NOT_SUPPORTED: a sandbox executa ALTER TABLE ... ADD PARTITION e DROP PARTITION, não outros "
+                "ALTER TABLE.",
+                1201,
+            )
         spec = {eq.this.name.lower(): eq.expression.name for eq in action.this.expressions}
         if set(spec) != set(keys):
             raise QueryFailed(
@@ -321,12 +376,52 @@ def show(catalog: Catalog, text: str, database: str | None) -> Result:
             )
         rows = ["/".join(f"{k}={v}" for k, v in p.values.items()) for p in catalog.glue_partitions(db, table)]
         return "partition", sorted(rows)
+    if head == "CREATE" and len(words) == 3 and words[1].upper() == "TABLE":
+        db, name = table_names(exp.to_table(words[2].replace("`", "").replace('"', "")), database)
+        return "createtab_stmt", create_statement(_table_or_fail(catalog, db, name))
     if head == "COLUMNS" and len(words) >= 3:
         db, name = table_names(exp.to_table(words[2].replace("`", "")), database)
         table = _table_or_fail(catalog, db, name)
         cols = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
         return "field", [c["Name"] for c in cols]
     raise QueryFailed(f"SYNTAX_ERROR: line 1:6: mismatched input '{words[0] if words else '<EOF>'}'")
+
+
+def create_statement(table: dict) -> list[str]:
+    """SHOW CREATE TABLE: the Hive DDL Athena prints, one line per row; it recreates the same table."""
+
+    def column(c: dict, last: bool) -> str:
+        comment = f" COMMENT '{c['Comment']}'" if c.get("Comment") else ""
+        return f"  `{c['Name']}` {c['Type']}{comment}" + (")" if last else ", ")
+
+    storage = table["StorageDescriptor"]
+    columns = storage.get("Columns", [])
+    kind = "EXTERNAL TABLE" if table.get("TableType") == "EXTERNAL_TABLE" else "TABLE"
+    lines = [f"CREATE {kind} `{table['Name']}`("]
+    lines += [column(c, i == len(columns) - 1) for i, c in enumerate(columns)]
+    if table.get("Description"):
+        lines.append(f"COMMENT '{table['Description']}'")
+    keys = table.get("PartitionKeys", [])
+    if keys:
+        lines.append("PARTITIONED BY ( ")
+        lines += [column(k, i == len(keys) - 1) for i, k in enumerate(keys)]
+    serde = storage.get("SerdeInfo", {})
+    lines += ["ROW FORMAT SERDE ", f"  '{serde.get('SerializationLibrary', '')}' "]
+    if serde.get("Parameters") and set(serde["Parameters"]) != {"serialization.format"}:
+        pairs = [f"  '{k}'='{v}'" for k, v in serde["Parameters"].items()]
+        lines += ["WITH SERDEPROPERTIES ( ", *[p + ", " for p in pairs[:-1]], pairs[-1] + ") "]
+    lines += ["STORED AS INPUTFORMAT ", f"  '{storage.get('InputFormat', '')}' "]
+    lines += [
+        "OUTPUTFORMAT ",
+        f"  '{storage.get('OutputFormat', '')}'",
+        "LOCATION",
+        f"  '{storage.get('Location', '')}'",
+    ]
+    params = {k: v for k, v in table.get("Parameters", {}).items() if k != "EXTERNAL"}
+    if params:
+        pairs = [f"  '{k}'='{v}'" for k, v in sorted(params.items())]
+        lines += ["TBLPROPERTIES (", *[p + ", " for p in pairs[:-1]], pairs[-1] + ")"]
+    return lines
 
 
 def _like(name: str, pattern: str | None) -> bool:

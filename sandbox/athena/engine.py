@@ -99,9 +99,20 @@ class Runner:
         database = database.lower() if database else None
         stmt = parse(query)
         if isinstance(stmt, exp.Command):
-            keyword, rest = stmt.name.upper(), stmt.expression.name if stmt.expression else ""
+            rest = stmt.expression
+            keyword, rest = (
+                stmt.name.upper(),
+                rest.name if isinstance(rest, exp.Expression) else str(rest or ""),
+            )
             if keyword == "MSCK REPAIR":
                 return self._ddl("DDL", "MSCK_REPAIR_TABLE", ddl.repair_table(self.catalog, rest, database))
+            if keyword == "ALTER" and (single := ddl.split_add_partitions(query)):
+                # Hive's several-partition ADD: one statement with every partition, applied all or nothing
+                combined = parse(single[0])
+                combined.set("actions", [a for text in single for a in parse(text).args["actions"]])
+                return self._ddl(
+                    "DDL", "ALTER_TABLE_ADD_PARTITION", ddl.add_partitions(self.catalog, combined, database)
+                )
             if keyword == "UNLOAD":
                 return self._unload(query, database)
             if keyword == "SHOW":
@@ -125,9 +136,9 @@ class Runner:
             if kind == "TABLE":
                 return self._ddl("DDL", "DROP_TABLE", ddl.drop_table(self.catalog, stmt, database))
         if isinstance(stmt, exp.Alter):
-            return self._ddl(
-                "DDL", "ALTER_TABLE_ADD_PARTITION", ddl.add_partitions(self.catalog, stmt, database)
-            )
+            dropping = any(isinstance(a, exp.DropPartition) for a in stmt.args.get("actions", []))
+            substatement = "ALTER_TABLE_DROP_PARTITION" if dropping else "ALTER_TABLE_ADD_PARTITION"
+            return self._ddl("DDL", substatement, ddl.alter_partitions(self.catalog, stmt, database))
         if isinstance(stmt, exp.Describe):
             return self._ddl("UTILITY", "DESCRIBE_TABLE", ddl.describe(self.catalog, stmt, database))
         if isinstance(stmt, exp.Query):

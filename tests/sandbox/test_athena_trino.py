@@ -536,7 +536,14 @@ def answer(turma, sql: str):
     if execution["Status"]["State"] != "SUCCEEDED":
         return Fails(execution["Status"]["StateChangeReason"])
     result = turma["svc"].handle("GetQueryResults", {"QueryExecutionId": execution["QueryExecutionId"]})
-    return [[c.get("VarCharValue") for c in r["Data"]] for r in result["ResultSet"]["Rows"][1:]]
+    header = 1 if execution["StatementType"] == "DML" else 0  # DDL and SHOW results have no header row
+    return [[c.get("VarCharValue") for c in r["Data"]] for r in result["ResultSet"]["Rows"][header:]]
+
+
+def lines(turma, sql: str) -> list[str]:
+    got = answer(turma, sql)
+    assert not isinstance(got, Fails), got
+    return [row[0] for row in got]
 
 
 @pytest.mark.parametrize(("sql", "expected"), [_case(c) for c in CASES])
@@ -547,3 +554,64 @@ def test_query_answers_as_trino(turma, sql, expected):
         assert got.reason.startswith(expected.reason)
     else:
         assert got == expected
+
+
+# -- SHOW / DESCRIBE and partition management (Athena's DDL reference, docs.aws.amazon.com/athena) ----------
+def test_show_statements_describe_the_notebook_table(turma):
+    assert "mensagens" in lines(turma, "SHOW TABLES")
+    # SHOW COLUMNS lists the data columns, then the partition key: the ETL's schema plus context_date.
+    assert [c.strip() for c in lines(turma, "SHOW COLUMNS IN mensagens")] == list(DF.columns)
+    described = lines(turma, "DESCRIBE mensagens")
+    assert [line.split("\t")[0].strip() for line in described[:3]] == list(DF.columns[:3])
+    # Projected partitions are not registered in Glue, and SHOW PARTITIONS lists only registered ones.
+    assert lines(turma, "SHOW PARTITIONS mensagens") == []
+
+
+def test_show_create_table_recreates_the_same_table(turma):
+    glue = client(turma["endpoint"], "glue")
+    before = glue.get_table(DatabaseName=DB, Name="mensagens")["Table"]
+    statement = "\n".join(lines(turma, "SHOW CREATE TABLE mensagens"))
+    assert statement.startswith("CREATE EXTERNAL TABLE `mensagens`(")
+    assert answer(turma, "DROP TABLE mensagens") == []
+    assert answer(turma, statement) == []
+    after = glue.get_table(DatabaseName=DB, Name="mensagens")["Table"]
+    for key in ("PartitionKeys", "Parameters"):
+        assert after[key] == before[key]
+    for key in ("Columns", "Location", "InputFormat", "OutputFormat", "SerdeInfo"):
+        assert after["StorageDescriptor"][key] == before["StorageDescriptor"][key]
+    assert answer(turma, "SELECT count(*) FROM mensagens") == table([len(ROWS)])
+
+
+def test_partitions_come_and_go_with_msck_and_alter_table(turma):
+    plain = (
+        notebook_ddl()
+        .split("TBLPROPERTIES")[0]
+        .replace("CREATE EXTERNAL TABLE mensagens", "CREATE EXTERNAL TABLE avulsa")
+    )
+    assert answer(turma, plain) == []
+    count = "SELECT count(*) FROM avulsa"
+    assert answer(turma, count) == table([0])  # no partition registered yet
+    repaired = lines(turma, "MSCK REPAIR TABLE avulsa")
+    days = sorted({r["context_date"] for r in ROWS})
+    assert repaired[1:] == [f"Repair: Added partition to metastore avulsa:context_date={d}" for d in days]
+    assert answer(turma, count) == table([len(ROWS)])
+    first = days[0]
+    assert answer(turma, f"ALTER TABLE avulsa DROP PARTITION (context_date = '{first}')") == []
+    assert answer(turma, count) == table([sum(1 for r in ROWS if r["context_date"] != first)])
+    assert lines(turma, "SHOW PARTITIONS avulsa") == [f"context_date={d}" for d in days[1:]]
+    # The files stay: DROP PARTITION only forgets the partition in the catalog.
+    keys = turma["s3"].list_objects_v2(Bucket=BUCKET, Prefix=f"telegram/context_date={first}/")
+    assert keys["KeyCount"] == 1
+    again = answer(turma, f"ALTER TABLE avulsa DROP PARTITION (context_date = '{first}')")
+    assert isinstance(again, Fails) and "Partition not found" in again.reason
+    assert answer(turma, f"ALTER TABLE avulsa DROP IF EXISTS PARTITION (context_date = '{first}')") == []
+    # Hive's several-partition ADD (no commas), all or nothing.
+    both = (
+        f"ALTER TABLE avulsa ADD PARTITION (context_date = '{first}') "
+        f"LOCATION 's3://{BUCKET}/telegram/context_date={first}/' PARTITION (context_date = '{days[1]}')"
+    )
+    refused = answer(turma, both)
+    assert isinstance(refused, Fails) and "AlreadyExistsException" in refused.reason
+    assert answer(turma, count) == table([sum(1 for r in ROWS if r["context_date"] != first)])
+    assert answer(turma, both.replace("ADD PARTITION", "ADD IF NOT EXISTS PARTITION")) == []
+    assert answer(turma, count) == table([len(ROWS)])
