@@ -200,7 +200,7 @@ class Runner:
             for f in arrow_table.schema
             if pa.types.is_date(f.type)
         }
-        to_duckdb(tree, date_columns)
+        to_duckdb(tree, date_columns, exact_columns(relations.values()))
         zones = output_zones(tree)
         sql = tree.sql(dialect="duckdb")
         connection = duckdb.connect()
@@ -415,6 +415,21 @@ class Runner:
                         p for p in partitions if keeps(p.values[key], op, constants, key in numeric)
                     ]
         return self.catalog.read(glue_table, partitions)
+
+
+_INTEGER_PRECISION = {pa.int8(): 3, pa.int16(): 5, pa.int32(): 10, pa.int64(): 19}
+
+
+def exact_columns(tables) -> dict[str, tuple[int, int]]:
+    """Integer and decimal columns of the query's tables: name -> (precision, scale) for decimal arithmetic."""
+    found = {}
+    for arrow_table in tables:
+        for f in arrow_table.schema:
+            if f.type in _INTEGER_PRECISION:
+                found[f.name] = (_INTEGER_PRECISION[f.type], 0)
+            elif pa.types.is_decimal(f.type):
+                found[f.name] = (f.type.precision, f.type.scale)
+    return found
 
 
 def _hugeint_to_bigint(table: pa.Table, duck_types: list[str]) -> pa.Table:

@@ -172,11 +172,87 @@ def _subscript(node: exp.Bracket) -> exp.Expression | None:
     )
 
 
-def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | None:
+_INTEGER_DECIMALS = {
+    exp.DataType.Type.TINYINT: 3,
+    exp.DataType.Type.SMALLINT: 5,
+    exp.DataType.Type.INT: 10,
+    exp.DataType.Type.BIGINT: 19,
+}
+
+
+def exact_type(node: exp.Expression, exact_columns: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """(precision, scale) of an exact numeric expression as Trino types it for decimal arithmetic
+    (an integer is decimal(10,0), a bigint decimal(19,0)); None when it is not exact or not known here."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Neg):
+        return exact_type(node.this, exact_columns)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.name
+        if "e" in text.lower():
+            return None  # 1e0 is a double
+        whole, _, fraction = text.partition(".")
+        if not fraction and "." not in text:
+            return (10, 0) if abs(int(whole)) <= 2**31 - 1 else (19, 0)
+        digits = (whole.lstrip("0") + fraction) or "0"
+        return max(len(digits), len(fraction), 1), len(fraction)
+    if isinstance(node, exp.Column):
+        return exact_columns.get(node.name.lower())
+    if isinstance(node, exp.Count):
+        return 19, 0
+    if isinstance(node, exp.Sum | exp.Max | exp.Min):
+        inner = exact_type(node.this, exact_columns)
+        if inner is None or not isinstance(node, exp.Sum):
+            return inner
+        return (
+            (19, 0) if inner[1] == 0 else (38, inner[1])
+        )  # sum(integer) is bigint; sum(decimal) decimal(38,s)
+    if isinstance(node, exp.Cast):
+        kind = node.to.this
+        if kind in _INTEGER_DECIMALS:
+            return _INTEGER_DECIMALS[kind], 0
+        if kind == exp.DataType.Type.DECIMAL:
+            params = [int(p.name) for p in node.to.expressions] + [38, 0][len(node.to.expressions) :]
+            return params[0], params[1]
+        return None
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
+        left, right = exact_type(node.this, exact_columns), exact_type(node.expression, exact_columns)
+        if left is None or right is None:
+            return None
+        (xp, xs), (yp, ys) = left, right
+        if isinstance(node, exp.Mul):
+            return min(38, xp + yp), xs + ys
+        return min(38, 1 + max(xs, ys) + max(xp - xs, yp - ys)), max(xs, ys)
+    return None
+
+
+def _decimal_division(node: exp.Div, exact_columns: dict[str, tuple[int, int]]) -> exp.Expression | None:
+    """x / y of decimals is a decimal of scale max(xs, ys) in Trino (functions/decimal.md), rounded half up;
+    DuckDB divides decimals as doubles. Integer / integer stays an integer division."""
+    left, right = exact_type(node.this, exact_columns), exact_type(node.expression, exact_columns)
+    if left is None or right is None or (left[1] == 0 and right[1] == 0):
+        return None
+    (xp, xs), (_yp, ys) = left, right
+    precision, scale = min(38, xp + ys - xs + max(0, ys - xs)), max(xs, ys)
+    quotient = exp.Div(
+        this=exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE),
+        expression=exp.cast(node.expression.copy(), exp.DataType.Type.DOUBLE),
+    )
+    return exp.cast(
+        _call("round", quotient, exp.Literal.number(scale)),
+        exp.DataType.build(f"DECIMAL({precision}, {scale})"),
+    )
+
+
+def _rewrite(
+    node: exp.Expression, date_columns: set[str], exact_columns: dict[str, tuple[int, int]] | None = None
+) -> exp.Expression | None:
     """The DuckDB expression with Trino's meaning for `node`, or None to keep it."""
     kept = _keep_date(node, date_columns)
     if kept is not None:
         return kept
+    if isinstance(node, exp.Div):
+        return _decimal_division(node, exact_columns or {})
     if isinstance(node, exp.Bracket):
         return _subscript(node)
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.VARCHAR and node.to.expressions:
@@ -257,13 +333,18 @@ def _rewrite(node: exp.Expression, date_columns: set[str]) -> exp.Expression | N
     return None
 
 
-def to_duckdb(tree: exp.Expression, date_columns: set[str] | None = None) -> exp.Expression:
+def to_duckdb(
+    tree: exp.Expression,
+    date_columns: set[str] | None = None,
+    exact_columns: dict[str, tuple[int, int]] | None = None,
+) -> exp.Expression:
     """Rewrite a parsed Trino statement in place (children before parents) so DuckDB answers as Trino.
 
-    `date_columns` names the table columns of type date (e.g. a date-typed partition key).
+    `date_columns` names the table columns of type date (e.g. a date-typed partition key); `exact_columns`
+    gives the integer and decimal columns' (precision, scale) as Trino's decimal arithmetic sees them.
     """
     for node in reversed(list(tree.walk())):
-        replacement = _rewrite(node, date_columns or set())
+        replacement = _rewrite(node, date_columns or set(), exact_columns)
         if replacement is not None and replacement is not node:
             zone = zone_of(replacement)
             node.replace(replacement)

@@ -432,6 +432,11 @@ CASES = [
     ("integer_division", "SELECT 5 / 2, -5 / 2, 5 % 3, -5 % 3", table([2, -2, 2, -2])),
     # x / y of decimals keeps scale max(xs, ys) (functions/decimal.md); an integer is decimal(10,0) there
     ("decimal_division", "SELECT 5 / 2.0, 7 / 2.00, 2 / 3.0", table(["2.5", "3.50", "0.7"])),
+    (
+        "messages_per_hour_decimal",  # bigint / decimal(3,1): a decimal of scale 1, rounded half up
+        "SELECT count(*) / 10.0, sum(text_length) / 4.00 FROM mensagens",
+        table([f"{len(ROWS) / 10:.1f}", f"{sum(r['text_length'] for r in TEXTS) / 4:.2f}"]),
+    ),
     ("double_division", "SELECT CAST(5 AS DOUBLE) / 2", table([2.5])),
     ("decimal_sum_exact", "SELECT 0.1 + 0.2, 1.10 * 3", table(["0.3", "3.30"])),
     ("division_by_zero", "SELECT count(*) / 0 FROM mensagens", Fails("DIVISION_BY_ZERO: Division by zero")),
@@ -485,9 +490,7 @@ CASES = [
 
 
 # Cases the sandbox answered unlike Trino when the suite was written; each fix removes its ids.
-WRONG_BEFORE_FIX: set[str] = {
-    "decimal_division",
-}
+WRONG_BEFORE_FIX: set[str] = set()
 
 
 def _case(case):
