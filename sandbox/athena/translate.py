@@ -253,6 +253,11 @@ def _rewrite(
         return kept
     if isinstance(node, exp.Div):
         return _decimal_division(node, exact_columns or {})
+    if isinstance(node, exp.DateDiff) and node.args.get("unit") is not None:
+        # Trino counts whole units elapsed (23:59:59 -> 00:00:01 is 0 days); DuckDB's date_diff counts the
+        # boundaries crossed (1). DuckDB's date_sub is the former.
+        unit = exp.Literal.string(_unit(node.args["unit"]).lower())
+        return _call("date_sub", unit, node.expression.copy(), node.this.copy())
     if isinstance(node, exp.Bracket):
         return _subscript(node)
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.VARCHAR and node.to.expressions:

@@ -259,6 +259,18 @@ CASES = [
         table([2]),
     ),
     (
+        "date_diff_counts_whole_units",  # 103 (23:59:59 UTC) and 104 (02:30 next day): 0 days, 2 hours
+        "SELECT date_diff('day', from_unixtime(a.date), from_unixtime(b.date)), "
+        "date_diff('hour', from_unixtime(a.date), from_unixtime(b.date)) "
+        "FROM mensagens a JOIN mensagens b ON a.message_id = 103 AND b.message_id = 104",
+        table([(ROWS[3]["date"] - ROWS[2]["date"]) // 86400, (ROWS[3]["date"] - ROWS[2]["date"]) // 3600]),
+    ),
+    (
+        "date_diff_negative",
+        "SELECT date_diff('day', DATE '2024-01-08', DATE '2024-01-05')",
+        table([-3]),
+    ),
+    (
         "format_datetime",
         "SELECT format_datetime(from_unixtime(date, 'America/Sao_Paulo'), 'dd/MM/yyyy HH:mm') FROM mensagens "
         "WHERE message_id = 104",
