@@ -320,6 +320,8 @@ def _rewrite(
     if isinstance(node, exp.ApproxDistinct):
         # On small sets Trino's HyperLogLog is exact (sparse mode); DuckDB's estimate is not.
         return exp.Count(this=exp.Distinct(expressions=[node.this]))
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _FUNCTIONS:
+        return _FUNCTIONS[node.name.lower()](node, date_columns)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime":
         value, pattern = node.expressions
         if isinstance(pattern, exp.Literal):
@@ -336,6 +338,47 @@ def _rewrite(
     if isinstance(node, exp.DateTrunc | exp.TimestampTrunc) and zone_of(node.this):
         node.meta[ZONE] = zone_of(node.this)
     return None
+
+
+def _with_timezone(node: exp.Anonymous, _dates) -> exp.Expression | None:
+    # with_timezone(timestamp, zone): the same wall clock, now in `zone` (functions/datetime.md)
+    value, zone = node.expressions
+    return _zoned(value.copy(), zone.name) if isinstance(zone, exp.Literal) else None
+
+
+def _to_iso8601(node: exp.Anonymous, date_columns: set[str]) -> exp.Expression | None:
+    # to_iso8601: 2024-01-05 for a date, 2024-01-05T12:00:00.000 for a timestamp, with Z or -03:00 when zoned
+    (value,) = node.expressions
+    if _is_date(value, date_columns):
+        return _call("strftime", value.copy(), exp.Literal.string("%Y-%m-%d"))
+    text = _call("strftime", value.copy(), exp.Literal.string("%Y-%m-%dT%H:%M:%S.%g"))
+    zone = zone_of(value)
+    if not zone:
+        return text
+    if zone.upper() in ("UTC", "Z", "GMT"):
+        return exp.DPipe(this=text, expression=exp.Literal.string("Z"))
+    utc_wall = exp.cast(_instant(value.copy()), exp.DataType.Type.TIMESTAMP)
+    minutes = _call("date_sub", exp.Literal.string("minute"), utc_wall, value.copy())
+    offset = _call(
+        "printf",
+        exp.Literal.string("%s%02d:%02d"),
+        exp.If(
+            this=exp.LT(this=minutes.copy(), expression=exp.Literal.number(0)),
+            true=exp.Literal.string("-"),
+            false=exp.Literal.string("+"),
+        ),
+        exp.IntDiv(this=_call("abs", minutes.copy()), expression=exp.Literal.number(60)),
+        exp.Mod(this=_call("abs", minutes.copy()), expression=exp.Literal.number(60)),
+    )
+    return exp.DPipe(this=text, expression=offset)
+
+
+# Trino functions DuckDB lacks (or names differently), by name.
+_FUNCTIONS = {
+    "with_timezone": _with_timezone,
+    "to_iso8601": _to_iso8601,
+    "codepoint": lambda node, _dates: _call("unicode", *[e.copy() for e in node.expressions]),
+}
 
 
 def to_duckdb(

@@ -288,6 +288,24 @@ CASES = [
         table([f"{ROWS[0]['date'] / 1e9}E9"]),
     ),
     (
+        "to_iso8601",
+        "SELECT to_iso8601(from_unixtime(date)), to_iso8601(from_unixtime(date, 'America/Sao_Paulo')), "
+        "to_iso8601(date(context_date)) FROM mensagens WHERE message_id = 103",
+        table(
+            [
+                utc(ROWS[2]["date"]).strftime("%Y-%m-%dT%H:%M:%S.000"),
+                local(ROWS[2]["date"]).strftime("%Y-%m-%dT%H:%M:%S.000-03:00"),
+                ROWS[2]["context_date"],
+            ]
+        ),
+    ),
+    (
+        "with_timezone",  # the same wall clock, now read in the zone
+        "SELECT with_timezone(sent_at_local, 'America/Sao_Paulo') FROM mensagens WHERE message_id = 104",
+        table([stamp(ROWS[3]["sent_at_local"]) + " America/Sao_Paulo"]),
+    ),
+    ("codepoint", "SELECT codepoint('é'), chr(231)", table([ord("é"), chr(231)])),
+    (
         "last_day_of_month",
         "SELECT last_day_of_month(DATE '2024-02-10')",
         table(["2024-02-29"]),
