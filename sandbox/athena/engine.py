@@ -16,6 +16,7 @@ from sandbox.athena import ddl, writes
 from sandbox.athena.catalog import Catalog
 from sandbox.athena.errors import QueryFailed, position
 from sandbox.athena.translate import (
+    JAVA_DOUBLE,
     RAISED_PREFIX,
     TRINO_TYPE,
     keeps,
@@ -23,7 +24,14 @@ from sandbox.athena.translate import (
     partition_filters,
     to_duckdb,
 )
-from sandbox.athena.types import arrow_type, athena_type, parse_hive_type, render, trino_type_name
+from sandbox.athena.types import (
+    arrow_type,
+    athena_type,
+    java_double,
+    parse_hive_type,
+    render,
+    trino_type_name,
+)
 
 DEFAULT_CATALOG = "awsdatacatalog"
 
@@ -200,7 +208,13 @@ class Runner:
             for f in arrow_table.schema
             if pa.types.is_date(f.type)
         }
-        to_duckdb(tree, date_columns, exact_columns(relations.values()))
+        double_columns = {
+            f.name
+            for arrow_table in relations.values()
+            for f in arrow_table.schema
+            if pa.types.is_floating(f.type)
+        }
+        to_duckdb(tree, date_columns, exact_columns(relations.values()), double_columns)
         zones = output_zones(tree)
         sql = tree.sql(dialect="duckdb")
         connection = duckdb.connect()
@@ -208,6 +222,7 @@ class Runner:
             connection.execute("SET TimeZone = 'UTC'")
             connection.execute("SET integer_division = true")  # 5 / 2 = 2, as in Trino
             connection.create_function(TRINO_TYPE, trino_type_name, ["VARCHAR"], "VARCHAR")
+            connection.create_function(JAVA_DOUBLE, java_double, ["DOUBLE"], "VARCHAR")
             for name, arrow_table in relations.items():
                 connection.register(name, arrow_table)
             with self._lock:

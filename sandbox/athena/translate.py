@@ -113,8 +113,10 @@ def _keep_date(node: exp.Expression, date_columns: set[str]) -> exp.Expression |
     return None
 
 
-# A function the engine registers on each connection: DuckDB's typeof() text -> Trino's type name.
+# Functions the engine registers on each connection: DuckDB's typeof() text -> Trino's type name, and a
+# double as Java's Double.toString prints it.
 TRINO_TYPE = "__trino_type"
+JAVA_DOUBLE = "__java_double"
 
 # Errors the rewritten SQL raises itself with DuckDB's error(): the text is already Athena's.
 RAISED_PREFIX = "INVALID_FUNCTION_ARGUMENT: "
@@ -226,6 +228,72 @@ def exact_type(node: exp.Expression, exact_columns: dict[str, tuple[int, int]]) 
     return None
 
 
+# Trino functions that always answer a double (functions/math.md, functions/aggregate.md).
+_DOUBLE_FUNCTIONS = (
+    exp.Avg,
+    exp.Sqrt,
+    exp.Pow,
+    exp.Ln,
+    exp.Log,
+    exp.Exp,
+    exp.Stddev,
+    exp.StddevSamp,
+    exp.StddevPop,
+)
+_DOUBLE_FUNCTIONS += (exp.Variance, exp.VariancePop, exp.Rand)
+
+
+def is_double(node: exp.Expression, double_columns: set[str]) -> bool:
+    """Whether Trino types the expression as double (only the cases this module can see)."""
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return "e" in node.name.lower()
+    if isinstance(node, exp.Cast):
+        return node.to.this == exp.DataType.Type.DOUBLE
+    if isinstance(node, exp.Column):
+        return node.name.lower() in double_columns
+    if isinstance(node, _DOUBLE_FUNCTIONS):
+        return True
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Div):
+        return is_double(node.this, double_columns) or is_double(node.expression, double_columns)
+    if isinstance(node, exp.Sum | exp.Max | exp.Min | exp.Abs | exp.Round):
+        return is_double(node.this, double_columns)
+    return False
+
+
+def _double_division(node: exp.Div, double_columns: set[str]) -> exp.Expression | None:
+    """A double divided by zero is Infinity, -Infinity or NaN in Trino (IEEE 754); DuckDB raises an error."""
+    if not (is_double(node.this, double_columns) or is_double(node.expression, double_columns)):
+        return None
+    left = exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE)
+    right = exp.cast(node.expression.copy(), exp.DataType.Type.DOUBLE)
+
+    def special(text: str) -> exp.Expression:
+        return exp.cast(exp.Literal.string(text), exp.DataType.Type.DOUBLE)
+
+    zero = exp.Literal.number(0)
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=right.copy(), expression=zero.copy()),
+                true=exp.Case(
+                    ifs=[
+                        exp.If(
+                            this=exp.GT(this=left.copy(), expression=zero.copy()), true=special("Infinity")
+                        ),
+                        exp.If(
+                            this=exp.LT(this=left.copy(), expression=zero.copy()), true=special("-Infinity")
+                        ),
+                    ],
+                    default=special("NaN"),
+                ),
+            ),
+        ],
+        default=exp.Div(this=left, expression=right),
+    )
+
+
 def _decimal_division(node: exp.Div, exact_columns: dict[str, tuple[int, int]]) -> exp.Expression | None:
     """x / y of decimals is a decimal of scale max(xs, ys) in Trino (functions/decimal.md), rounded half up;
     DuckDB divides decimals as doubles. Integer / integer stays an integer division."""
@@ -245,14 +313,25 @@ def _decimal_division(node: exp.Div, exact_columns: dict[str, tuple[int, int]]) 
 
 
 def _rewrite(
-    node: exp.Expression, date_columns: set[str], exact_columns: dict[str, tuple[int, int]] | None = None
+    node: exp.Expression,
+    date_columns: set[str],
+    exact_columns: dict[str, tuple[int, int]] | None = None,
+    double_columns: set[str] | None = None,
 ) -> exp.Expression | None:
     """The DuckDB expression with Trino's meaning for `node`, or None to keep it."""
     kept = _keep_date(node, date_columns)
     if kept is not None:
         return kept
     if isinstance(node, exp.Div):
-        return _decimal_division(node, exact_columns or {})
+        return _decimal_division(node, exact_columns or {}) or _double_division(node, double_columns or set())
+    if (
+        isinstance(node, exp.Cast)
+        and node.to.this == exp.DataType.Type.VARCHAR
+        and not node.to.expressions
+        and is_double(node.this, double_columns or set())
+    ):
+        # Trino prints a double as Java does (1.0E7, 0.5), in CAST to varchar as in results.
+        return _call(JAVA_DOUBLE, exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE))
     if isinstance(node, exp.DateDiff) and node.args.get("unit") is not None:
         # Trino counts whole units elapsed (23:59:59 -> 00:00:01 is 0 days); DuckDB's date_diff counts the
         # boundaries crossed (1). DuckDB's date_sub is the former.
@@ -385,6 +464,7 @@ def to_duckdb(
     tree: exp.Expression,
     date_columns: set[str] | None = None,
     exact_columns: dict[str, tuple[int, int]] | None = None,
+    double_columns: set[str] | None = None,
 ) -> exp.Expression:
     """Rewrite a parsed Trino statement in place (children before parents) so DuckDB answers as Trino.
 
@@ -392,7 +472,7 @@ def to_duckdb(
     gives the integer and decimal columns' (precision, scale) as Trino's decimal arithmetic sees them.
     """
     for node in reversed(list(tree.walk())):
-        replacement = _rewrite(node, date_columns or set(), exact_columns)
+        replacement = _rewrite(node, date_columns or set(), exact_columns, double_columns)
         if replacement is not None and replacement is not node:
             zone = zone_of(replacement)
             node.replace(replacement)

@@ -485,6 +485,12 @@ CASES = [
         "SELECT message_id * 9223372036854775807 FROM mensagens LIMIT 1",
         Fails("NUMERIC_VALUE_OUT_OF_RANGE: bigint multiplication overflow: 101 * 9223372036854775807"),
     ),
+    # IEEE 754 for doubles: a double divided by zero is Infinity, -Infinity or NaN, not an error
+    (
+        "double_division_by_zero",
+        "SELECT 1e0 / 0, -1e0 / 0, 0e0 / 0, avg(text_length) / 0 FROM mensagens",
+        table(["Infinity", "-Infinity", "NaN", "Infinity"]),
+    ),
     ("round_half_away", "SELECT round(2.5), round(-2.5), round(0.125, 2)", table(["3", "-3", "0.13"])),
     ("cast_decimal_to_int_rounds", "SELECT CAST(2.5 AS INTEGER), CAST(-2.5 AS INTEGER)", table([3, -3])),
     # -- type names and casts (functions/conversion.md) ---------------------------------------------------
