@@ -12,6 +12,7 @@ import binascii
 import json
 import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -32,6 +33,13 @@ NO_OUTPUT_LOCATION = (
     "No output location provided. An output location is required either through the Workgroup result "
     "configuration setting or as an API input."
 )
+# Athena's own words when a CTAS names its location in a workgroup that enforces one (workgroups-troubleshooting).
+ENFORCED_CTAS_LOCATION = (
+    "The Create Table As Select query failed because it was submitted with an 'external_location' property to an "
+    "Athena Workgroup that enforces a centralized output location for all queries. Please remove the "
+    "'external_location' property and resubmit the query."
+)
+_CTAS_WITH_LOCATION = re.compile(r"(?is)^\s*CREATE\s+TABLE\b.*\bexternal_location\s*=.*\bAS\b")
 _TXT_RESULTS = ("CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC")
 _TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -140,6 +148,9 @@ class AthenaService:
             wg_location if configuration.get("EnforceWorkGroupConfiguration") and wg_location else asked
         )
         location = location or wg_location
+        enforced = bool(configuration.get("EnforceWorkGroupConfiguration") and wg_location)
+        if enforced and _CTAS_WITH_LOCATION.match(query):
+            raise AthenaError("InvalidRequestException", ENFORCED_CTAS_LOCATION)
         if not location:
             raise AthenaError("InvalidRequestException", NO_OUTPUT_LOCATION)
         try:

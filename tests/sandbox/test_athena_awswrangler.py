@@ -150,3 +150,16 @@ def test_unnamed_column_is_refused_by_ctas_as_on_athena(turma):
             boto3_session=turma["session"],
             athena_query_wait_polling_delay=FAST,
         )
+
+
+def test_ctas_with_its_own_location_is_refused_in_an_enforcing_workgroup(turma):
+    # notebook 05's workgroup enforces its result location; Athena then refuses a CTAS that names another one.
+    athena = turma["sandbox"].client("athena")
+    with pytest.raises(
+        athena.exceptions.InvalidRequestException, match="enforces a centralized output location"
+    ):
+        athena.start_query_execution(
+            QueryString=f"CREATE TABLE copia WITH (external_location = 's3://{RESULTS}/copia/') AS SELECT 1 AS um",
+            WorkGroup=WORKGROUP,
+            QueryExecutionContext={"Database": DATABASE},
+        )
