@@ -354,6 +354,21 @@ def _rewrite(
         if zone_of(value):
             return exp.Literal.string("timestamp(3) with time zone")
         return _call(TRINO_TYPE, node.copy())
+    if isinstance(node, exp.Substring) and not node.meta.get("trino"):
+        # Trino's substr from position 0 is the empty string; DuckDB counts position 0 as before the first
+        start = node.args.get("start")
+        if start is None or (isinstance(start, exp.Literal) and int(start.name or 0) != 0):
+            return None
+        node.meta["trino"] = True
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
+                    true=exp.Literal.string(""),
+                )
+            ],
+            default=node.copy(),
+        )
     if isinstance(node, exp.SplitPart) and not node.meta.get("trino"):
         # Trino: NULL past the last field, an error for an index below 1 (functions/string.md); DuckDB
         # answers '' for both.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pyarrow as pa
@@ -174,6 +174,11 @@ def render(value, type_name: str, zone: str | None = None) -> str | None:
         return text
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):  # interval day to second: 0 00:01:30.000
+        sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+        hours, rest = divmod(value.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{sign}{value.days} {hours:02d}:{minutes:02d}:{seconds:02d}.{value.microseconds // 1000:03d}"
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, list | tuple):

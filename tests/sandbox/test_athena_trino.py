@@ -288,6 +288,21 @@ CASES = [
         table([f"{ROWS[0]['date'] / 1e9}E9"]),
     ),
     (
+        "timestamp_difference_is_an_interval",  # interval day to second, printed as Trino prints it
+        "SELECT from_unixtime(b.date) - from_unixtime(a.date) FROM mensagens a JOIN mensagens b "
+        "ON a.message_id = 102 AND b.message_id = 104",
+        table(
+            [
+                "{} {:02d}:{:02d}:{:02d}.000".format(
+                    (ROWS[3]["date"] - ROWS[1]["date"]) // 86400,
+                    (ROWS[3]["date"] - ROWS[1]["date"]) % 86400 // 3600,
+                    (ROWS[3]["date"] - ROWS[1]["date"]) % 3600 // 60,
+                    (ROWS[3]["date"] - ROWS[1]["date"]) % 60,
+                )
+            ]
+        ),
+    ),
+    (
         "to_iso8601",
         "SELECT to_iso8601(from_unixtime(date)), to_iso8601(from_unixtime(date, 'America/Sao_Paulo')), "
         "to_iso8601(date(context_date)) FROM mensagens WHERE message_id = 103",
@@ -384,6 +399,11 @@ CASES = [
         "substr_code_points",
         "SELECT substr(text, 1, 1), substr(text, 2) FROM mensagens WHERE message_id = 103",
         table([ROWS[2]["text"][0], ROWS[2]["text"][1:]]),
+    ),
+    (
+        "substr_from_zero_is_empty",  # start 0: the empty string (Trino's substr); -4: the last four
+        "SELECT substr(text, 0, 2), substr(text, -4) FROM mensagens WHERE message_id = 101",
+        table(["", ROWS[0]["text"][-4:]]),
     ),
     (
         "upper_lower_accents",
