@@ -19,6 +19,8 @@ from sandbox.athena.translate import (
     JAVA_DOUBLE,
     RAISED_PREFIX,
     TRINO_TYPE,
+    TypeMismatch,
+    check_comparisons,
     keeps,
     output_zones,
     partition_filters,
@@ -214,6 +216,12 @@ class Runner:
             for f in arrow_table.schema
             if pa.types.is_floating(f.type)
         }
+        try:
+            check_comparisons(tree, column_types(relations.values()))
+        except TypeMismatch as mismatch:
+            raise QueryFailed(
+                f"TYPE_MISMATCH: {position(query, mismatch.offset)}: {mismatch.message}"
+            ) from None
         to_duckdb(tree, date_columns, exact_columns(relations.values()), double_columns)
         zones = output_zones(tree)
         sql = tree.sql(dialect="duckdb")
@@ -445,6 +453,31 @@ def exact_columns(tables) -> dict[str, tuple[int, int]]:
             elif pa.types.is_decimal(f.type):
                 found[f.name] = (f.type.precision, f.type.scale)
     return found
+
+
+_TRINO_SCALARS = {
+    pa.int8(): "tinyint",
+    pa.int16(): "smallint",
+    pa.int32(): "integer",
+    pa.int64(): "bigint",
+    pa.float32(): "real",
+    pa.float64(): "double",
+    pa.string(): "varchar",
+    pa.bool_(): "boolean",
+    pa.date32(): "date",
+}
+
+
+def column_types(tables) -> dict[str, str]:
+    """Trino's scalar type of each table column whose name has one type in every table of the query."""
+    seen: dict[str, set[str]] = {}
+    for arrow_table in tables:
+        for f in arrow_table.schema:
+            name = _TRINO_SCALARS.get(f.type) or (
+                "timestamp(3)" if pa.types.is_timestamp(f.type) else "other"
+            )
+            seen.setdefault(f.name, set()).add(name)
+    return {n: next(iter(t)) for n, t in seen.items() if len(t) == 1 and "other" not in t}
 
 
 def _hugeint_to_bigint(table: pa.Table, duck_types: list[str]) -> pa.Table:

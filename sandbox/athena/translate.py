@@ -475,6 +475,70 @@ _FUNCTIONS = {
 }
 
 
+class TypeMismatch(Exception):
+    """Trino's analyzer refuses the query (TYPE_MISMATCH); `offset` is where, in the query text."""
+
+    def __init__(self, offset: int, message: str):
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+_FAMILIES = {
+    "tinyint": "number", "smallint": "number", "integer": "number", "bigint": "number", "real": "number",
+    "double": "number", "decimal": "number", "varchar": "text", "char": "text", "date": "time",
+    "timestamp": "time", "boolean": "boolean",
+}  # fmt: skip
+_OPERATORS = {exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+
+
+def _literal_type(node: exp.Expression) -> str | None:
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return f"varchar({len(node.name)})"
+        exact = exact_type(node, {})
+        if exact is None:
+            return "double"
+        if exact[1]:
+            return f"decimal({exact[0]},{exact[1]})"
+        return "integer" if exact[0] == 10 else "bigint"
+    if isinstance(node, exp.Boolean):
+        return "boolean"
+    if isinstance(node, exp.Cast | exp.TsOrDsToDate) and isinstance(node.this, exp.Literal):
+        to = node.to.this if isinstance(node, exp.Cast) else exp.DataType.Type.DATE
+        return {exp.DataType.Type.DATE: "date", exp.DataType.Type.TIMESTAMP: "timestamp(3)"}.get(to)
+    return None
+
+
+def check_comparisons(tree: exp.Expression, column_types: dict[str, str]) -> None:
+    """Trino has no implicit cast between text, numbers and dates: `user_id = '11'` or `context_date = DATE
+    '2024-01-05'` (a varchar partition key) fail with TYPE_MISMATCH; DuckDB would cast and answer."""
+    derived = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+    derived |= {c.name.lower() for t in tree.find_all(exp.TableAlias) for c in t.columns}
+
+    def type_of(node: exp.Expression) -> str | None:
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.Column):
+            name = node.name.lower()
+            return None if name in derived else column_types.get(name)
+        return _literal_type(node)
+
+    for node in tree.find_all(*_OPERATORS):
+        left, right = type_of(node.this), type_of(node.expression)
+        if left is None or right is None:
+            continue
+        families = {_FAMILIES.get(t.split("(")[0]) for t in (left, right)}
+        if None in families or len(families) == 1:
+            continue
+        starts = [i.meta["start"] for i in node.find_all(exp.Identifier) if i.meta and "start" in i.meta]
+        raise TypeMismatch(
+            min(starts) if starts else 0, f"Cannot apply operator: {left} {_OPERATORS[type(node)]} {right}"
+        )
+
+
 def to_duckdb(
     tree: exp.Expression,
     date_columns: set[str] | None = None,

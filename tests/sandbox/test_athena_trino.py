@@ -94,6 +94,7 @@ def _words() -> list[list[str | None]]:
     return table(*top)
 
 
+WHERE_AT = len("SELECT count(*) FROM mensagens WHERE ") + 1  # Trino points at the comparison's first column
 # (id, SQL, expected rows | Fails). Rows are Athena's text, header excluded.
 CASES = [
     # -- aggregations ------------------------------------------------------------------------------------
@@ -540,6 +541,37 @@ CASES = [
         "cast_bad_int",
         "SELECT CAST('dez' AS INTEGER)",
         Fails("INVALID_CAST_ARGUMENT: Cannot cast 'dez' to INT"),
+    ),
+    # No implicit casts between text, numbers and dates (language/types.md): the analyzer refuses them
+    (
+        "bigint_compared_with_text_fails",
+        "SELECT count(*) FROM mensagens WHERE user_id = '11'",
+        Fails(f"TYPE_MISMATCH: line 1:{WHERE_AT}: Cannot apply operator: bigint = varchar(2)"),
+    ),
+    (
+        "text_compared_with_number_fails",
+        "SELECT count(*) FROM mensagens WHERE text <> 1",
+        Fails(f"TYPE_MISMATCH: line 1:{WHERE_AT}: Cannot apply operator: varchar <> integer"),
+    ),
+    (
+        "varchar_partition_compared_with_date_fails",  # notebook 05's context_date is a string
+        "SELECT count(*) FROM mensagens WHERE context_date >= DATE '2024-01-06'",
+        Fails(f"TYPE_MISMATCH: line 1:{WHERE_AT}: Cannot apply operator: varchar >= date"),
+    ),
+    (
+        "same_family_compares",
+        "SELECT count(*) FROM mensagens WHERE user_id = 11.0 AND context_date >= '2024-01-06' AND text_length > 2",
+        table(
+            [
+                sum(
+                    1
+                    for r in ROWS
+                    if r["user_id"] == 11
+                    and r["context_date"] >= "2024-01-06"
+                    and (r["text_length"] or 0) > 2
+                )
+            ]
+        ),
     ),
     ("try_cast", "SELECT try_cast('dez' AS INTEGER), try_cast('10' AS INTEGER)", table([None, 10])),
 ]
