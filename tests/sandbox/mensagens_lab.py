@@ -52,6 +52,10 @@ _MESSAGES = [
 ]
 
 
+def utc_time(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None)
+
+
 def mensagens_rows() -> list[dict]:
     """The enriched rows, one dict per message (context_date = the UTC day, as the Lambda writes it)."""
     rows = []

@@ -102,6 +102,38 @@ def test_read_sql_query_paths_return_the_notebook_frame(turma, sql):
     assert str(by_ctas["mensagens" if "mensagens" in by_ctas else "message_id"].dtype) == "Int64"
 
 
+def test_timestamps_and_dates_come_back_alike_on_all_three_paths(turma):
+    # The notebook's helper leaves timestamps as text; awswrangler types them, from CSV and from Parquet alike.
+    sql = """SELECT message_id, sent_at_local, from_unixtime(date) AS enviada_utc, date(context_date) AS dia,
+                    cardinality(hashtags) AS tags
+             FROM mensagens WHERE message_id <= 106 ORDER BY message_id"""
+    kwargs = {"database": DATABASE, "workgroup": WORKGROUP, "boto3_session": turma["session"]}
+    kwargs["athena_query_wait_polling_delay"] = FAST
+    by_ctas = wr.athena.read_sql_query(sql, **kwargs)
+    by_csv = wr.athena.read_sql_query(sql, ctas_approach=False, **kwargs)
+    by_unload = wr.athena.read_sql_query(
+        sql, ctas_approach=False, unload_approach=True, s3_output=f"s3://{RESULTS}/unload/tempo/", **kwargs
+    )
+    expected = [
+        [
+            r["message_id"],
+            r["sent_at_local"],
+            mensagens_lab.utc_time(r["date"]),
+            r["context_date"],
+            len(r["hashtags"]),
+        ]
+        for r in mensagens_lab.mensagens_rows()
+        if r["message_id"] <= 106
+    ]
+    for frame in (by_ctas, by_csv, by_unload):
+        rows = comparable(frame)
+        assert [[m, pd.Timestamp(s), pd.Timestamp(u), str(d)[:10], t] for m, s, u, d, t in rows] == [
+            [m, pd.Timestamp(s), pd.Timestamp(u), d, t] for m, s, u, d, t in expected
+        ]
+    assert str(by_ctas["sent_at_local"].dtype).startswith("datetime64")
+    assert str(by_csv["sent_at_local"].dtype).startswith("datetime64")
+
+
 def result_keys(turma) -> set[str]:
     pages = turma["s3"].get_paginator("list_objects_v2").paginate(Bucket=RESULTS, Prefix="resultados/")
     return {o["Key"] for page in pages for o in page.get("Contents", [])}

@@ -196,3 +196,17 @@ def test_unload_writes_parquet_to_an_empty_prefix_only(lab):
     again = failure(svc, f"UNLOAD (SELECT 1 AS um) TO '{target}' WITH (format = 'PARQUET')")
     assert again.startswith("HIVE_PATH_ALREADY_EXISTS") and target in again
     assert failure(svc, f"UNLOAD (SELECT 1 AS um) TO 's3://{RESULTS}/unload/csv/' WITH (format = 'TEXTFILE')")
+
+
+def test_partitioned_unload_writes_hive_folders(lab):
+    target = f"s3://{RESULTS}/unload/por_dia/"
+    execution = run_ok(
+        lab["svc"],
+        f"UNLOAD (SELECT message_id, context_date FROM telegram) TO '{target}' "
+        "WITH (format = 'PARQUET', partitioned_by = ARRAY['context_date'])",
+    )["QueryExecution"]
+    files = manifest(lab, execution)
+    assert sorted(f.removeprefix(target).split("/")[0] for f in files) == [
+        f"context_date=2024-01-0{d}" for d in (6, 7, 8)
+    ]
+    assert sorted(r["message_id"] for f in files for r in read_back(lab, f)) == [1, 2, 3, 4, 5, 6]
