@@ -346,7 +346,7 @@ class Runner:
         columns = glue_table["StorageDescriptor"].get("Columns", []) + glue_table.get("PartitionKeys", [])
         all_names = [c["Name"].lower() for c in columns]
         types = [c["Type"] for c in columns]
-        arrow = computed.arrow
+        arrow = _hugeint_to_bigint(computed.arrow, computed.duck_types)
         if listed is not None:  # columns not listed are NULL
             unknown = [c for c in listed if c not in all_names]
             if unknown:
@@ -365,7 +365,7 @@ class Runner:
         schema = pa.schema(
             [(n, arrow_type(parse_hive_type(t))) for n, t in zip(all_names, types, strict=True)]
         )
-        arrow = writes.coerce(_hugeint_to_bigint(arrow, computed.duck_types), schema, types)
+        arrow = writes.coerce(arrow, schema, types)
         keys = [k["Name"].lower() for k in glue_table.get("PartitionKeys", [])]
         location = glue_table["StorageDescriptor"]["Location"]
         written = writes.write(self.catalog, arrow, location, keys, self.query_id, writes.codec({}))

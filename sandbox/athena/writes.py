@@ -233,7 +233,7 @@ def write(
 
 def coerce(table: pa.Table, target: pa.Schema, target_types: list[str]) -> pa.Table:
     """INSERT INTO: the query's columns cast to the table's, as Trino's implicit coercions allow."""
-    query_types = [hive_type(f.type) for f in table.schema]
+    query_types = ["unknown" if pa.types.is_null(f.type) else hive_type(f.type) for f in table.schema]
     mismatch = QueryFailed(
         "TYPE_MISMATCH: line 1:1: Insert query has mismatched column types: "
         f"Table: [{', '.join(target_types)}], Query: [{', '.join(query_types)}]"

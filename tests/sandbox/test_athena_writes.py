@@ -168,7 +168,10 @@ def test_drop_table_keeps_the_data_and_insert_into_appends(lab):
     ]
     assert len(manifest(lab, inserted["QueryExecution"])) == 2  # one new file per new partition
     run_ok(svc, "INSERT INTO copia VALUES (7, 'nova', '2024-01-06')")  # an integer widens to bigint
-    assert rows(svc, "SELECT count(*), count(DISTINCT context_date) FROM copia") == [["7", "3"]]
+    run_ok(svc, "INSERT INTO copia (context_date, message_id) VALUES ('2024-01-06', 8)")  # text is NULL
+    assert rows(svc, "SELECT count(*), count(DISTINCT context_date), count(text) FROM copia") == [
+        ["8", "3", "7"]
+    ]
     assert failure(svc, "INSERT INTO copia VALUES ('sete', 'nova', '2024-01-06')").startswith(
         "TYPE_MISMATCH: line 1:1: Insert query has mismatched column types: Table: [bigint, string, string], "
         "Query: [string, string, string]"
@@ -176,7 +179,7 @@ def test_drop_table_keeps_the_data_and_insert_into_appends(lab):
     before = keys(s3, ENRICHED, "ctas/copia/")
     run_ok(svc, "DROP TABLE copia")
     # Athena's DROP TABLE forgets an external table; its files stay in S3.
-    assert keys(s3, ENRICHED, "ctas/copia/") == before and len(before) == 4
+    assert keys(s3, ENRICHED, "ctas/copia/") == before and len(before) == 5
     assert "TABLE_NOT_FOUND" in failure(svc, "SELECT * FROM copia")
 
 
