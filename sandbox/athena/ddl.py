@@ -27,7 +27,7 @@ def _no_database(name: str) -> QueryFailed:
     return QueryFailed(f"FAILED: SemanticException [Error 10072]: Database does not exist: {name}", 1301)
 
 
-def _names(table: exp.Table, database: str | None) -> tuple[str, str]:
+def table_names(table: exp.Table, database: str | None) -> tuple[str, str]:
     db = (table.db or database or "default").lower()
     return db, table.name.lower()
 
@@ -84,7 +84,7 @@ def create_table(catalog: Catalog, stmt: exp.Create, database: str | None) -> Re
             1201,
         )
     schema = stmt.this
-    db, name = _names(schema.this, database)
+    db, name = table_names(schema.this, database)
     props = (stmt.args.get("properties") or exp.Properties(expressions=[])).expressions
     if not any(isinstance(p, exp.ExternalProperty) for p in props):
         raise QueryFailed(
@@ -160,8 +160,48 @@ def _column(column: exp.ColumnDef) -> dict:
     return out
 
 
+def valid_location(location: str) -> None:
+    try:
+        split_s3_uri(location)
+    except ValueError as error:
+        raise QueryFailed(
+            f"INVALID_TABLE_PROPERTY: External location must be a directory: {location}", 1301
+        ) from error
+
+
+def register_ctas_table(
+    catalog: Catalog, db: str, name: str, columns: list[dict], keys: list[str], location: str, props: dict
+) -> None:
+    """The Glue entry a CTAS leaves: an external Parquet table at the location it wrote, keys last."""
+    storage: dict = {
+        "Columns": [c for c in columns if c["Name"] not in keys],
+        "Location": location,
+        "InputFormat": PARQUET_FORMATS["InputFormat"],
+        "OutputFormat": PARQUET_FORMATS["OutputFormat"],
+        "Compressed": False,
+        "SerdeInfo": {
+            "SerializationLibrary": PARQUET_FORMATS["SerializationLibrary"],
+            "Parameters": {"serialization.format": "1"},
+        },
+    }
+    bucketed = props.get("bucketed_by")
+    if bucketed:
+        storage["BucketColumns"] = [b.lower() for b in bucketed]
+        storage["NumberOfBuckets"] = int(props.get("bucket_count") or 1)
+    catalog.glue.create_table(
+        DatabaseName=db,
+        TableInput={
+            "Name": name,
+            "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [c for k in keys for c in columns if c["Name"] == k],
+            "Parameters": {"EXTERNAL": "TRUE", "has_encrypted_data": "false"},
+            "StorageDescriptor": storage,
+        },
+    )
+
+
 def drop_table(catalog: Catalog, stmt: exp.Drop, database: str | None) -> Result:
-    db, name = _names(stmt.this if stmt.this else stmt.args["tables"][0], database)
+    db, name = table_names(stmt.this if stmt.this else stmt.args["tables"][0], database)
     if catalog.database_exists(db) and catalog.get_table(db, name) is not None:
         catalog.glue.delete_table(DatabaseName=db, Name=name)
     elif not stmt.args.get("exists"):
@@ -169,15 +209,70 @@ def drop_table(catalog: Catalog, stmt: exp.Drop, database: str | None) -> Result
     return None, []
 
 
+def split_add_partitions(text: str) -> list[str] | None:
+    """`ALTER TABLE t ADD [IF NOT EXISTS] PARTITION (...) [LOCATION '...'] PARTITION (...) ...` (Hive's form with
+    several partitions and no commas, which sqlglot cannot parse) as one statement per partition."""
+    match = re.match(r"(?is)^\s*ALTER\s+TABLE\s+(\S+)\s+ADD\s+(IF\s+NOT\s+EXISTS\s+)?(PARTITION\b.*)$", text)
+    if not match:
+        return None
+    specs = re.findall(r"(?is)PARTITION\s*\([^)]*\)(?:\s*LOCATION\s*'[^']*')?", match.group(3))
+    if len(specs) < 2:
+        return None
+    return [f"ALTER TABLE {match.group(1)} ADD {match.group(2) or ''}{spec}" for spec in specs]
+
+
+def alter_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
+    """ALTER TABLE ... ADD PARTITION / DROP PARTITION (Glue only: Athena never deletes the data)."""
+    actions = stmt.args.get("actions", [])
+    if actions and all(isinstance(a, exp.DropPartition) for a in actions):
+        return drop_partitions(catalog, stmt, database)
+    return add_partitions(catalog, stmt, database)
+
+
+def drop_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
+    db, name = table_names(stmt.this, database)
+    table = _table_or_fail(catalog, db, name)
+    keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+    existing = {tuple(p.values.values()) for p in catalog.glue_partitions(db, table)}
+    doomed = []
+    for action in stmt.args["actions"]:
+        for partition in action.expressions:
+            spec = {eq.this.name.lower(): eq.expression.name for eq in partition.expressions}
+            if set(spec) != set(keys):
+                raise QueryFailed(
+                    f"FAILED: SemanticException [Error 10006]: Partition not found {spec} "
+                    f"(a tabela {name} é particionada por {', '.join(keys) or 'nenhuma coluna'})",
+                    1301,
+                )
+            values = tuple(spec[k] for k in keys)
+            if values not in existing:
+                if action.args.get("exists"):
+                    continue
+                described = ", ".join(f"{k} = '{v}'" for k, v in zip(keys, values, strict=True))
+                raise QueryFailed(
+                    f"FAILED: SemanticException [Error 10006]: Partition not found ({described})", 1301
+                )
+            doomed.append({"Values": list(values)})
+    for start in range(0, len(doomed), 25):  # Glue's BatchDeletePartition takes up to 25
+        catalog.glue.batch_delete_partition(
+            DatabaseName=db, TableName=table["Name"], PartitionsToDelete=doomed[start : start + 25]
+        )
+    return None, []
+
+
 def add_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> Result:
-    db, name = _names(stmt.this, database)
+    db, name = table_names(stmt.this, database)
     table = _table_or_fail(catalog, db, name)
     keys = [k["Name"] for k in table.get("PartitionKeys", [])]
     existing = {tuple(p.values.values()) for p in catalog.glue_partitions(db, table)}
     new: list[Partition] = []
     for action in stmt.args.get("actions", []):
         if not isinstance(action, exp.AddPartition):
-            raise QueryFailed("NOT_SUPPORTED: a sandbox só executa ALTER TABLE ... ADD PARTITION.", 1201)
+            raise QueryFailed(
+                "NOT_SUPPORTED: a sandbox executa ALTER TABLE ... ADD PARTITION e DROP PARTITION, não outros "
+                "ALTER TABLE.",
+                1201,
+            )
         spec = {eq.this.name.lower(): eq.expression.name for eq in action.this.expressions}
         if set(spec) != set(keys):
             raise QueryFailed(
@@ -200,11 +295,11 @@ def add_partitions(catalog: Catalog, stmt: exp.Alter, database: str | None) -> R
                 _DDL_TASK + f"AlreadyExistsException(message:Partition already exists: {values})", 1301
             )
         new.append(partition)
-    _create_partitions(catalog, db, table, new)
+    create_partitions(catalog, db, table, new)
     return None, []
 
 
-def _create_partitions(catalog: Catalog, db: str, table: dict, partitions: list[Partition]) -> None:
+def create_partitions(catalog: Catalog, db: str, table: dict, partitions: list[Partition]) -> None:
     storage = table["StorageDescriptor"]
     for start in range(0, len(partitions), 100):  # Glue's BatchCreatePartition takes up to 100
         inputs = [
@@ -231,7 +326,7 @@ def repair_table(catalog: Catalog, text: str, database: str | None) -> Result:
         raise QueryFailed(
             f"SYNTAX_ERROR: line 1:13: mismatched input '{text.split()[0] if text.split() else ''}'"
         )
-    db, name = _names(exp.to_table(match.group(1).replace("`", "").replace('"', "")), database)
+    db, name = table_names(exp.to_table(match.group(1).replace("`", "").replace('"', "")), database)
     table = _table_or_fail(catalog, db, name)
     keys = [k["Name"] for k in table.get("PartitionKeys", [])]
     if not keys:
@@ -247,7 +342,7 @@ def repair_table(catalog: Catalog, text: str, database: str | None) -> Result:
         if m and m.groups() not in known:
             found.setdefault(m.groups(), Partition(dict(zip(keys, m.groups(), strict=True)), m.group(0)))
     new = sorted(found.values(), key=lambda p: p.location)
-    _create_partitions(catalog, db, table, new)
+    create_partitions(catalog, db, table, new)
     specs = ["/".join(f"{k}={v}" for k, v in p.values.items()) for p in new]
     if not specs:
         return None, []
@@ -273,7 +368,7 @@ def show(catalog: Catalog, text: str, database: str | None) -> Result:
             raise _no_database(db)
         return "tab_name", [n for n in catalog.list_tables(db) if _like(n, pattern)]
     if head == "PARTITIONS" and len(words) == 2:
-        db, name = _names(exp.to_table(words[1].replace("`", "").replace('"', "")), database)
+        db, name = table_names(exp.to_table(words[1].replace("`", "").replace('"', "")), database)
         table = _table_or_fail(catalog, db, name)
         if not table.get("PartitionKeys"):
             raise QueryFailed(
@@ -281,12 +376,52 @@ def show(catalog: Catalog, text: str, database: str | None) -> Result:
             )
         rows = ["/".join(f"{k}={v}" for k, v in p.values.items()) for p in catalog.glue_partitions(db, table)]
         return "partition", sorted(rows)
+    if head == "CREATE" and len(words) == 3 and words[1].upper() == "TABLE":
+        db, name = table_names(exp.to_table(words[2].replace("`", "").replace('"', "")), database)
+        return "createtab_stmt", create_statement(_table_or_fail(catalog, db, name))
     if head == "COLUMNS" and len(words) >= 3:
-        db, name = _names(exp.to_table(words[2].replace("`", "")), database)
+        db, name = table_names(exp.to_table(words[2].replace("`", "")), database)
         table = _table_or_fail(catalog, db, name)
         cols = table["StorageDescriptor"].get("Columns", []) + table.get("PartitionKeys", [])
         return "field", [c["Name"] for c in cols]
     raise QueryFailed(f"SYNTAX_ERROR: line 1:6: mismatched input '{words[0] if words else '<EOF>'}'")
+
+
+def create_statement(table: dict) -> list[str]:
+    """SHOW CREATE TABLE: the Hive DDL Athena prints, one line per row; it recreates the same table."""
+
+    def column(c: dict, last: bool) -> str:
+        comment = f" COMMENT '{c['Comment']}'" if c.get("Comment") else ""
+        return f"  `{c['Name']}` {c['Type']}{comment}" + (")" if last else ", ")
+
+    storage = table["StorageDescriptor"]
+    columns = storage.get("Columns", [])
+    kind = "EXTERNAL TABLE" if table.get("TableType") == "EXTERNAL_TABLE" else "TABLE"
+    lines = [f"CREATE {kind} `{table['Name']}`("]
+    lines += [column(c, i == len(columns) - 1) for i, c in enumerate(columns)]
+    if table.get("Description"):
+        lines.append(f"COMMENT '{table['Description']}'")
+    keys = table.get("PartitionKeys", [])
+    if keys:
+        lines.append("PARTITIONED BY ( ")
+        lines += [column(k, i == len(keys) - 1) for i, k in enumerate(keys)]
+    serde = storage.get("SerdeInfo", {})
+    lines += ["ROW FORMAT SERDE ", f"  '{serde.get('SerializationLibrary', '')}' "]
+    if serde.get("Parameters") and set(serde["Parameters"]) != {"serialization.format"}:
+        pairs = [f"  '{k}'='{v}'" for k, v in serde["Parameters"].items()]
+        lines += ["WITH SERDEPROPERTIES ( ", *[p + ", " for p in pairs[:-1]], pairs[-1] + ") "]
+    lines += ["STORED AS INPUTFORMAT ", f"  '{storage.get('InputFormat', '')}' "]
+    lines += [
+        "OUTPUTFORMAT ",
+        f"  '{storage.get('OutputFormat', '')}'",
+        "LOCATION",
+        f"  '{storage.get('Location', '')}'",
+    ]
+    params = {k: v for k, v in table.get("Parameters", {}).items() if k != "EXTERNAL"}
+    if params:
+        pairs = [f"  '{k}'='{v}'" for k, v in sorted(params.items())]
+        lines += ["TBLPROPERTIES (", *[p + ", " for p in pairs[:-1]], pairs[-1] + ")"]
+    return lines
 
 
 def _like(name: str, pattern: str | None) -> bool:
@@ -297,7 +432,7 @@ def _like(name: str, pattern: str | None) -> bool:
 
 
 def describe(catalog: Catalog, stmt: exp.Describe, database: str | None) -> Result:
-    db, name = _names(stmt.this, database)
+    db, name = table_names(stmt.this, database)
     table = _table_or_fail(catalog, db, name)
 
     def line(column: dict) -> str:

@@ -12,6 +12,7 @@ import binascii
 import json
 import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -33,6 +34,13 @@ NO_OUTPUT_LOCATION = (
     "No output location provided. An output location is required either through the Workgroup result "
     "configuration setting or as an API input."
 )
+# Athena's own words when a CTAS names its location in a workgroup that enforces one (workgroups-troubleshooting).
+ENFORCED_CTAS_LOCATION = (
+    "The Create Table As Select query failed because it was submitted with an 'external_location' property to an "
+    "Athena Workgroup that enforces a centralized output location for all queries. Please remove the "
+    "'external_location' property and resubmit the query."
+)
+_CTAS_WITH_LOCATION = re.compile(r"(?is)^\s*CREATE\s+TABLE\b.*\bexternal_location\s*=.*\bAS\b")
 _TXT_RESULTS = ("CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC")
 _TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 Authorize = Callable[[str, "str | None", str], "str | None"]
@@ -54,6 +62,7 @@ class Execution:
     denied: str | None = None  # why the caller may not run it (the permissions Athena uses on their behalf)
     outcome: Outcome | None = None
     runner: Runner | None = None
+    manifest_location: str | None = None  # s3://.../{id}-manifest.csv, for CTAS / INSERT / UNLOAD
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -146,6 +155,9 @@ class AthenaService:
             wg_location if configuration.get("EnforceWorkGroupConfiguration") and wg_location else asked
         )
         location = location or wg_location
+        enforced = bool(configuration.get("EnforceWorkGroupConfiguration") and wg_location)
+        if enforced and _CTAS_WITH_LOCATION.match(query):
+            raise AthenaError("InvalidRequestException", ENFORCED_CTAS_LOCATION)
         if not location:
             raise AthenaError("InvalidRequestException", NO_OUTPUT_LOCATION)
         try:
@@ -171,7 +183,7 @@ class AthenaService:
                 execution.denied = authorize(
                     query, execution.context.get("Database"), execution.output_location
                 )
-            execution.runner = Runner(self.catalog)
+            execution.runner = Runner(self.catalog, execution_id, location)
             self._executions[execution_id] = execution
             if token:
                 self._tokens[token] = execution_id
@@ -231,6 +243,12 @@ class AthenaService:
 
     def _write_result(self, execution: Execution, outcome: Outcome) -> None:
         bucket, key = split_s3_uri(execution.output_location)
+        if outcome.manifest is not None:
+            # Athena's data manifest: one line per file the statement wrote, beside the result file.
+            manifest_key = key.rsplit(".", 1)[0] + "-manifest.csv"
+            body = "".join(f"{uri}\n" for uri in outcome.manifest).encode()
+            self.catalog.s3.put_object(Bucket=bucket, Key=manifest_key, Body=body, ContentType="text/csv")
+            execution.manifest_location = f"s3://{bucket}/{manifest_key}"
         if outcome.is_select:
             header = [c.name for c in outcome.columns]
             body = to_csv(header, outcome.rows)
@@ -275,6 +293,8 @@ class AthenaService:
             "ServiceProcessingTimeInMillis": 0,
             "ResultReuseInformation": {"ReusedPreviousResult": False},
         }
+        if execution.manifest_location and execution.state == "SUCCEEDED":
+            statistics["DataManifestLocation"] = execution.manifest_location
         described = {
             "QueryExecutionId": execution.id,
             "Query": execution.query,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pyarrow as pa
@@ -94,6 +94,53 @@ def athena_type(duckdb_type: str) -> tuple[str, int, int]:
     return name, precision, 0
 
 
+_TRINO_NAMES = {
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "HUGEINT": "bigint",  # DuckDB's sum of integers; Trino's is a bigint
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "real",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "varchar",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp(3)",
+    "TIMESTAMP_MS": "timestamp(3)",
+    "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
+    "BLOB": "varbinary",
+    "INTERVAL": "interval day to second",
+    "UUID": "uuid",
+    '"NULL"': "unknown",
+}
+
+
+def _top_level(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return parts + [text[start:].strip()]
+
+
+def trino_type_name(duckdb_type: str) -> str:
+    """What Trino's typeof() says for a value DuckDB types as `duckdb_type` (e.g. VARCHAR[] -> array(varchar))."""
+    if duckdb_type.endswith("[]"):
+        return f"array({trino_type_name(duckdb_type[:-2])})"
+    if duckdb_type.startswith("DECIMAL"):
+        return duckdb_type.lower().replace(" ", "")
+    if duckdb_type.startswith("MAP("):
+        key, value = _top_level(duckdb_type[4:-1])
+        return f"map({trino_type_name(key)}, {trino_type_name(value)})"
+    if duckdb_type.startswith("STRUCT("):
+        fields = [f.split(" ", 1) for f in _top_level(duckdb_type[7:-1])]
+        return "row(" + ", ".join(f"{n.strip(chr(34))} {trino_type_name(t)}" for n, t in fields) + ")"
+    return _TRINO_NAMES.get(duckdb_type, duckdb_type.lower())
+
+
 def java_double(value: float) -> str:
     """Trino prints doubles like Java's Double.toString: 12.0, 0.5, 1.0E7, 1.0E-4, NaN, Infinity."""
     if math.isnan(value):
@@ -127,6 +174,11 @@ def render(value, type_name: str, zone: str | None = None) -> str | None:
         return text
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):  # interval day to second: 0 00:01:30.000
+        sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+        hours, rest = divmod(value.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{sign}{value.days} {hours:02d}:{minutes:02d}:{seconds:02d}.{value.microseconds // 1000:03d}"
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, list | tuple):
@@ -159,4 +211,5 @@ __all__ = [
     "parse_hive_type",
     "render",
     "to_csv",
+    "trino_type_name",
 ]
