@@ -237,10 +237,17 @@ def messages(draw, chat_id: int | None = None, date: int | None = None, edited: 
 
 
 @st.composite
-def updates(draw, date: int | None = None, message_ids: st.SearchStrategy[int] | None = None) -> dict:
+def updates(
+    draw,
+    date: int | None = None,
+    message_ids: st.SearchStrategy[int] | None = None,
+    only_messages: bool = False,
+) -> dict:
     """One update as the Bot API delivers it to a group bot: exactly one field besides update_id."""
     kind = draw(
-        st.sampled_from(
+        st.sampled_from(["message", "edited_message"])
+        if only_messages
+        else st.sampled_from(
             [
                 "message",
                 "message",
@@ -329,32 +336,38 @@ def replaced(value: object, path: tuple, new: object, delete: bool = False) -> o
     return value
 
 
+HUGE_INTS = st.sampled_from([2**63, -(2**63) - 1, 10**20, 253402300800, -(2**62), 2**53])
+HOW = ["wrong_type", "huge_int", "delete", "extra_payload", "no_payload", "surrogate", "surrogate_key", "truncate",
+       "insert_bytes", "invalid_utf8", "bom", "not_an_object", "duplicate_key", "nan"]  # fmt: skip
+
+
 @st.composite
-def hostile_bodies(draw) -> tuple[bytes, str]:
-    """A Telegram-shaped update broken in one way a forger, a proxy or a buggy client could break it."""
-    update = draw(updates())
+def hostile_bodies(
+    draw, base: st.SearchStrategy[dict] | None = None, record_level: bool = False
+) -> tuple[bytes, str]:
+    """A Telegram-shaped update broken in one way a forger, a proxy or a buggy client could break it.
+
+    record_level: only breakages of the fields a row is made of that leave valid JSON (the ETL's own test adds
+    raw bytes separately).
+    """
+    update = draw(updates() if base is None else base)
     how = draw(
-        st.sampled_from(
-            [
-                "wrong_type",
-                "delete",
-                "extra_payload",
-                "no_payload",
-                "surrogate",
-                "surrogate_key",
-                "truncate",
-                "insert_bytes",
-                "invalid_utf8",
-                "bom",
-                "not_an_object",
-                "duplicate_key",
-                "nan",
-            ]
-        )  # fmt: skip
+        st.sampled_from(["wrong_type", "huge_int", "surrogate", "extra_payload"] if record_level else HOW)
     )
     # Leaves first: Hypothesis favours (and shrinks towards) the first choices, and a broken leaf is the subtle case.
     targets = paths(update)[::-1]
-    if how == "wrong_type":
+    if record_level:
+        # The fields a row is made of (message.*, from.*, chat.*, entities[n].*), not deep copies like replies.
+        near = [
+            path
+            for path in targets
+            if len(path) <= 3 or (len(path) == 4 and path[1] in ("entities", "caption_entities"))
+        ]
+        targets = [path for path in near if "reply_to_message" not in path and "pinned_message" not in path]
+    integers = [path for path in targets if type(_get(update, path)) is int]
+    if how == "huge_int" and integers:
+        body = telegram_json(replaced(update, draw(st.sampled_from(integers)), draw(HUGE_INTS)))
+    elif how in ("wrong_type", "huge_int"):
         body = telegram_json(replaced(update, draw(st.sampled_from(targets)), draw(WRONG_VALUES)))
     elif how == "delete":
         body = telegram_json(replaced(update, draw(st.sampled_from(targets)), None, delete=True))
@@ -637,9 +650,9 @@ def test_s3_failure_makes_the_invocation_fail_so_telegram_retries(handler, data)
 
 # Updates that pass the handler (well formed, of the group) but whose other fields are broken: the ETL's job.
 @st.composite
-def group_updates_for_the_etl(draw, day_start: int) -> dict:
+def group_updates_for_the_etl(draw, day_start: int, only_messages: bool = False) -> dict:
     sent = day_start + draw(st.integers(0, 86399))
-    update = draw(updates(date=sent, message_ids=st.integers(1, 4)))
+    update = draw(updates(date=sent, message_ids=st.integers(1, 4), only_messages=only_messages))
     kind = next(key for key in update if key != "update_id")
     if "chat" in update[kind]:
         update[kind]["chat"] = CHATS[GROUP_ID]
@@ -712,24 +725,21 @@ def test_every_stored_group_message_becomes_exactly_one_row_or_one_skipped_entry
     hypothesis.event(f"{len(skipped)} skipped, {detail['rows']} rows")
 
 
+def broken_group_messages(day_start: int) -> st.SearchStrategy[bytes]:
+    base = group_updates_for_the_etl(day_start, only_messages=True)
+    return hostile_bodies(base=base, record_level=True).map(lambda pair: pair[0])
+
+
 @ETL_SETTINGS
 @given(data=st.data())
 def test_etl_never_raises_on_any_stored_object(handler, data):
     """Objects put straight into the raw bucket (an old version of the handler, a learner's upload, a bug)."""
     empty_buckets()
     day_start = int(datetime(2025, 3, 17, tzinfo=TZ).timestamp())
-    bodies = data.draw(
-        st.lists(
-            st.one_of(
-                group_updates_for_the_etl(day_start).map(telegram_json),
-                hostile_bodies().map(lambda pair: pair[0]),
-                st.binary(max_size=40),
-            ),
-            min_size=1,
-            max_size=6,
-        ),
-        label="bodies",
-    )
+    # Every day has broken group messages (the records that reach every step of the ETL) among sound ones.
+    broken = data.draw(st.lists(broken_group_messages(day_start), min_size=1, max_size=3), label="broken")
+    others = st.one_of(group_updates_for_the_etl(day_start).map(telegram_json), st.binary(max_size=40))
+    bodies = data.draw(st.permutations(broken + data.draw(st.lists(others, max_size=3), label="others")))
     client = s3()
     for number, body in enumerate(bodies):
         client.put_object(Bucket=RAW, Key=f"telegram/context_date=2025-03-17/{number}.json", Body=body)
