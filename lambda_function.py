@@ -380,9 +380,10 @@ _migrations: dict[int, int] = {}
 def migration_in(payload: dict, chat_id: int, chat_ids: frozenset[int]) -> tuple[int, int] | None:
     """(old id, new id) when this message announces a migration of a configured chat, else None."""
     to_id, from_id = payload.get("migrate_to_chat_id"), payload.get("migrate_from_chat_id")
-    if chat_id in chat_ids and _is_int(to_id) and to_id < SUPERGROUP_ID_BELOW:
+    # A chat never migrates to itself: such a message records nothing (found by the fuzzing tests).
+    if chat_id in chat_ids and _is_int(to_id) and to_id < SUPERGROUP_ID_BELOW and to_id != chat_id:
         return chat_id, to_id
-    if _is_int(from_id) and from_id in chat_ids and chat_id < SUPERGROUP_ID_BELOW:
+    if _is_int(from_id) and from_id in chat_ids and chat_id < SUPERGROUP_ID_BELOW and from_id != chat_id:
         return from_id, chat_id
     return None
 

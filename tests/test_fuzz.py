@@ -512,23 +512,23 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def expected_outcome(event: dict, now: float) -> tuple[int, str | None, bytes | None]:
-    """(status, key, stored bytes) for an event: 400/401/403 refused, 200 with or without a key."""
+def expected_outcome(event: dict, now: float) -> tuple[int, dict[str, bytes]]:
+    """(status, objects stored) for an event: 400/401/403 refused, 200 with or without objects."""
     headers, flag, context = event.get("headers"), event.get("isBase64Encoded"), event.get("requestContext")
     if not isinstance(headers or {}, dict) or flag not in (None, True, False):
-        return 400, None, None
+        return 400, {}
     if context is not None and not isinstance(context, dict):
-        return 400, None, None
+        return 400, {}
     secret = {name.lower(): value for name, value in (headers or {}).items()}.get(
         "x-telegram-bot-api-secret-token"
     )
     if secret is None:
-        return 401, None, None
+        return 401, {}
     if secret != SECRET:
-        return 403, None, None
+        return 403, {}
     body = event.get("body")
     if not isinstance(body, str) or not body:
-        return 400, None, None
+        return 400, {}
     try:
         raw = base64.b64decode(body, validate=True) if flag else body.encode("utf-8")
         update = json.loads(
@@ -536,51 +536,63 @@ def expected_outcome(event: dict, now: float) -> tuple[int, str | None, bytes | 
         )
         json.dumps(update, ensure_ascii=False).encode("utf-8")  # no lone surrogate anywhere
     except (ValueError, RecursionError, TypeError):
-        return 400, None, None
+        return 400, {}
     if not raw or not isinstance(update, dict) or not _integer(update.get("update_id"), 0, 2**53):
-        return 400, None, None
+        return 400, {}
     kinds = [key for key in update if key != "update_id"]
     if len(kinds) != 1 or not isinstance(update[kinds[0]], dict):
-        return 400, None, None
+        return 400, {}
     kind, payload = kinds[0], update[kinds[0]]
     chat = payload.get("chat")
     if chat is not None and not (isinstance(chat, dict) and type(chat.get("id")) is int):
-        return 400, None, None
+        return 400, {}
     for name in ("migrate_from_chat_id", "migrate_to_chat_id"):
         if payload.get(name) is not None and type(payload[name]) is not int:
-            return 400, None, None
+            return 400, {}
     if "date" in payload:
         if not _integer(payload["date"], 0, 2**53):
-            return 400, None, None
+            return 400, {}
         day = _local_day(payload["date"])
     else:
         context = context or {}
         name = "timeEpoch" if "timeEpoch" in context else "requestTimeEpoch"
         arrival = context.get(name)
         if arrival is not None and not _integer(arrival, 0, 2**53):
-            return 400, None, None
+            return 400, {}
         day = _local_day(now if arrival is None else arrival / 1000)
     if day is None:
-        return 400, None, None
+        return 400, {}
     if context and ("timeEpoch" in context or "requestTimeEpoch" in context):
         name = "timeEpoch" if "timeEpoch" in context else "requestTimeEpoch"
         if context[name] is not None and not _integer(context[name], 0, 2**53):
-            return 400, None, None
+            return 400, {}
     belongs = kind not in NOT_THE_GROUP and (
         (chat is not None and chat["id"] == GROUP_ID) or payload.get("migrate_from_chat_id") == GROUP_ID
     )
     if chat is None:
         belongs = False
     if not belongs:
-        return 200, None, None
-    return 200, f"telegram/context_date={day}/{update['update_id']}.json", raw
+        return 200, {}
+    stored = {f"telegram/context_date={day}/{update['update_id']}.json": raw}
+    # Telegram's migration messages of the group (to a supergroup, whose ids are below -10^12) are also
+    # recorded, so that the supergroup's later messages are kept: one small object outside telegram/.
+    old_id, new_id = None, None
+    if chat["id"] == GROUP_ID and payload.get("migrate_to_chat_id") is not None:
+        old_id, new_id = GROUP_ID, payload["migrate_to_chat_id"]
+    elif payload.get("migrate_from_chat_id") == GROUP_ID:
+        old_id, new_id = GROUP_ID, chat["id"]
+    if new_id is not None and new_id != old_id and new_id < -(10**12):
+        record = {"migrate_from_chat_id": old_id, "migrate_to_chat_id": new_id}
+        stored[f"estado/migracoes/{new_id}.json"] = json.dumps(record).encode()
+    return 200, stored
 
 
 def check_handler(handler, event: dict) -> tuple[int, str | None]:
     """Run the handler on event and check every ingestion invariant; returns (status, stored key)."""
     empty_buckets()
+    handler._migrations.clear()  # each example in a fresh execution environment: nothing recorded before it
     now = datetime.now(timezone.utc).timestamp()
-    expected_status, expected_key, expected_body = expected_outcome(event, now)
+    expected_status, expected_objects = expected_outcome(event, now)
 
     response = handler.lambda_handler(event, None)  # raising here would be a 5xx
 
@@ -588,13 +600,10 @@ def check_handler(handler, event: dict) -> tuple[int, str | None]:
     assert 200 <= status < 500, response
     assert "method" not in json.loads(response["body"])
     stored = objects()
-    note(f"status={status} stored={sorted(stored)} expected={expected_status} {expected_key}")
+    note(f"status={status} stored={sorted(stored)} expected={expected_status} {sorted(expected_objects)}")
     assert status == expected_status, response["body"]
-    if expected_key is None:
-        assert stored == {}
-    else:
-        assert stored == {expected_key: expected_body}
-    return status, expected_key
+    assert stored == expected_objects
+    return status, next((key for key in expected_objects if key.startswith("telegram/")), None)
 
 
 # --- Properties ----------------------------------------------------------------------------------------------------
@@ -637,15 +646,25 @@ def test_hostile_update_gets_2xx_or_4xx_and_is_stored_only_when_well_formed_and_
 def test_s3_failure_makes_the_invocation_fail_so_telegram_retries(handler, data):
     update = data.draw(updates(), label="update")
     event, _ = data.draw(envelopes(telegram_json(update)), label="envelope")
-    _, key, _ = expected_outcome(event, datetime.now(timezone.utc).timestamp())
+    status, stored = expected_outcome(event, datetime.now(timezone.utc).timestamp())
+    handler._migrations.clear()
+    # S3 is needed to store the update, or to ask whether the group became this supergroup-shaped chat.
+    needs_s3 = bool(stored) or (status == 200 and asks_for_a_migration(update))
 
     with mock.patch.object(handler, "AWS_S3_BUCKET", "bucket-que-nao-existe-raw"):
-        if key is None:
+        if not needs_s3:
             assert handler.lambda_handler(event, None)["statusCode"] == 200
         else:
             with pytest.raises(ClientError, match="NoSuchBucket"):
                 handler.lambda_handler(event, None)
-    hypothesis.event(f"s3 failure: {'raised' if key else 'ignored'}")
+    hypothesis.event(f"s3 failure: {'raised' if needs_s3 else 'ignored'}")
+
+
+def asks_for_a_migration(update: dict) -> bool:
+    """A chat with a supergroup's id (below -10^12) that is not the group: it may be what the group became."""
+    kind = next(name for name in update if name != "update_id")
+    chat = update[kind].get("chat") or {}
+    return kind not in NOT_THE_GROUP and chat.get("id", 0) < -(10**12) and chat["id"] != GROUP_ID
 
 
 # Updates that pass the handler (well formed, of the group) but whose other fields are broken: the ETL's job.
@@ -690,13 +709,15 @@ def is_message(update: dict) -> bool:
 @given(data=st.data())
 def test_every_stored_group_message_becomes_exactly_one_row_or_one_skipped_entry(handler, data):
     empty_buckets()
+    handler._migrations.clear()
     day_start = int(datetime(2025, 3, 17, tzinfo=TZ).timestamp())
     batch = data.draw(st.lists(group_updates_for_the_etl(day_start), min_size=1, max_size=6), label="batch")
     for update in batch:
         event, _ = data.draw(envelopes(telegram_json(update)), label="envelope")
         response = handler.lambda_handler(event, None)
         assert 200 <= response["statusCode"] < 500
-    stored = objects()
+    # What the ETL reads: the updates under telegram/ (a group migration's record lives under estado/).
+    stored = {key: body for key, body in objects().items() if key.startswith("telegram/")}
 
     summary = handler.etl_handler({"date": "2025-03-17"}, None)  # must never raise
 
@@ -735,6 +756,7 @@ def broken_group_messages(day_start: int) -> st.SearchStrategy[bytes]:
 def test_etl_never_raises_on_any_stored_object(handler, data):
     """Objects put straight into the raw bucket (an old version of the handler, a learner's upload, a bug)."""
     empty_buckets()
+    handler._migrations.clear()
     day_start = int(datetime(2025, 3, 17, tzinfo=TZ).timestamp())
     # Every day has broken group messages (the records that reach every step of the ETL) among sound ones.
     broken = data.draw(st.lists(broken_group_messages(day_start), min_size=1, max_size=3), label="broken")

@@ -578,6 +578,18 @@ def test_a_migrate_from_pointing_at_another_chat_is_not_honoured(s3, configure):
     assert stored(s3) == {}
 
 
+def test_a_chat_that_claims_to_migrate_from_itself_records_nothing(s3, configure):
+    # Found by the fuzzing tests: a supergroup's message naming its own id as migrate_from_chat_id wrote a record
+    # from the group to itself. The message is the group's and is stored; no migration happened.
+    handler = configure(TELEGRAM_CHAT_ID=str(GROUP_ID))
+    looped = update("migrate_from_group")
+    looped["message"]["migrate_from_chat_id"] = GROUP_ID
+
+    assert handler.lambda_handler(envelope(telegram_body(looped)), None)["statusCode"] == 200
+
+    assert list(stored(s3)) == ["telegram/context_date=2025-03-17/801234575.json"]
+
+
 @pytest.mark.parametrize("name", ["other_chat", "channel_post", "callback_query"])
 def test_other_chats_are_still_ignored_after_a_migration(s3, configure, caplog, name):
     handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))

@@ -206,7 +206,7 @@ def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_
         for output in cell.outputs
     ]
     assert (project / "lambda_function.py").is_file()
-    assert "Refazendo o notebook 02-ingestao-aws" in "".join(outputs)
+    assert "Refazendo os notebooks 02 e 03 (o sandbox não tem o que eles criam)" in "".join(outputs)
     assert "Tudo certo" in outputs[-1]
     shown = subprocess.run(
         [python, "-m", "pip", "show", "data-pipeline-telegram"], capture_output=True, text=True, check=True

@@ -161,12 +161,13 @@ def test_pandas_layer_at_its_real_arn_makes_pyarrow_importable(sandbox):
         "import pyarrow\nimport pandas\n\ndef lambda_handler(event, context):\n    return pandas.__name__\n"
     )
     arn = pandas_layer_arn(REGION, "3.12")
-    config = create_function(sandbox, "with-layer", source, Layers=[arn])
+    # Configured like notebook 04's ETL: importing pandas and pyarrow needs more than the 3 s / 128 MB defaults.
+    config = create_function(sandbox, "with-layer", source, Layers=[arn], MemorySize=512, Timeout=60)
     assert (
         config["Layers"][0]["Arn"] == f"arn:aws:lambda:{REGION}:336392948345:layer:AWSSDKPandas-Python312:29"
     )
     response, payload = invoke(sandbox, "with-layer")
-    assert "FunctionError" not in response
+    assert "FunctionError" not in response, payload
     assert payload == "pandas"
 
 
