@@ -165,7 +165,10 @@ def test_quick_create_adds_no_invoke_permission(sandbox):
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
     _allow(sandbox, "sem-permissao", api_id)
-    assert call(sandbox, api_id, "/").status_code == 200
+    # The $default route catches every method and path; with no statusCode, 2.0 infers a 200 with the JSON.
+    for method, path in [("POST", "/"), ("GET", "/a/b?c=1"), ("DELETE", "/x")]:
+        answer = call(sandbox, api_id, path, method=method)
+        assert (answer.status_code, answer.json()) == (200, {"recebido": True})
 
 
 def test_course_handler_stores_a_message_and_answers_string_200(sandbox, course_api):
