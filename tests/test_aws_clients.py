@@ -96,6 +96,19 @@ def test_awswrangler_queries_athena_with_its_defaults(session, wrangler, per_day
     assert dict(zip(frame["context_date"], frame["n"].astype(int), strict=True)) == per_day
 
 
+def test_awswrangler_query_parameters(session, wrangler, per_day):
+    day = min(per_day)
+    sql = f"SELECT count(*) AS n FROM {TABLE} WHERE context_date = "
+    common = {"database": DATABASE, "workgroup": WORKGROUP, "boto3_session": session}
+    common |= {"athena_query_wait_polling_delay": 0.05}
+    # named: formatted by awswrangler; qmark: Athena's ExecutionParameters (SQL literals, quoted by the caller).
+    named = wrangler.athena.read_sql_query(sql + ":day", params={"day": day}, **common)
+    qmark = wrangler.athena.read_sql_query(
+        sql + "?", params=[f"'{day}'"], paramstyle="qmark", ctas_approach=False, **common
+    )
+    assert int(named["n"][0]) == int(qmark["n"][0]) == per_day[day]
+
+
 # ---- PyAthena -------------------------------------------------------------------------------------------------
 def _connect(stack, **extra):
     return pyathena.connect(
@@ -136,6 +149,17 @@ def test_pyathena_pandas_cursor(stack, per_day):
             .as_pandas()
         )
     assert dict(zip(frame["context_date"], frame["n"].astype(int), strict=True)) == per_day
+
+
+def test_pyathena_reuses_a_recent_execution_with_cache_size(stack, per_day):
+    """cache_size: PyAthena looks for the same query among the workgroup's recent executions."""
+    sql = f"SELECT context_date, count(*) AS n FROM {TABLE} GROUP BY context_date"
+    with _connect(stack) as connection:
+        cursor = connection.cursor()
+        first = cursor.execute(sql).query_id
+        again = cursor.execute(sql, cache_size=10)
+        assert again.query_id == first
+        assert dict(again.fetchall()) == per_day
 
 
 # ---- AWS CLI --------------------------------------------------------------------------------------------------
