@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo lab notebooks bench stress clean
+.PHONY: help install test lint format demo lab notebooks bench stress fuzz clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
@@ -15,6 +15,7 @@ help:
 	@echo "make notebooks - reexecuta os notebooks e grava as saídas (depois de mudar o código)"
 	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência)"
 	@echo "make stress  - teste de carga: 2.200 updates pelo webhook, sem perder nem duplicar"
+	@echo "make fuzz    - fuzzing profundo dos handlers (Hypothesis, milhares de updates gerados)"
 	@echo "make clean   - remove o ambiente virtual e os artefatos"
 
 $(BIN)/python:
@@ -65,5 +66,9 @@ bench: $(STAMP)
 stress: $(STAMP)
 	$(BIN)/python -m benchmarks.stress
 
+# The property-based tests with many more (and random) examples than `make test` runs.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/test_fuzz.py -q --hypothesis-show-statistics
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

@@ -39,6 +39,9 @@ AWS_S3_BUCKET = os.environ.get("AWS_S3_BUCKET", "")
 # the handler records the migration in the raw bucket (see "Group migration" below).
 TELEGRAM_CHAT_ID = os.environ.get("TELEGRAM_CHAT_ID", "")
 TELEGRAM_SECRET_TOKEN = os.environ.get("TELEGRAM_SECRET_TOKEN", "")
+# Without a secret anyone who finds the URL can write to the bucket, so an empty secret is a configuration error
+# unless the deployer says, with this variable set to "true", that accepting unsigned requests is deliberate.
+TELEGRAM_SECRET_TOKEN_OPTIONAL = os.environ.get("TELEGRAM_SECRET_TOKEN_OPTIONAL", "")
 TIMEZONE = ZoneInfo(os.environ.get("TIMEZONE", "America/Sao_Paulo"))
 RAW_PREFIX = "telegram"
 
@@ -57,6 +60,8 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name,
 IGNORED_TYPES = frozenset({"channel_post", "edited_channel_post", "callback_query"})
 # Telegram ids fit in 52 bits; anything larger (or negative for update_id) is forged.
 MAX_ID = 2**53
+# A lone surrogate can only arrive as a JSON escape (\ud800 to \udfff): strict UTF-8 has no bytes for one.
+LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Rejected(Exception):
@@ -72,14 +77,17 @@ class Rejected(Exception):
 def lambda_handler(event: dict, context) -> dict:
     """Store one Telegram update from an API Gateway (REST v1, HTTP API v2) or Function URL event."""
     chat_ids = configured_chat_ids(TELEGRAM_CHAT_ID)
+    secret = configured_secret(TELEGRAM_SECRET_TOKEN, TELEGRAM_SECRET_TOKEN_OPTIONAL)
     if not AWS_S3_BUCKET:
         # A misconfigured function must fail loudly (and Telegram retry) rather than drop updates.
         raise RuntimeError("AWS_S3_BUCKET não está definida nas variáveis de ambiente da função")
     try:
+        check_envelope(event)
         headers = normalized_headers(event)
-        check_secret(headers, TELEGRAM_SECRET_TOKEN)
+        check_secret(headers, secret)
         body = request_body(event)
         update = parse_update(body)
+        day = partition_date(update, update_type(update), arrival_epoch(event), TIMEZONE)
     except Rejected as rejected:
         log_decision(None, None, "rejected", status=rejected.status, reason=rejected.reason)
         return http_response(rejected.status, {"ok": False, "error": rejected.reason})
@@ -91,7 +99,7 @@ def lambda_handler(event: dict, context) -> dict:
         log_decision(update_id, kind, "ignored", chat_id=chat_id)
         return http_response(200, {"ok": True})
 
-    key = raw_key(update_id, partition_date(update, kind, arrival_time(event), TIMEZONE))
+    key = raw_key(update_id, day)
     migration = migration_in(update[kind], chat_id, chat_ids)
     if migration is not None:
         # Recorded before the update is stored and answered: once Telegram sees the 2xx, it delivers the new
@@ -118,22 +126,53 @@ def configured_chat_ids(value: str) -> frozenset[int]:
     return ids
 
 
+def configured_secret(secret: str, optional: str) -> str:
+    """The secret Telegram must send; an empty one is allowed only when TELEGRAM_SECRET_TOKEN_OPTIONAL=true."""
+    opt_out = optional.strip().lower()
+    if opt_out not in ("", "true", "false"):
+        raise RuntimeError(f"TELEGRAM_SECRET_TOKEN_OPTIONAL inválido: {optional!r} (use true ou false)")
+    if not secret and opt_out != "true":
+        raise RuntimeError(
+            "TELEGRAM_SECRET_TOKEN não está definida nas variáveis de ambiente da função: sem ela qualquer um "
+            "poderia gravar no bucket. Defina o mesmo secret_token do setWebhook (ou, para aceitar requisições "
+            "sem segredo de propósito, TELEGRAM_SECRET_TOKEN_OPTIONAL=true)"
+        )
+    return secret
+
+
+def check_envelope(event: object) -> None:
+    """The fields of the API Gateway / Function URL event the handler reads must have AWS's types.
+
+    AWS always sends them so; anything else is a hand-made event (a direct invocation) that can never succeed.
+    """
+    if not isinstance(event, dict):
+        raise Rejected(400, "evento inválido: esperado um objeto JSON")
+    for name, kind, label in (
+        ("headers", dict, "um objeto"),
+        ("isBase64Encoded", bool, "true ou false"),
+        ("requestContext", dict, "um objeto"),
+    ):
+        if event.get(name) is not None and not isinstance(event[name], kind):
+            raise Rejected(400, f"{name} do evento deve ser {label}")
+
+
 def normalized_headers(event: dict) -> dict[str, str]:
     """Headers with lower-case names: REST APIs keep the client's case, HTTP APIs and Function URLs lower it."""
     headers = event.get("headers") or {}
-    if not isinstance(headers, dict):
-        raise Rejected(400, "cabeçalhos inválidos")
     return {str(name).lower(): value for name, value in headers.items() if isinstance(value, str)}
 
 
 def check_secret(headers: dict[str, str], expected: str) -> None:
     """Telegram sends setWebhook's secret_token in a header; without it anyone could write to the bucket."""
     if not expected:
-        return
+        return  # only when the deployer opted out with TELEGRAM_SECRET_TOKEN_OPTIONAL=true
     received = headers.get(SECRET_HEADER)
     if received is None:
         raise Rejected(401, "cabeçalho X-Telegram-Bot-Api-Secret-Token ausente")
-    if not hmac.compare_digest(received.encode("utf-8"), expected.encode("utf-8")):
+    # surrogatepass: a forged header with a lone surrogate is just a wrong secret, not a crash.
+    if not hmac.compare_digest(
+        received.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    ):
         raise Rejected(403, "X-Telegram-Bot-Api-Secret-Token incorreto")
 
 
@@ -173,9 +212,8 @@ def _reject_constant(name: str):
 def parse_update(body: bytes) -> dict:
     """Decode and check the few fields the pipeline relies on; everything else is kept as it came."""
     try:
-        update = json.loads(
-            body.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_reject_constant
-        )
+        text = body.decode("utf-8")
+        update = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise Rejected(400, "corpo da requisição não é UTF-8 válido") from None
     except RecursionError:
@@ -184,24 +222,57 @@ def parse_update(body: bytes) -> dict:
         raise Rejected(400, f"corpo não é JSON válido: {error}") from None
     if not isinstance(update, dict):
         raise Rejected(400, "o update deve ser um objeto JSON")
+    if LONE_SURROGATE_ESCAPE.search(text) and not _valid_unicode(update):
+        raise Rejected(400, "o update tem texto com surrogate UTF-16 isolado (não é Unicode válido)")
     update_id = update.get("update_id")
     if not _is_int(update_id) or not 0 <= update_id < MAX_ID:
         raise Rejected(400, "update sem update_id inteiro válido")
-    kind = update_type(update)
-    if kind is not None:
-        payload = update[kind]
-        if not isinstance(payload, dict):
-            raise Rejected(400, f"{kind} deve ser um objeto JSON")
-        chat = payload.get("chat")
-        if chat is not None and (not isinstance(chat, dict) or not _is_int(chat.get("id"))):
-            raise Rejected(400, f"{kind}.chat.id deve ser um número inteiro")
-        if "date" in payload and not (_is_int(payload["date"]) and 0 <= payload["date"] < MAX_ID):
-            raise Rejected(400, f"{kind}.date deve ser um inteiro (segundos desde 1970)")
+    check_payload(update, check_one_payload(update))
     return update
+
+
+def check_one_payload(update: dict) -> str:
+    """Telegram's rule: besides update_id, an update has exactly one field, named after its type.
+
+    A second one would be a forgery: it could pass the chat filter with the first and carry another chat's
+    message in the second, which the ETL would then turn into a row.
+    """
+    kinds = [key for key in update if key != "update_id"]
+    if len(kinds) != 1:
+        found = ", ".join(kinds) if kinds else "nenhum"
+        raise Rejected(400, f"o update deve ter exatamente um campo além de update_id (veio: {found})")
+    return kinds[0]
+
+
+def check_payload(update: dict, kind: str) -> None:
+    """The payload's fields that the handler reads have Telegram's types; others are stored as they came."""
+    payload = update[kind]
+    if not isinstance(payload, dict):
+        raise Rejected(400, f"{kind} deve ser um objeto JSON")
+    chat = payload.get("chat")
+    if chat is not None and (not isinstance(chat, dict) or not _is_int(chat.get("id"))):
+        raise Rejected(400, f"{kind}.chat.id deve ser um número inteiro")
+    for name in ("migrate_from_chat_id", "migrate_to_chat_id"):
+        if payload.get(name) is not None and not _is_int(payload[name]):
+            raise Rejected(400, f"{kind}.{name} deve ser um número inteiro")
+    if "date" in payload and not (_is_int(payload["date"]) and 0 <= payload["date"] < MAX_ID):
+        raise Rejected(400, f"{kind}.date deve ser um inteiro (segundos desde 1970)")
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _valid_unicode(value: object) -> bool:
+    """False when a string anywhere in value (keys included) holds a lone UTF-16 surrogate ("\\ud800" in JSON).
+
+    Strict UTF-8 cannot carry one, so such an update could never be stored faithfully nor read by the ETL.
+    """
+    try:
+        (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def update_type(update: dict) -> str | None:
@@ -228,24 +299,38 @@ def belongs_to_group(kind: str | None, chat_id: int | None, update: dict, chat_i
     return recorded_migration(chat_id) in chat_ids
 
 
-def arrival_time(event: dict) -> datetime:
+def arrival_epoch(event: dict) -> float:
     """When API Gateway received the request (HTTP API: timeEpoch, REST: requestTimeEpoch), else now."""
     context = event.get("requestContext") or {}
-    epoch_ms = context.get("timeEpoch") or context.get("requestTimeEpoch")
-    if _is_int(epoch_ms):
-        return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
-    return datetime.fromtimestamp(time.time(), tz=timezone.utc)
+    name = "timeEpoch" if "timeEpoch" in context else "requestTimeEpoch"
+    epoch_ms = context.get(name)
+    if epoch_ms is None:
+        return time.time()
+    if not (_is_int(epoch_ms) and 0 <= epoch_ms < MAX_ID):
+        raise Rejected(400, f"requestContext.{name} deve ser um inteiro (milissegundos desde 1970)")
+    return epoch_ms / 1000
 
 
-def partition_date(update: dict, kind: str, arrived: datetime, tz: ZoneInfo) -> str:
+def partition_date(update: dict, kind: str, arrived: float, tz: ZoneInfo) -> str:
     """The day, in the configured time zone, that the update belongs to.
 
     A message's own ``date`` is its original send time, also in ``edited_message``, so an edit lands beside the
     message it changes. Member updates carry the event's ``date``; anything else uses the arrival time.
     """
     epoch = update[kind].get("date")
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc) if epoch is not None else arrived
-    return moment.astimezone(tz).date().isoformat()
+    try:
+        return local_datetime(arrived if epoch is None else epoch, tz).date().isoformat()
+    except ValueError:
+        field = f"{kind}.date" if epoch is not None else "a hora de chegada (requestContext)"
+        raise Rejected(400, f"{field} está fora das datas possíveis (anos 1 a 9999)") from None
+
+
+def local_datetime(epoch: float, tz: ZoneInfo) -> datetime:
+    """The moment `epoch` (seconds since 1970) in tz; ValueError when it falls outside years 1 to 9999."""
+    try:
+        return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{epoch!r} não é uma data entre os anos 1 e 9999") from None
 
 
 def raw_key(update_id: int, day: str) -> str:
@@ -449,8 +534,12 @@ def etl_days(event: object, tz: ZoneInfo, now: datetime) -> list[date]:
     keys = set(event)
     if keys <= SCHEDULED_EVENT_KEYS:
         moment = event_time(event["time"]) if "time" in event else now
-        yesterday = moment.astimezone(tz).date() - timedelta(days=1)
-        return [yesterday - timedelta(days=1), yesterday]
+        try:
+            yesterday = moment.astimezone(tz).date() - timedelta(days=1)
+            return [yesterday - timedelta(days=1), yesterday]
+        except OverflowError:
+            # "0001-01-01T00:00:00Z": its day before yesterday in tz is before year 1.
+            raise ValueError(f"time do evento fora das datas possíveis: {event['time']!r}") from None
     if keys == {"date"}:
         return [parse_day(event["date"], "date")]
     if keys == {"start_date", "end_date"}:
@@ -627,8 +716,12 @@ def message_row(update: object, tz: ZoneInfo) -> tuple | None:
     if not isinstance(update, dict):
         raise BadRecord("o update não é um objeto JSON")
     update_id = _value(update, "update_id", int, required=True)
-    kind = "message" if "message" in update else "edited_message" if "edited_message" in update else None
-    if kind is None:
+    kinds = [key for key in update if key != "update_id"]
+    if len(kinds) != 1:
+        # Telegram's rule is one type per update: a second field could smuggle in another chat's message.
+        raise BadRecord(f"o update deve ter exatamente um campo além de update_id (tem {len(kinds)})")
+    kind = kinds[0]
+    if kind not in ("message", "edited_message"):
         return None  # member updates, reactions, polls' votes...
     message = _object(update, kind, required=True)
     if not SERVICE_FIELDS.isdisjoint(message):
@@ -646,7 +739,7 @@ def message_row(update: object, tz: ZoneInfo) -> tuple | None:
     entities = message.get(entities_field) or []
     if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
         raise BadRecord(f"{entities_field} deve ser uma lista de objetos")
-    types = [entity.get("type") for entity in entities]
+    types = [_value(entity, "type", str) for entity in entities]
 
     return (
         _value(message, "message_id", int, required=True),
@@ -687,6 +780,9 @@ def _value(container: dict | None, name: str, kind: type, required: bool = False
         raise BadRecord(f"{name} deve ser um inteiro, veio {value!r}")
     if not isinstance(value, kind):
         raise BadRecord(f"{name} tem tipo inesperado: {type(value).__name__}")
+    if kind is str and not _valid_unicode(value):
+        # Parquet strings are UTF-8: a lone surrogate ("\\ud800" in the JSON) has no UTF-8 form.
+        raise BadRecord(f"{name} tem um surrogate UTF-16 isolado (não é Unicode válido)")
     return value
 
 
@@ -714,7 +810,10 @@ def local_epoch_ms(epoch: int, tz: ZoneInfo) -> int:
     one would read 3 hours ahead of São Paulo. Storing the local wall clock makes `hour(sent_at_local)` the hour
     people saw on their phones; the unambiguous instant stays in `date` (epoch seconds).
     """
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz)
+    try:
+        moment = local_datetime(epoch, tz)
+    except ValueError as error:
+        raise BadRecord(f"date fora das datas possíveis: {error}") from None
     return (epoch + int(moment.utcoffset().total_seconds())) * 1000
 
 

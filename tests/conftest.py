@@ -1,6 +1,9 @@
 """Fixtures shared by the whole suite: no test ever reaches a real AWS account."""
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +16,17 @@ def _fake_aws_credentials(monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     # Each test chooses its emulator itself (mock_aws or a sandbox server).
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+# Property-based tests (tests/test_fuzz.py): a fast, deterministic default for `make test` and CI, and a deeper,
+# randomized run for `make fuzz` (HYPOTHESIS_PROFILE=deep). No example database: nothing to commit or clean.
+settings.register_profile(
+    "default",
+    max_examples=50,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("deep", settings.get_profile("default"), max_examples=2000, derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -365,6 +365,41 @@ BAD_OBJECTS = {
         ).encode(),
         "text",
     ),
+    # Each of these aborted the whole day (and both scheduled runs of it) before issue 13. The JSON is ASCII with
+    # escapes, as a JSON encoder that escapes non-ASCII writes it; a lone surrogate has no other way to be stored.
+    "lone-surrogate-text.json": (
+        json.dumps(tg.text(6, 6, at("09:02"), "Bom dia \ud800 turma")).encode(),
+        "text tem um surrogate UTF-16 isolado",
+    ),
+    "lone-surrogate-name.json": (
+        json.dumps(tg.text(7, 7, at("09:03"), "oi", user={**tg.ANA, "first_name": "An\udc00a"})).encode(),
+        "first_name tem um surrogate UTF-16 isolado",
+    ),
+    "entity-type-list.json": (
+        json.dumps(
+            tg.text(8, 8, at("09:04"), "#dados", entities=[{"type": [], "offset": 0, "length": 6}])
+        ).encode(),
+        "type tem tipo inesperado",
+    ),
+    "year-10000.json": (
+        json.dumps(tg.text(9, 9, 253402300800, "do futuro")).encode(),
+        "date fora das datas possíveis",
+    ),
+    "year-far-beyond.json": (json.dumps(tg.text(10, 10, 2**62, "muito longe")).encode(), "date fora"),
+    "negative-year.json": (json.dumps(tg.text(11, 11, -(2**62), "antes de Cristo")).encode(), "date fora"),
+    # A group member update smuggling another chat's message: without the one-type rule it became a row.
+    "two-payloads.json": (
+        json.dumps(
+            {
+                **tg.my_chat_member(12, at("09:05")),
+                "message": {
+                    **tg.text(12, 12, at("09:05"), "de outro chat")["message"],
+                    "chat": {"id": -100111},
+                },
+            }
+        ).encode(),
+        "exatamente um campo além de update_id",
+    ),
 }
 
 
@@ -384,6 +419,29 @@ def test_corrupt_objects_are_skipped_and_reported_while_the_rest_is_written(etl,
     logged = [json.loads(r.message) for r in caplog.records if r.levelno == logging.WARNING]
     assert {entry["key"] for entry in logged} == {item["key"] for item in summary["skipped"]}
     json.dumps(summary)  # the summary goes back through Lambda as JSON
+
+
+POISON = [
+    "lone-surrogate-text.json",
+    "lone-surrogate-name.json",
+    "entity-type-list.json",
+    "year-10000.json",
+    "two-payloads.json",
+]
+
+
+@pytest.mark.parametrize("name", POISON)
+def test_one_poisoned_record_never_stops_the_day(etl, name):
+    put(tg.text(1, 1, at("09:00"), "antes"), tg.sticker(2, 2, at("23:59")))
+    body, reason = BAD_OBJECTS[name]
+    s3().put_object(Bucket=RAW, Key=f"telegram/context_date={DAY}/{name}", Body=body)
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert [(row["message_id"], row["text"]) for row in rows()] == [(1, "antes"), (2, None)]
+    [skipped] = summary["skipped"]
+    assert skipped["key"] == f"telegram/context_date={DAY}/{name}"
+    assert reason in skipped["reason"]
 
 
 # --- Events --------------------------------------------------------------------------------------------------------
@@ -452,6 +510,11 @@ def test_empty_event_means_yesterday_and_the_day_before_now(now, expected):
         ({"key1": "value1", "key2": "value2"}, "evento não reconhecido"),
         ({"source": "aws.events", "time": "ontem"}, "time do evento inválido"),
         ({"source": "aws.events", "time": "2025-03-18T08:00:00"}, "time do evento inválido"),
+        ({"time": "0001-01-01T00:00:00Z"}, "time do evento fora das datas possíveis"),
+        (
+            {"source": "aws.events", "time": "9999-12-31T23:59:59-14:00"},
+            "time do evento fora das datas possíveis",
+        ),
         ("2025-03-17", "evento inválido"),
     ],
 )

@@ -186,6 +186,31 @@ CASES = {
         False,
     ),
     "message_as_string": (b'{"update_id":9029,"message":"oi"}', {}, "deployed", 400, False),
+    # --- what Telegram never sends: one type per update, valid Unicode, dates within years 1-9999
+    "update_without_a_type": (b'{"update_id":9035}', {}, "deployed", 400, False),
+    "group_member_update_carrying_another_chats_message": (
+        b'{"update_id":9040,"my_chat_member":{"chat":{"id":{group},"type":"supergroup"},"date":1742223600},'
+        b'"message":{"message_id":1,"chat":{"id":-1001111111111,"type":"supergroup"},"date":1742223600}}',
+        {},
+        "deployed",
+        400,
+        False,
+    ),
+    "lone_surrogate_escape_in_text": (
+        valid(9037).replace(b"Athena", b"Athena \\ud800"),
+        {},
+        "deployed",
+        400,
+        False,
+    ),
+    "date_in_year_10000": (
+        valid(9041).replace(b'"date":1742223600', b'"date":253402300800'),
+        {},
+        "deployed",
+        400,
+        False,
+    ),
+    "migrate_from_chat_id_as_list": (valid(9042, migrate_from_chat_id=[1]), {}, "deployed", 400, False),
     "date_as_string": (
         valid(9030).replace(b'"date":1742223600', b'"date":"1742223600"'),
         {},
@@ -225,15 +250,7 @@ CASES = {
         200,
         False,
     ),
-    "update_without_a_type": (b'{"update_id":9035}', {}, "deployed", 200, False),
     "escaped_null_byte_in_text": (valid(9036, text="antes\u0000depois"), {}, "deployed", 200, True),
-    "lone_surrogate_escape_in_text": (
-        valid(9037).replace(b"Athena", b"Athena \\ud800"),
-        {},
-        "deployed",
-        200,
-        True,
-    ),
     "unknown_future_field_and_type": (
         b'{"update_id":9038,"message_reaction_v9":{"chat":{"id":{group},"type":"supergroup"},"date":1742223600}}',
         {},

@@ -178,13 +178,61 @@ def test_secret_is_compared_in_constant_time(handler, s3, monkeypatch):
     assert calls == [(SECRET.encode(), SECRET.encode())]
 
 
-def test_without_a_configured_secret_any_request_is_accepted(s3, configure):
-    handler = configure(TELEGRAM_SECRET_TOKEN=None)
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TELEGRAM_SECRET_TOKEN": None},
+        {"TELEGRAM_SECRET_TOKEN": ""},
+        {"TELEGRAM_SECRET_TOKEN": None, "TELEGRAM_SECRET_TOKEN_OPTIONAL": "false"},
+        {"TELEGRAM_SECRET_TOKEN": None, "TELEGRAM_SECRET_TOKEN_OPTIONAL": ""},
+    ],
+    ids=["unset", "empty", "optional_false", "optional_empty"],
+)
+def test_without_a_configured_secret_the_function_fails_closed(s3, configure, env):
+    handler = configure(**env)
+
+    # Like a missing bucket: a loud configuration error (Telegram keeps the update and retries once it is fixed).
+    with pytest.raises(RuntimeError, match="TELEGRAM_SECRET_TOKEN_OPTIONAL=true"):
+        handler.lambda_handler(envelope(telegram_body(update("voice")), secret=None), None)
+
+    assert stored(s3) == {}
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", " True "])
+def test_deployer_can_opt_out_of_the_secret_explicitly(s3, configure, value):
+    handler = configure(TELEGRAM_SECRET_TOKEN=None, TELEGRAM_SECRET_TOKEN_OPTIONAL=value)
 
     response = handler.lambda_handler(envelope(telegram_body(update("voice")), secret=None), None)
 
     assert response["statusCode"] == 200
     assert len(stored(s3)) == 1
+
+
+def test_opting_out_still_checks_a_configured_secret(s3, configure):
+    handler = configure(TELEGRAM_SECRET_TOKEN_OPTIONAL="true")
+
+    response = handler.lambda_handler(envelope(telegram_body(update("voice")), secret="chute"), None)
+
+    assert response["statusCode"] == 403
+    assert stored(s3) == {}
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "sim"])
+def test_unclear_opt_out_value_is_a_configuration_error(s3, configure, value):
+    handler = configure(TELEGRAM_SECRET_TOKEN=None, TELEGRAM_SECRET_TOKEN_OPTIONAL=value)
+
+    with pytest.raises(RuntimeError, match="TELEGRAM_SECRET_TOKEN_OPTIONAL inválido"):
+        handler.lambda_handler(envelope(telegram_body(update("voice")), secret=None), None)
+
+    assert stored(s3) == {}
+
+
+@pytest.mark.parametrize("kind", ENVELOPES)
+def test_secret_header_with_a_lone_surrogate_is_a_wrong_secret_not_a_crash(handler, s3, kind):
+    event = envelope(telegram_body(update("voice")), kind, secret=SECRET[:-1] + "\ud800")
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 403
+    assert stored(s3) == {}
 
 
 # --- Bodies that can never succeed ----------------------------------------------------------------------------------
@@ -212,14 +260,63 @@ BAD_BODIES = {
     '"chat": {"id": -1001987654321.0, "type": "supergroup"}}}',
     "date_as_string": '{"update_id": 1, "message": {"message_id": 1, "date": "2025-03-17", '
     '"chat": {"id": -1001987654321, "type": "supergroup"}}}',
+    # Telegram's rule: exactly one field besides update_id.
+    "no_payload": '{"update_id": 7}',
+    "group_member_update_smuggling_another_chats_message": telegram_body(
+        {
+            "update_id": 7,
+            "my_chat_member": update("my_chat_member_bot_added")["my_chat_member"],
+            "message": update("other_chat")["message"],
+        }
+    ),
+    "two_messages": telegram_body(
+        {"update_id": 7, "message": update("other_chat")["message"], "edited_message": {"chat": {"id": 1}}}
+    ),
+    # Fields the handler reads, with types Telegram never sends.
+    "migrate_from_chat_id_as_list": telegram_body(
+        {"update_id": 7, "message": {**update("migrate_from_group")["message"], "migrate_from_chat_id": [1]}}
+    ),
+    "migrate_from_chat_id_as_object": telegram_body(
+        {"update_id": 7, "message": {**update("migrate_from_group")["message"], "migrate_from_chat_id": {}}}
+    ),
+    "migrate_to_chat_id_as_string": telegram_body(
+        {"update_id": 7, "message": {**update("migrate_to_supergroup")["message"], "migrate_to_chat_id": "x"}}
+    ),
+    "date_in_year_10000": telegram_body(
+        {"update_id": 7, "message": {**update("voice")["message"], "date": 253402300800}}
+    ),
+    "date_near_the_id_limit": telegram_body(
+        {"update_id": 7, "message": {**update("voice")["message"], "date": 2**52}}
+    ),
+    "date_beyond_int64": telegram_body(
+        {"update_id": 7, "message": {**update("voice")["message"], "date": 2**70}}
+    ),
+    "negative_date": telegram_body({"update_id": 7, "message": {**update("voice")["message"], "date": -1}}),
+    "lone_surrogate_in_text": telegram_body(update("text_with_entities")).replace(
+        "Bom dia", "Bom \\ud800dia"
+    ),
+    "lone_low_surrogate_in_first_name": telegram_body(update("voice")).replace(
+        '"first_name":"', '"first_name":"\\uDC00'
+    ),
+    "lone_surrogate_in_a_key": telegram_body(update("voice")).replace('"voice":', '"\\ud83d":'),
+    "reversed_surrogate_pair": telegram_body(update("voice")).replace(
+        '"first_name":"', '"first_name":"\\ude00\\ud83d'
+    ),
 }
 
 
-@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
-def test_body_that_can_never_succeed_gets_400_and_one_log_line_saying_why(handler, s3, caplog, body):
+# Every body in the HTTP API envelope; the forged updates of issue 13 in the other two envelopes as well.
+FORGED_UPDATES = list(BAD_BODIES)[list(BAD_BODIES).index("no_payload") :]
+BAD_BODY_CASES = [(name, "http_v2") for name in BAD_BODIES] + [
+    (name, kind) for name in FORGED_UPDATES for kind in ("rest_v1", "function_url")
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), BAD_BODY_CASES, ids=[f"{n}-{k}" for n, k in BAD_BODY_CASES])
+def test_body_that_can_never_succeed_gets_400_and_one_log_line_saying_why(handler, s3, caplog, name, kind):
     caplog.set_level(logging.INFO, logger="lambda_function")
 
-    response = handler.lambda_handler(envelope(body), None)
+    response = handler.lambda_handler(envelope(BAD_BODIES[name], kind), None)
 
     assert response["statusCode"] == 400
     assert stored(s3) == {}
@@ -228,6 +325,93 @@ def test_body_that_can_never_succeed_gets_400_and_one_log_line_saying_why(handle
     assert lines[0]["decision"] == "rejected"
     assert lines[0]["reason"]
     assert json.loads(response["body"])["error"] == lines[0]["reason"]
+
+
+def test_valid_surrogate_pair_escape_is_an_emoji_and_is_stored(handler, s3):
+    # "\ud83d\ude80" is how a JSON encoder that escapes non-ASCII writes 🚀: valid, and kept byte for byte.
+    body = telegram_body(update("text_with_entities")).replace("Bom dia", "Bom dia \\ud83d\\ude80")
+
+    assert handler.lambda_handler(envelope(body), None)["statusCode"] == 200
+    assert list(stored(s3).values()) == [body.encode("utf-8")]
+
+
+def test_date_on_the_last_day_of_year_9999_is_stored(handler, s3):
+    data = update("voice")
+    data["message"]["date"] = 253402257599  # 9999-12-31 12:59:59 UTC, the morning in São Paulo
+
+    assert handler.lambda_handler(envelope(telegram_body(data)), None)["statusCode"] == 200
+    assert list(stored(s3)) == ["telegram/context_date=9999-12-31/801234571.json"]
+
+
+# Envelopes no API Gateway or Function URL produces: only a direct invocation can send them.
+def _set(path: tuple, value):
+    def change(event: dict) -> None:
+        target = event
+        for name in path[:-1]:
+            target = target[name]
+        target[path[-1]] = value
+
+    return change
+
+
+def _drop_date(event: dict) -> None:
+    data = json.loads(base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"])
+    del data["message_annotation"]["date"]
+    body = telegram_body(data)
+    event["body"] = base64.b64encode(body.encode()).decode() if event["isBase64Encoded"] else body
+
+
+FORGED_ENVELOPES = {
+    "request_context_as_string": _set(("requestContext",), "contexto"),
+    "request_context_as_list": _set(("requestContext",), []),
+    "headers_as_list": _set(("headers",), [["x-telegram-bot-api-secret-token", SECRET]]),
+    "is_base64_encoded_as_string": _set(("isBase64Encoded",), "false"),
+    "is_base64_encoded_as_number": _set(("isBase64Encoded",), 0),
+}
+# Read only when the update has no date of its own.
+FORGED_ARRIVAL_TIMES = {
+    "huge": 2**63,
+    "beyond_year_9999": 253402300800_000,
+    "negative": -1,
+    "string": "1742223852311",
+    "float": 1742223852311.5,
+    "boolean": True,
+}
+
+
+@pytest.mark.parametrize("kind", ENVELOPES)
+@pytest.mark.parametrize("change", FORGED_ENVELOPES.values(), ids=FORGED_ENVELOPES.keys())
+def test_forged_envelope_gets_400_not_a_crash(handler, s3, caplog, kind, change):
+    caplog.set_level(logging.INFO, logger="lambda_function")
+    event = envelope(telegram_body(update("voice")), kind)
+    change(event)
+
+    response = handler.lambda_handler(event, None)
+
+    assert response["statusCode"] == 400
+    assert stored(s3) == {}
+    assert [json.loads(r.getMessage())["decision"] for r in caplog.records] == ["rejected"]
+
+
+@pytest.mark.parametrize("kind", ENVELOPES)
+@pytest.mark.parametrize("value", FORGED_ARRIVAL_TIMES.values(), ids=FORGED_ARRIVAL_TIMES.keys())
+def test_forged_arrival_time_gets_400_not_a_crash(handler, s3, kind, value):
+    event = envelope(telegram_body(update("future_type_in_group")), kind)
+    _drop_date(event)
+    name = "requestTimeEpoch" if kind == "rest_v1" else "timeEpoch"
+    event["requestContext"][name] = value
+
+    response = handler.lambda_handler(event, None)
+
+    assert response["statusCode"] == 400
+    assert "requestContext" in json.loads(response["body"])["error"]
+    assert stored(s3) == {}
+
+
+@pytest.mark.parametrize("event", [[], "evento", None, 7], ids=["list", "string", "null", "number"])
+def test_event_that_is_not_an_object_gets_400(handler, s3, event):
+    assert handler.lambda_handler(event, None)["statusCode"] == 400
+    assert stored(s3) == {}
 
 
 @pytest.mark.parametrize(
