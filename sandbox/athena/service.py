@@ -63,6 +63,7 @@ class Execution:
     outcome: Outcome | None = None
     runner: Runner | None = None
     manifest_location: str | None = None  # s3://.../{id}-manifest.csv, for CTAS / INSERT / UNLOAD
+    parameters: list[str] | None = None  # ExecutionParameters, one SQL literal per `?`
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -75,6 +76,36 @@ class Execution:
             if head not in _TXT_RESULTS
             else ("UTILITY" if head in ("SHOW", "DESCRIBE", "DESC") else "DDL")
         )
+
+
+def bind_parameters(query: str, values: list[str]) -> str:
+    """The query with each `?` (outside literals, quoted names and comments) replaced by its value, in order.
+
+    Athena's ExecutionParameters are SQL literals applied to the query's `?` in order (strings come quoted,
+    as PyAthena's qmark style sends them); a count that does not match fails as Trino does.
+    """
+    pieces, count, i = [], 0, 0
+    closers = {"'": "'", '"': '"', "--": "\n", "/*": "*/"}
+    while i < len(query):
+        opener = next((o for o in closers if query.startswith(o, i)), None)
+        if opener is not None:
+            end = query.find(closers[opener], i + len(opener))
+            end = len(query) if end < 0 else end + len(closers[opener])
+            pieces.append(query[i:end])
+            i = end
+        elif query[i] == "?":
+            pieces.append(values[count] if count < len(values) else "?")
+            count += 1
+            i += 1
+        else:
+            pieces.append(query[i])
+            i += 1
+    if count != len(values):
+        raise QueryFailed(
+            f"INVALID_PARAMETER_USAGE: line 1:1: Incorrect number of parameters: expected {count} but found "
+            f"{len(values)}"
+        )
+    return "".join(pieces)
 
 
 def _required(params: dict, name: str):
@@ -176,6 +207,7 @@ class AthenaService:
                 output_location="",
                 token=token,
                 submitted=time.time(),
+                parameters=params.get("ExecutionParameters") or None,
             )
             suffix = "csv" if execution.statement_type == "DML" else "txt"
             execution.output_location = f"{location.rstrip('/')}/{execution_id}.{suffix}"
@@ -214,7 +246,9 @@ class AthenaService:
                 raise QueryFailed(execution.denied, 1000, category=2)
             self._check_output_bucket(execution.output_location)
             outcome = execution.runner.run(
-                execution.query, execution.context.get("Database"), execution.context.get("Catalog")
+                bind_parameters(execution.query, execution.parameters or []),
+                execution.context.get("Database"),
+                execution.context.get("Catalog"),
             )
             self._write_result(execution, outcome)
             final, failure = "SUCCEEDED", None
@@ -307,6 +341,8 @@ class AthenaService:
             "WorkGroup": execution.workgroup,
             "EngineVersion": dict(ENGINE_VERSION),
         }
+        if execution.parameters:
+            described["ExecutionParameters"] = list(execution.parameters)
         if execution.outcome is not None:
             described["SubstatementType"] = execution.outcome.substatement_type
         return described

@@ -506,6 +506,12 @@ def _literal_type(node: exp.Expression) -> str | None:
         return "integer" if exact[0] == 10 else "bigint"
     if isinstance(node, exp.Boolean):
         return "boolean"
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Mod):
+        # Whole-number arithmetic keeps the wider operand's type (`2024-01-06` is integer 2017).
+        operands = {_literal_type(node.this), _literal_type(node.expression)}
+        if operands <= {"integer", "bigint"}:
+            return "bigint" if "bigint" in operands else "integer"
+        return None
     if isinstance(node, exp.Cast | exp.TsOrDsToDate) and isinstance(node.this, exp.Literal):
         to = node.to.this if isinstance(node, exp.Cast) else exp.DataType.Type.DATE
         return {exp.DataType.Type.DATE: "date", exp.DataType.Type.TIMESTAMP: "timestamp(3)"}.get(to)

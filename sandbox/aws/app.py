@@ -124,6 +124,9 @@ def configure_moto() -> None:
     from sandbox.aws.layers import install_managed_layers
 
     install_managed_layers()
+    from sandbox.aws.quickcreate import install_quick_create
+
+    install_quick_create()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 

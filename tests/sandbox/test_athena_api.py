@@ -154,6 +154,29 @@ def test_result_csv_and_metadata_are_written_at_the_output_location(lab):
     assert execution["StatementType"] == "DML"
 
 
+def test_execution_parameters_fill_the_question_marks_in_order(lab):
+    """ExecutionParameters (PyAthena's qmark style): SQL literals for each `?`, not those inside quotes."""
+    svc = lab["svc"]
+    sql = "SELECT message_id, '?' AS q FROM telegram WHERE message_id = ? AND text = ? -- ?"
+    result = run_ok(svc, sql, ExecutionParameters=["3", "'olá mundo olá'"])
+    assert [[c.get("VarCharValue") for c in r["Data"]] for r in result["ResultSet"]["Rows"]] == [
+        ["message_id", "q"],
+        ["3", "?"],
+    ]
+    assert result["QueryExecution"]["Query"] == sql
+    assert result["QueryExecution"]["ExecutionParameters"] == ["3", "'olá mundo olá'"]
+
+
+@pytest.mark.parametrize("values", [[], ["1", "2"]])
+def test_execution_parameters_must_match_the_question_marks(lab, values):
+    params = {"ExecutionParameters": values} if values else {}
+    execution = failed(lab["svc"], "SELECT count(*) FROM telegram WHERE message_id = ?", **params)
+    assert execution["Status"]["StateChangeReason"] == (
+        "INVALID_PARAMETER_USAGE: line 1:1: Incorrect number of parameters: expected 1 but found "
+        f"{len(values)}"
+    )
+
+
 def test_ddl_writes_a_txt_result(lab):
     execution = run_ok(lab["svc"], "SHOW TABLES")["QueryExecution"]
     location = execution["ResultConfiguration"]["OutputLocation"]

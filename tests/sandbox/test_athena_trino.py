@@ -559,6 +559,12 @@ CASES = [
         Fails(f"TYPE_MISMATCH: line 1:{WHERE_AT}: Cannot apply operator: varchar >= date"),
     ),
     (
+        # An unquoted date (e.g. a PyAthena qmark value sent without quotes) is integer arithmetic: 2025-03-10.
+        "unquoted_date_is_integer_arithmetic",
+        "SELECT count(*) FROM mensagens WHERE context_date = 2024-01-06",
+        Fails(f"TYPE_MISMATCH: line 1:{WHERE_AT}: Cannot apply operator: varchar = integer"),
+    ),
+    (
         "same_family_compares",
         "SELECT count(*) FROM mensagens WHERE user_id = 11.0 AND context_date >= '2024-01-06' AND text_length > 2",
         table(
