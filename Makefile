@@ -4,10 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo lab notebooks bench stress clean
+.PHONY: help install test lint format demo aula lab notebooks bench stress clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
+	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1)"
 	@echo "make lab     - abre os notebooks no JupyterLab"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
 	@echo "make lint    - ruff (lint e formato)"
@@ -46,6 +47,10 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/python -m sandbox demo
+
+# The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
+aula: $(STAMP)
+	$(BIN)/python -m sandbox aula $(AULA_ARGS)
 
 # JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
