@@ -68,6 +68,11 @@ class Controls:
 
     def post(self, kind: str, text: str, who: int | None) -> dict:
         text = (text or "").strip()
+        if who is None:  # the page's list was empty when it loaded: the first participant writes
+            people = self.participants()
+            if not people:
+                raise ControlError("Ninguém da turma está no grupo.")
+            who = people[0]["id"]
         if kind == "texto":
             result = self._telegram("POST", "chat/text", {"from": who, "text": text or "Olá, turma!"})
         elif kind == "foto":

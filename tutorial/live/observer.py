@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import boto3
 import requests
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 import sandbox
 
@@ -136,8 +138,10 @@ class Observer:
         self.telegram_api, self.token = telegram_api.rstrip("/"), token
         self.board = board or Board()
         session = boto3.session.Session(region_name=region)
-        self.s3 = session.client("s3", endpoint_url=endpoint_url)
-        self.logs = session.client("logs", endpoint_url=endpoint_url)
+        # One attempt per tick: the next tick is the retry, and a failing service never stalls the others.
+        once = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
+        self.s3 = session.client("s3", endpoint_url=endpoint_url, config=once)
+        self.logs = session.client("logs", endpoint_url=endpoint_url, config=once)
         self.lambda_ = session.client("lambda", endpoint_url=endpoint_url)
         self.apigw = session.client("apigatewayv2", endpoint_url=endpoint_url)
         self.endpoint_url = endpoint_url
@@ -146,6 +150,7 @@ class Observer:
         self._log_cursor: dict[str, tuple[int, set[str]]] = {}
         self._requests: dict[str, dict] = {}  # ingestion request id -> what its log lines said
         self._raw_keys: set[str] = set()
+        self._to_describe: set[str] = set()
         self._enriched: dict[str, str] = {}
         self.etl_runs: list[dict] = []
         self._etl_requests: dict[str, dict] = {}
@@ -171,17 +176,30 @@ class Observer:
 
     # ---- one tick ----------------------------------------------------------------------------------------
     def tick(self) -> None:
+        """One reading of every service. A service that fails (S3 during an outage fails for this page too)
+        is named in the notice; the others are still read and published."""
         if not self.raw_bucket and not self.discover():
             self.board.set_section("aviso", "O pipeline ainda não foi implantado (notebooks 02 e 03).")
             return
-        self.board.set_section("aviso", "")
-        self._webhook()
-        self._queue()
-        self._ingestion_logs()
-        self._raw_listing()
-        self._etl_logs()
-        self._enriched_listing()
+        failed = []
+        steps = (
+            ("Bot API", self._webhook),
+            ("fila do Telegram", self._queue),
+            ("CloudWatch Logs", self._ingestion_logs),
+            ("S3", self._raw_listing),
+            ("CloudWatch Logs", self._etl_logs),
+            ("S3", self._enriched_listing),
+        )
+        for service, step in steps:
+            try:
+                step()
+            except (BotoCoreError, ClientError, requests.RequestException, ValueError) as error:
+                failed.append(f"{service} ({type(error).__name__})")
         self._publish()
+        unread = ", ".join(dict.fromkeys(failed))
+        self.board.set_section(
+            "aviso", f"Sem leitura agora de: {unread}; tento de novo em seguida." if failed else ""
+        )
 
     def _bot(self, method: str) -> dict:
         answer = requests.get(f"{self.telegram_api}/bot{self.token}/{method}", timeout=10).json()
@@ -189,16 +207,12 @@ class Observer:
 
     def _webhook(self) -> None:
         info = self._bot("getWebhookInfo")
-        error_date = info.get("last_error_date")
         self.board.set_section(
             "webhook",
             {
                 "url": info.get("url", ""),
                 "pending": info.get("pending_update_count", 0),
                 "last_error": info.get("last_error_message") or "",
-                "last_error_time": time.strftime("%H:%M:%S", time.localtime(error_date))
-                if error_date
-                else "",
             },
         )
 
@@ -353,16 +367,20 @@ class Observer:
             row = self._journey(update_id)
             row["in_s3"] = True
             row["s3_key"] = row["s3_key"] or key
-        # Who wrote what, for the newest objects only (a class of 2,000 messages is not read on every start).
-        for key in new[-RECENT:]:
+        # Who wrote what, for the newest objects only (a class of 2,000 messages is not read on every start);
+        # kept until read, so an object that fails to load (an outage) is read on a later tick.
+        self._to_describe.update(
+            key for key in new[-RECENT:] if not self.journeys[str(update_id_of(key))]["who"]
+        )
+        for key in sorted(self._to_describe, key=lambda k: update_id_of(k) or 0):
             row = self.journeys[str(update_id_of(key))]
-            if row["who"]:
-                continue
-            body = self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read()
-            try:
-                row.update(describe(json.loads(body)))
-            except (ValueError, AttributeError):
-                row.update({"who": "?", "text": "[objeto ilegível]"})
+            if not row["who"]:
+                body = self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read()
+                try:
+                    row.update(describe(json.loads(body)))
+                except (ValueError, AttributeError):
+                    row.update({"who": "?", "text": "[objeto ilegível]"})
+            self._to_describe.discard(key)
 
     def _etl_logs(self) -> None:
         for event in self._new_events(f"/aws/lambda/{ETL}"):

@@ -109,6 +109,8 @@ class LiveView:
             try:
                 self.charts.refresh()
             except Exception as error:
+                if self._stop.is_set():
+                    return
                 log.exception("chart refresh failed")
                 self.charts.error = f"Não consegui consultar o Athena: {error}"
             version += 1

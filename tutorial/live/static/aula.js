@@ -74,7 +74,7 @@ function renderNotices() {
 const handlers = {
   contadores(value) { for (const [id, key] of Object.entries(counters)) $(id).textContent = value[key]; },
   webhook(value) {
-    $("c-ultimo-erro").textContent = value.last_error ? `último erro ${value.last_error_time}: ${value.last_error}` : "";
+    $("c-ultimo-erro").textContent = value.last_error ? `último erro: ${value.last_error}` : "";
     notices.webhook = value.url ? "" : "O bot ainda não tem webhook (notebook 03).";
   },
   aviso(value) { notices.aviso = value; },
