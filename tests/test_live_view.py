@@ -9,7 +9,11 @@ Screenshots go to build/screenshots/aula-*.png; the refresh latency (post -> row
 
 from __future__ import annotations
 
+import re
+import signal
 import statistics
+import subprocess
+import sys
 import time
 
 import pytest
@@ -17,7 +21,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser import browser_page, chromium_path, screenshot
-from tests.stack import deployed_stack
+from tests.stack import ROOT, deployed_stack, own_sandbox_environment
 from tutorial.live.observer import describe, parse_log_line
 from tutorial.live.server import TOKEN_HEADER, LiveView
 
@@ -131,6 +135,25 @@ def test_running_the_etl_adds_a_run_and_refreshes_the_charts(stack, view, page):
     screenshot(page, "aula-graficos", full_page=True)
 
 
+def test_an_update_the_bridge_delivers_appears_like_the_class_messages(stack, view, page):
+    """The bridge hands each real update to the sandbox's webhook delivery (`webhook/deliver`); the page sees it
+    the same way: in the function's logs and in the raw bucket."""
+    update = {
+        "update_id": 990_000_001,
+        "message": {
+            "message_id": 4242,
+            "from": {"id": 5_550_001, "is_bot": False, "first_name": "Marta", "last_name": "Real"},
+            "chat": {"id": stack.group_id, "title": "Turma", "type": "group"},
+            "date": 1_742_223_600,
+            "text": "vim pelo Telegram de verdade",
+        },
+    }
+    assert stack.control("POST", "webhook/deliver", {"update": update})["delivered"]
+    line = row(page, "vim pelo Telegram de verdade")
+    line.locator(".etapa-s3", has_text="/990000001.json").wait_for(timeout=10_000)
+    assert line.locator(".quem").inner_text() == "Marta Real · mensagem"
+
+
 def test_the_migration_to_a_supergroup_keeps_the_messages_flowing(stack, view, page):
     page.click("#migrar")
     page.wait_for_selector("#resposta:has-text('Supergrupo criado')")
@@ -208,3 +231,33 @@ def test_an_update_is_described_by_who_wrote_what():
     assert describe(update) == {"kind": "edição", "who": "Ana Lima", "text": "corrigido"}
     photo = {"update_id": 2, "message": {"from": {"first_name": "Rui"}, "photo": [{}], "caption": "print"}}
     assert describe(photo)["text"] == "[foto] print"
+
+
+def test_the_command_prints_the_address_and_serves_the_page(tmp_path):
+    """`python -m sandbox aula` in a sandbox of its own, without deploying: the page says what is missing."""
+    environment = own_sandbox_environment(tmp_path / "sandbox")
+    command = [sys.executable, "-m", "sandbox", "aula", "--porta", "0", "--sem-implantar"]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while "Aula ao vivo em" not in line:
+            assert time.monotonic() < deadline and process.poll() is None, "o comando não mostrou o endereço"
+            line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        assert requests.get(url, timeout=10).status_code == 200
+        with requests.get(f"{url}eventos", stream=True, timeout=10) as events:
+            for event in events.iter_lines(decode_unicode=True, delimiter="\n\n"):
+                if "O pipeline ainda não foi implantado" in event:
+                    break
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        subprocess.run(
+            [sys.executable, "-m", "sandbox", "down"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            timeout=60,
+        )
+    assert process.returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .server import LiveView
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the teacher's terminal
     variables = sandbox.start()
     if not args.sem_implantar:
         tutorial.prepare_group()
