@@ -135,6 +135,23 @@ def test_running_the_etl_adds_a_run_and_refreshes_the_charts(stack, view, page):
     screenshot(page, "aula-graficos", full_page=True)
 
 
+def test_the_teacher_posts_a_photo_then_edits_and_replies(stack, view, page):
+    page.fill("#texto", "quadro da aula")
+    page.click("button[data-publicar=foto]")
+    row(page, "[foto] quadro da aula").locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    page.fill("#texto", "quadro corrigido")
+    page.click("button[data-publicar=edicao]")
+    edited = row(page, "[foto] quadro corrigido")
+    edited.locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    assert "edição" in edited.locator(".quem").inner_text()
+    page.fill("#texto", "entendi o quadro")
+    page.click("button[data-publicar=resposta]")
+    row(page, "entendi o quadro").locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    stored = set(stack.raw_update_ids())
+    for text in ("[foto] quadro da aula", "[foto] quadro corrigido", "entendi o quadro"):
+        assert int(row(page, text).get_attribute("data-update-id")) in stored
+
+
 def test_an_update_the_bridge_delivers_appears_like_the_class_messages(stack, view, page):
     """The bridge hands each real update to the sandbox's webhook delivery (`webhook/deliver`); the page sees it
     the same way: in the function's logs and in the raw bucket."""
