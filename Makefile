@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo aula lab notebooks bench stress clean
+.PHONY: help install test lint format demo lab notebooks bench stress clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
@@ -49,6 +49,7 @@ demo: $(STAMP)
 	$(BIN)/python -m sandbox demo
 
 # The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
+.PHONY: aula
 aula: $(STAMP)
 	$(BIN)/python -m sandbox aula $(AULA_ARGS)
 
