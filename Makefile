@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
+	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1)"
 	@echo "make lab     - abre os notebooks no JupyterLab"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
 	@echo "make lint    - ruff (lint e formato)"
@@ -47,6 +48,11 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/python -m sandbox demo
+
+# The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
+.PHONY: aula
+aula: $(STAMP)
+	$(BIN)/python -m sandbox aula $(AULA_ARGS)
 
 # JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.

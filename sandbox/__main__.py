@@ -1,4 +1,4 @@
-"""`python -m sandbox up|down|status|reset|env|serve` (and `chat`/`botfather` from sandbox.telegram)."""
+"""`python -m sandbox up|down|status|reset|env|serve|aula` (and `chat`/`botfather` from sandbox.telegram)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,12 @@ def cmd_bridge(args: argparse.Namespace) -> int:
     return bridge.main(args.api_url, args.timeout, args.max_updates, args.exit_when_idle, args.chat_id)
 
 
+def cmd_aula(args: argparse.Namespace) -> int:
+    from tutorial.live.__main__ import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="Sandbox offline: AWS e Telegram.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="comando")
@@ -155,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--chat-id", type=int, action="append", default=None, help="grava só este grupo (pode repetir)"
     )
     bridge.set_defaults(func=cmd_bridge)
+    aula = commands.add_parser(
+        "aula", help="abre a aula ao vivo: a página onde a turma vê as mensagens passando pelo pipeline"
+    )
+    from tutorial.live.__main__ import add_arguments
+
+    add_arguments(aula)
+    aula.set_defaults(func=cmd_aula)
     # `chat` and `botfather` belong to the Telegram emulator; skipped only while it does not exist yet.
     telegram_cli = _telegram_cli()
     if telegram_cli is not None:

@@ -53,7 +53,7 @@ def refusal(environ: dict, port: int, secret: str | None) -> tuple[int, str] | N
     if "HTTP_ORIGIN" in environ or site in _BROWSER_SITES:
         return 403, ORIGIN_REFUSED
     host = environ.get("HTTP_HOST")
-    if host is not None and not _loopback_host(host, port):
+    if host is not None and not loopback_host(host, port):
         return 403, HOST_REFUSED.format(port=port, host=host)
     path = environ.get("PATH_INFO", "")
     if not path.startswith(CONTROL_PREFIXES) or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
@@ -69,7 +69,7 @@ def refusal(environ: dict, port: int, secret: str | None) -> tuple[int, str] | N
     return None
 
 
-def _loopback_host(host: str, port: int) -> bool:
+def loopback_host(host: str, port: int) -> bool:
     # "[::1]" without a port splits into "[:" and "1]", which the pattern refuses, as any port-less Host.
     name, _, given_port = host.strip().lower().rpartition(":")
     return given_port == str(port) and bool(_LOOPBACK.match(name))

@@ -1,0 +1,441 @@
+"""What the page shows, read through the services a learner uses, and kept as versioned pieces for the stream.
+
+Every tick reads: the Bot API's getWebhookInfo (queue size, last error) and the emulator's queue peek (the
+updates Telegram still has to deliver: what the class wrote and the bot has not received yet), the ingestion
+function's CloudWatch Logs (one JSON line per request with its decision; Lambda's REPORT line with the
+duration), the raw bucket's listing (keys and partitions; a new key's object is read to show who wrote what),
+the ETL function's logs (runs, rows written, records skipped) and the enriched bucket's listing (when it
+changes, notebook 05's charts are queried again on Athena).
+
+`Board` holds the result as sections and journey rows, each stamped with the version that last changed it, so
+each browser gets only what changed since what it already has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import boto3
+import requests
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+import sandbox
+
+PREFIX = "telegram"
+INGESTION = f"{PREFIX}-ingestao"
+ETL = f"{PREFIX}-etl"
+API_NAME = f"{PREFIX}-webhook"
+# How many journeys a browser receives when it connects (the most recent ones); the table shows fewer.
+RECENT = 60
+_REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<ms>[\d.]+) ms")
+_START = re.compile(r"^START RequestId: (?P<id>\S+)")
+_KEY_ID = re.compile(r"/(\d+)\.json$")
+
+
+@dataclass
+class Board:
+    """Versioned state shared by the poller (writer) and the streams (readers)."""
+
+    version: int = 0
+    sections: dict[str, tuple[int, object]] = field(default_factory=dict)
+    rows: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def set_section(self, name: str, value: object) -> None:
+        with self.changed:
+            current = self.sections.get(name)
+            if current is not None and current[1] == value:
+                return
+            self.version += 1
+            self.sections[name] = (self.version, value)
+            self.changed.notify_all()
+
+    def set_row(self, key: str, row: dict) -> None:
+        with self.changed:
+            current = self.rows.get(key)
+            if current is not None and current[1] == row:
+                return
+            self.version += 1
+            self.rows[key] = (self.version, dict(row))
+            self.changed.notify_all()
+
+    def since(self, seen: int) -> tuple[int, dict, list[dict]]:
+        """(current version, sections changed after `seen`, rows changed after `seen`, newest last)."""
+        with self.changed:
+            sections = {name: value for name, (v, value) in self.sections.items() if v > seen}
+            rows = [row for v, row in self.rows.values() if v > seen]
+            version = self.version
+        rows.sort(key=lambda row: row["order"])
+        return version, sections, rows[-RECENT:]
+
+    def wait(self, seen: int, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.version > seen, timeout)
+
+
+def parse_log_line(message: str) -> tuple[str | None, dict | None]:
+    """(request id, JSON object) of a Lambda Python log line `[LEVEL]\\ttime\\trequest id\\t{...}`."""
+    parts = message.split("\t", 3)
+    if len(parts) < 4:
+        return None, None
+    start = parts[3].find("{")
+    if start < 0:
+        return parts[2], None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(parts[3][start:])
+    except ValueError:
+        return parts[2], None
+    return parts[2], value if isinstance(value, dict) else None
+
+
+def update_id_of(key: str) -> int | None:
+    match = _KEY_ID.search(key)
+    return int(match.group(1)) if match else None
+
+
+def describe(update: dict) -> dict:
+    """Who wrote, what kind and a short text of a Telegram update, for a row of the page."""
+    kind = next((key for key in update if key != "update_id"), "?")
+    payload = update.get(kind) if isinstance(update.get(kind), dict) else {}
+    sender = payload.get("from") or payload.get("new_chat_member", {}).get("user") or {}
+    name = " ".join(part for part in (sender.get("first_name"), sender.get("last_name")) if part)
+    if "text" in payload:
+        text = payload["text"]
+    elif "caption" in payload:
+        text = f"[foto] {payload['caption']}" if "photo" in payload else payload["caption"]
+    elif "photo" in payload:
+        text = "[foto]"
+    elif "migrate_to_chat_id" in payload:
+        text = f"[o grupo virou supergrupo: novo id {payload['migrate_to_chat_id']}]"
+    elif "migrate_from_chat_id" in payload:
+        text = f"[supergrupo criado a partir de {payload['migrate_from_chat_id']}]"
+    else:
+        media = next((m for m in ("sticker", "voice", "document", "poll", "location") if m in payload), None)
+        text = f"[{media}]" if media else f"[{kind}]"
+    label = {"message": "mensagem", "edited_message": "edição", "my_chat_member": "bot no grupo"}.get(
+        kind, kind
+    )
+    return {"kind": label, "who": name or "—", "text": text[:140]}
+
+
+class Observer:
+    """Polls the services and writes the Board. `endpoint_url` None: boto3's own configuration (the env)."""
+
+    def __init__(
+        self,
+        telegram_api: str,
+        token: str,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        board: Board | None = None,
+    ) -> None:
+        self.telegram_api, self.token = telegram_api.rstrip("/"), token
+        self.board = board or Board()
+        session = boto3.session.Session(region_name=region)
+        # One attempt per tick: the next tick is the retry, and a failing service never stalls the others.
+        once = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
+        self.s3 = session.client("s3", endpoint_url=endpoint_url, config=once)
+        self.logs = session.client("logs", endpoint_url=endpoint_url, config=once)
+        self.lambda_ = session.client("lambda", endpoint_url=endpoint_url)
+        self.apigw = session.client("apigatewayv2", endpoint_url=endpoint_url)
+        self.endpoint_url = endpoint_url
+        self.raw_bucket = self.enriched_bucket = self.webhook_url = ""
+        self.journeys: dict[str, dict] = {}
+        self._log_cursor: dict[str, tuple[int, set[str]]] = {}
+        self._requests: dict[str, dict] = {}  # ingestion request id -> what its log lines said
+        self._raw_keys: set[str] = set()
+        self._to_describe: set[str] = set()
+        self._enriched: dict[str, str] = {}
+        self.etl_runs: list[dict] = []
+        self._etl_requests: dict[str, dict] = {}
+        self.rejected = 0
+        self.counts: Counter = Counter()
+        self._order = 0  # rows in the order the page first saw them (update ids, then refused requests)
+        self.on_enriched_change = None  # set by the chart refresher
+
+    # ---- discovery, as a learner reads the deployment back -----------------------------------------------
+    def discover(self) -> bool:
+        """Find the buckets and the webhook URL from the deployed function and API; False until deployed."""
+        try:
+            variables = self.lambda_.get_function_configuration(FunctionName=INGESTION)["Environment"][
+                "Variables"
+            ]
+        except self.lambda_.exceptions.ResourceNotFoundException:
+            return False
+        self.raw_bucket = variables["AWS_S3_BUCKET"]
+        self.enriched_bucket = self.raw_bucket.removesuffix("-raw") + "-enriched"
+        api = next((a for a in self.apigw.get_apis()["Items"] if a["Name"] == API_NAME), None)
+        self.webhook_url = f"{api['ApiEndpoint']}/webhook" if api else ""
+        return True
+
+    # ---- one tick ----------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """One reading of every service. A service that fails (S3 during an outage fails for this page too)
+        is named in the notice; the others are still read and published."""
+        if not self.raw_bucket and not self.discover():
+            self.board.set_section("aviso", "O pipeline ainda não foi implantado (notebooks 02 e 03).")
+            return
+        failed = []
+        steps = (
+            ("Bot API", self._webhook),
+            ("fila do Telegram", self._queue),
+            ("CloudWatch Logs", self._ingestion_logs),
+            ("S3", self._raw_listing),
+            ("CloudWatch Logs", self._etl_logs),
+            ("S3", self._enriched_listing),
+        )
+        for service, step in steps:
+            try:
+                step()
+            except (BotoCoreError, ClientError, requests.RequestException, ValueError) as error:
+                failed.append(f"{service} ({type(error).__name__})")
+        self._publish()
+        unread = ", ".join(dict.fromkeys(failed))
+        self.board.set_section(
+            "aviso", f"Sem leitura agora de: {unread}; tento de novo em seguida." if failed else ""
+        )
+
+    def _bot(self, method: str) -> dict:
+        answer = requests.get(f"{self.telegram_api}/bot{self.token}/{method}", timeout=10).json()
+        return answer.get("result") or {}
+
+    def _webhook(self) -> None:
+        info = self._bot("getWebhookInfo")
+        self.board.set_section(
+            "webhook",
+            {
+                "url": info.get("url", ""),
+                "pending": info.get("pending_update_count", 0),
+                "last_error": info.get("last_error_message") or "",
+            },
+        )
+
+    def _queue(self) -> None:
+        """The updates Telegram holds for the webhook (the emulator's peek; absent on a real Telegram)."""
+        try:
+            response = requests.get(
+                f"{self.telegram_api}/_sandbox/updates", headers=sandbox.control_headers(), timeout=10
+            )
+            pending = response.json().get("result") or []
+        except (requests.RequestException, ValueError, sandbox.SandboxError):
+            return
+        queued = set()
+        for update in pending:
+            row = self._journey(update["update_id"])
+            queued.add(row["key"])
+            if row["who"] == "":
+                row.update(describe(update))
+            row["queued"] = True
+        for row in self.journeys.values():
+            if row["queued"] and row["key"] not in queued:
+                row["queued"] = False
+
+    def _journey(self, update_id: int) -> dict:
+        key = str(update_id)
+        if key not in self.journeys:
+            self.journeys[key] = {
+                "key": key,
+                "order": self._next_order(),
+                "update_id": update_id,
+                "who": "",
+                "kind": "",
+                "text": "",
+                "queued": False,
+                "attempts": 0,
+                "failures": 0,
+                "gateway": False,
+                "duration_ms": None,
+                "decision": "",
+                "s3_key": "",
+                "in_s3": False,
+                "seen": time.strftime("%H:%M:%S"),
+            }
+        return self.journeys[key]
+
+    def _next_order(self) -> int:
+        self._order += 1
+        return self._order
+
+    def _new_events(self, group: str) -> list[dict]:
+        """Log events of `group` not seen yet (filter_log_events from the last timestamp, deduplicated)."""
+        since, seen = self._log_cursor.get(group, (0, set()))
+        events = []
+        try:
+            for page in self.logs.get_paginator("filter_log_events").paginate(
+                logGroupName=group, startTime=since
+            ):
+                events += [e for e in page["events"] if e["eventId"] not in seen]
+        except self.logs.exceptions.ResourceNotFoundException:
+            return []
+        if events:
+            latest = max(e["timestamp"] for e in events)
+            keep = {e["eventId"] for e in events if e["timestamp"] == latest}
+            if latest == since:
+                keep |= seen
+            self._log_cursor[group] = (latest, keep)
+        events.sort(key=lambda e: (e["timestamp"], e.get("ingestionTime", 0)))
+        return events
+
+    def _ingestion_logs(self) -> None:
+        for event in self._new_events(f"/aws/lambda/{INGESTION}"):
+            message = event["message"]
+            started = _START.match(message)
+            if started:
+                self.counts["gateway"] += 1
+                self._requests.setdefault(started["id"], {})
+                continue
+            report = _REPORT.match(message)
+            if report:
+                request = self._requests.pop(report["id"], {})
+                self.counts["invocations"] += 1
+                self.counts["duration_total"] += float(report["ms"])
+                row = request.get("row")
+                if row is not None:
+                    row["duration_ms"] = round(float(report["ms"]), 1)
+                continue
+            request_id, line = parse_log_line(message)
+            if line is None or "decision" not in line:
+                continue
+            decision = line["decision"]
+            request = self._requests.setdefault(request_id, {})
+            if decision == "rejected":
+                self.rejected += 1
+                self.counts["rejected"] += 1
+                row = {
+                    "key": f"recusada-{self.rejected}",
+                    "order": self._next_order(),
+                    "update_id": None,
+                    "who": "desconhecido",
+                    "kind": "requisição",
+                    "text": line.get("reason", ""),
+                    "queued": False,
+                    "attempts": 1,
+                    "failures": 0,
+                    "gateway": True,
+                    "duration_ms": None,
+                    "decision": f"recusada ({line.get('status')})",
+                    "s3_key": "",
+                    "in_s3": False,
+                    "seen": time.strftime("%H:%M:%S"),
+                }
+                self.journeys[row["key"]] = row
+                request["row"] = row
+                continue
+            update_id = line.get("update_id")
+            if update_id is None and decision == "s3_error":
+                update_id = update_id_of(line.get("key", ""))
+            if not isinstance(update_id, int):
+                continue
+            row = self._journey(update_id)
+            request["row"] = row
+            row["gateway"] = True
+            if decision == "s3_error":
+                row["attempts"] += 1
+                row["failures"] += 1
+                row["decision"] = "erro no S3"
+                self.counts["s3_errors"] += 1
+            elif decision in ("stored", "ignored"):
+                row["attempts"] += 1
+                row["decision"] = {"stored": "gravado", "ignored": "ignorado"}[decision]
+                self.counts[decision] += 1
+                if decision == "stored":
+                    row["s3_key"] = line.get("key", "")
+            if not row["kind"] and line.get("type"):
+                row["kind"] = describe({"update_id": 0, line["type"]: {}})["kind"]
+
+    def _raw_listing(self) -> None:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.raw_bucket, Prefix=f"{PREFIX}/")
+        keys = {item["Key"] for page in pages for item in page.get("Contents", [])}
+        new = sorted(keys - self._raw_keys, key=lambda k: update_id_of(k) or 0)
+        self._raw_keys = keys
+        partitions = Counter(
+            key.split("/")[1].removeprefix("context_date=") for key in keys if key.count("/") == 2
+        )
+        self.board.set_section("particoes", sorted(partitions.items())[-10:])
+        self.counts["raw_objects"] = len(keys)
+        self.counts["partitions"] = len(partitions)
+        for key in new:
+            update_id = update_id_of(key)
+            if update_id is None:
+                continue
+            row = self._journey(update_id)
+            row["in_s3"] = True
+            row["s3_key"] = row["s3_key"] or key
+        # Who wrote what, for the newest objects only (a class of 2,000 messages is not read on every start);
+        # kept until read, so an object that fails to load (an outage) is read on a later tick.
+        self._to_describe.update(
+            key for key in new[-RECENT:] if not self.journeys[str(update_id_of(key))]["who"]
+        )
+        for key in sorted(self._to_describe, key=lambda k: update_id_of(k) or 0):
+            row = self.journeys[str(update_id_of(key))]
+            if not row["who"]:
+                body = self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read()
+                try:
+                    row.update(describe(json.loads(body)))
+                except (ValueError, AttributeError):
+                    row.update({"who": "?", "text": "[objeto ilegível]"})
+            self._to_describe.discard(key)
+
+    def _etl_logs(self) -> None:
+        for event in self._new_events(f"/aws/lambda/{ETL}"):
+            message = event["message"]
+            report = _REPORT.match(message)
+            if report and report["id"] in self._etl_requests:
+                self._etl_requests.pop(report["id"])["duration_s"] = round(float(report["ms"]) / 1000, 1)
+                continue
+            request_id, line = parse_log_line(message)
+            if line and line.get("decision") == "etl_done":
+                run = {
+                    "time": time.strftime("%H:%M:%S", time.localtime(event["timestamp"] / 1000)),
+                    "days": len(line.get("days") or []),
+                    "objects": line.get("objects_read", 0),
+                    "rows": line.get("rows_written", 0),
+                    "skipped": line.get("skipped", 0),
+                    "duration_s": None,
+                }
+                self.etl_runs.append(run)
+                self._etl_requests[request_id] = run
+
+    def _enriched_listing(self) -> None:
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.enriched_bucket, Prefix=f"{PREFIX}/"
+            )
+            objects = {item["Key"]: item["ETag"] for page in pages for item in page.get("Contents", [])}
+        except self.s3.exceptions.NoSuchBucket:
+            objects = {}
+        if objects != self._enriched:
+            self._enriched = objects
+            if self.on_enriched_change is not None:
+                self.on_enriched_change()
+        self.counts["parquet"] = len(objects)
+
+    def _publish(self) -> None:
+        for row in self.journeys.values():
+            self.board.set_row(row["key"], row)
+        invocations = self.counts["invocations"]
+        average = self.counts["duration_total"] / invocations if invocations else 0
+        self.board.set_section(
+            "contadores",
+            {
+                "telegram_pending": self.board.sections.get("webhook", (0, {}))[1].get("pending", 0),
+                "telegram_failures": self.counts["s3_errors"],
+                "gateway": self.counts["gateway"],
+                "stored": self.counts["stored"],
+                "ignored": self.counts["ignored"],
+                "rejected": self.counts["rejected"],
+                "errors": self.counts["s3_errors"],
+                "avg_ms": round(average, 1),
+                "raw_objects": self.counts["raw_objects"],
+                "partitions": self.counts["partitions"],
+                "parquet": self.counts["parquet"],
+                "etl_runs": len(self.etl_runs),
+            },
+        )
+        self.board.set_section("etl", self.etl_runs[-5:][::-1])
