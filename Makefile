@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo lab notebooks bench stress fuzz clean
+.PHONY: help install test lint format demo lab notebooks bench stress fuzz deep clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência)"
 	@echo "make stress  - teste de carga: 2.200 updates pelo webhook, sem perder nem duplicar"
 	@echo "make fuzz    - fuzzing profundo dos handlers (Hypothesis, milhares de updates gerados)"
+	@echo "make deep    - os notebooks abertos fora de ordem: todos os pares e 20 sequências sorteadas (~30 min)"
 	@echo "make clean   - remove o ambiente virtual e os artefatos"
 
 $(BIN)/python:
@@ -75,6 +76,9 @@ stress: $(STAMP)
 # The property-based tests with many more (and random) examples than `make test` runs.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/test_fuzz.py -q --hypothesis-show-statistics
+
+deep: $(STAMP)
+	DEEP_TESTS=1 $(BIN)/python -m pytest tests/test_notebook_sequences.py -q
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
