@@ -339,6 +339,24 @@ def run_notebook(name: str, folder: Path) -> Path:
     return folder / f"{name}.ipynb"
 
 
+def notebook_cell(notebook: str, needle: str) -> str:
+    """The source of the one code cell of a notebook that contains `needle`."""
+    import nbformat
+
+    (source,) = [
+        c.source
+        for c in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells
+        if c.cell_type == "code" and needle in c.source
+    ]
+    return source
+
+
+def run_cell(source: str, namespace: dict) -> dict:
+    """Run a notebook cell's own code with `namespace` standing in for the cells before it."""
+    exec(compile(source, "<notebook>", "exec"), namespace)  # noqa: S102 - the notebook's own code
+    return namespace
+
+
 def zip_files(files: dict[str, str | bytes]) -> bytes:
     """A deployment package with fixed timestamps (same content -> same CodeSha256)."""
     buffer = io.BytesIO()

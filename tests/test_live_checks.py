@@ -8,27 +8,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-import nbformat
 import pytest
 
-from tests.stack import NOTEBOOKS
+from tests.stack import notebook_cell, run_cell
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 TODAY = datetime.now(SAO_PAULO).date().isoformat()
-
-
-def cell(notebook: str, needle: str) -> str:
-    (source,) = [
-        c.source
-        for c in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells
-        if c.cell_type == "code" and needle in c.source
-    ]
-    return source
-
-
-def run(source: str, namespace: dict) -> dict:
-    exec(compile(source, "<notebook>", "exec"), namespace)  # noqa: S102 - the notebook's own code
-    return namespace
 
 
 def etl_result(rows: dict[str, int]) -> dict:
@@ -45,8 +30,8 @@ def etl_result(rows: dict[str, int]) -> dict:
 
 def etl_check(first: dict[str, int], second: dict[str, int]) -> dict:
     days = sorted(first)
-    return run(
-        cell("04-etl", "again = invoke_etl("),
+    return run_cell(
+        notebook_cell("04-etl", "again = invoke_etl("),
         {
             "invoke_etl": lambda event: etl_result(second),
             "backfill": etl_result(first),
@@ -78,20 +63,26 @@ def test_the_secret_check_passes_while_the_group_writes():
     grown = itertools.count(100)
     live_keys = lambda: [f"telegram/context_date={TODAY}/{812345000 + n}.json" for n in range(next(grown))]  # noqa: E731
     requests = type("Requests", (), {"post": staticmethod(lambda *a, **k: Response())})
-    run(cell("03-webhook", "chute-errado"), {"raw_keys": live_keys, "requests": requests, "WEBHOOK_URL": "u"})
+    run_cell(
+        notebook_cell("03-webhook", "chute-errado"),
+        {"raw_keys": live_keys, "requests": requests, "WEBHOOK_URL": "u"},
+    )
 
 
 def test_the_secret_check_still_catches_a_stored_fake():
     keys = lambda: ["telegram/context_date=2025-03-17/1.json"]  # noqa: E731
     requests = type("Requests", (), {"post": staticmethod(lambda *a, **k: Response())})
     with pytest.raises(AssertionError, match="gravado sem o segredo"):
-        run(cell("03-webhook", "chute-errado"), {"raw_keys": keys, "requests": requests, "WEBHOOK_URL": "u"})
+        run_cell(
+            notebook_cell("03-webhook", "chute-errado"),
+            {"raw_keys": keys, "requests": requests, "WEBHOOK_URL": "u"},
+        )
 
 
 def test_the_final_check_of_03_uses_the_snapshot_taken_when_the_queue_emptied(capsys):
     live = {"url": "u", "pending_update_count": 3}  # the group wrote again a moment ago
-    run(
-        cell("03-webhook", "Tudo certo:"),
+    run_cell(
+        notebook_cell("03-webhook", "Tudo certo:"),
         {
             "telegram": lambda method: live,
             "WEBHOOK_URL": "u",

@@ -13,21 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.sandbox.aws_fixtures import create_function, start_sandbox, stop_sandbox
-from tests.stack import FUNCTION, NOTEBOOKS, Stack, deployed_stack, run_notebook
-
-
-def cell(notebook: str, needle: str) -> str:
-    (source,) = [
-        c.source
-        for c in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells
-        if c.cell_type == "code" and needle in c.source
-    ]
-    return source
-
-
-def run_cell(source: str, namespace: dict) -> dict:
-    exec(compile(source, "<notebook>", "exec"), namespace)  # noqa: S102 - the notebook's own code
-    return namespace
+from tests.stack import FUNCTION, Stack, deployed_stack, notebook_cell, run_cell, run_notebook
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +49,7 @@ def test_us_east_1_answers_200_when_you_create_your_own_bucket_again(aws):
 
 @pytest.mark.parametrize("region", ["us-east-1", "sa-east-1"])
 def test_notebook_02_says_ja_existia_on_a_second_run_in_every_region(aws, region, capsys):
-    source = cell("02-ingestao-aws", "def create_bucket(name: str)")
+    source = notebook_cell("02-ingestao-aws", "def create_bucket(name: str)")
     names = {
         "RAW_BUCKET": f"telegram-rerun-{region}-raw",
         "ENRICHED_BUCKET": f"telegram-rerun-{region}-enriched",
@@ -107,7 +93,7 @@ def test_notebook_06_empties_and_deletes_a_versioned_bucket(aws, monkeypatch, ca
     versioned_bucket(s3, "telegram-versioned-raw")
     monkeypatch.setenv("CONFIRMAR_LIMPEZA", "sim")
     run_cell(
-        cell("06-limpeza", "list_object_versions"),
+        notebook_cell("06-limpeza", "list_object_versions"),
         {"s3": s3, "os": os, "BUCKETS": ["telegram-versioned-raw"]},
     )
     assert "telegram-versioned-raw" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
@@ -142,7 +128,7 @@ def test_a_read_timeout_makes_botocore_invoke_again_so_the_function_runs_twice(a
 
 
 def test_notebook_04_invokes_the_etl_once_and_waits_its_whole_timeout(aws):
-    source = cell("04-etl", "def invoke_etl(event: dict)")
+    source = notebook_cell("04-etl", "def invoke_etl(event: dict)")
     definitions = source.split("\ndays = raw_days()", 1)[0]
     namespace = run_cell(
         definitions, {"boto3": boto3, "Config": Config, "json": json, "settings": {"Timeout": 300}}
