@@ -55,12 +55,7 @@ def summarize(enriched_bucket: str) -> dict:
         return {"messages": 0, "participants": 0, "days": 0, "busiest_hour": None, "top_words": []}
     messages = pd.concat(frames, ignore_index=True)
     local = messages["sent_at_local"]
-    words = Counter(
-        word
-        for text in messages["text"].dropna().str.lower()
-        for word in re.findall(r"[a-zà-ú]{3,}", re.sub(r"https?://\\S+", " ", text))
-        if word not in STOP_WORDS
-    )
+    words = top_words(messages["text"].dropna())
     return {
         "messages": len(messages),
         "participants": messages["user_id"].nunique(),
@@ -68,8 +63,19 @@ def summarize(enriched_bucket: str) -> dict:
         "first_day": local.min().date().isoformat(),
         "last_day": local.max().date().isoformat(),
         "busiest_hour": int(local.dt.hour.value_counts().idxmax()),
-        "top_words": [word for word, _ in words.most_common(5)],
+        "top_words": words,
     }
+
+
+def top_words(texts, count: int = 5) -> list[str]:
+    """The most used words of 3+ letters, links and stop words left out."""
+    words = Counter(
+        word
+        for text in texts
+        for word in re.findall(r"[a-zà-ú]{3,}", re.sub(r"https?://\S+", " ", text.lower()))
+        if word not in STOP_WORDS
+    )
+    return [word for word, _ in words.most_common(count)]
 
 
 def save_charts(executed: Path, folder: Path) -> list[Path]:

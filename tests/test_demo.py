@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from nbval.plugin import coalesce_streams
 
+from sandbox.demo import top_words
 from sandbox.tutorial import ORDER
 from tests.stack import own_sandbox_environment
 
@@ -126,3 +127,12 @@ def test_same_seed_gives_the_same_conversation_and_the_same_notebook_outputs(two
         assert outputs(folder / "second" / "notebooks" / f"{name}.ipynb") == outputs(
             folder / "first" / "notebooks" / f"{name}.ipynb"
         ), name
+
+
+def test_summary_words_leave_links_and_stop_words_out():
+    texts = [
+        "Olha a aula: https://aws.amazon.com/pt/athena/ e https://docs.aws.amazon.com/lambda",
+        "A aula de hoje foi sobre Athena",
+    ]
+    # Before, a raw string matched a literal backslash: "https", "amazon" and "com" counted as words.
+    assert top_words(texts) == ["aula", "olha", "athena"]
