@@ -285,14 +285,16 @@ def catch_up(notebook: str) -> list[str]:
     return missing
 
 
-def telegram_control(method: str, path: str, body: dict | None = None) -> dict:
-    """Call the Telegram emulator's control routes (`/_sandbox/...`)."""
+def telegram_control(
+    method: str, path: str, body: dict | None = None, *, api_url: str | None = None, timeout: float = 120
+) -> dict:
+    """Call the Telegram emulator's control routes (`/_sandbox/...`); `api_url` defaults to TELEGRAM_API_URL."""
     response = requests.request(
         method,
-        f"{os.environ['TELEGRAM_API_URL']}/_sandbox/{path}",
+        f"{api_url or os.environ['TELEGRAM_API_URL']}/_sandbox/{path}",
         json=body,
         headers=sandbox.control_headers(),  # the per-run secret from the state file
-        timeout=120,
+        timeout=timeout,
     )
     answer = response.json()
     if not answer.get("ok"):

@@ -159,17 +159,10 @@ class Stack:
 
     def control(self, method: str, path: str, body: dict | None = None):
         """The emulator's control routes (`/_sandbox/...`): the class writing, status, pending updates."""
-        response = requests.request(
-            method,
-            f"{self.telegram_api}/_sandbox/{path}",
-            json=body,
-            headers=sandbox.control_headers(),
-            timeout=120,
-        )
-        answer = response.json()
-        if not answer.get("ok"):
-            raise StackError(f"/_sandbox/{path}: {answer.get('error')}")
-        return answer["result"]
+        try:
+            return tutorial.telegram_control(method, path, body, api_url=self.telegram_api)
+        except sandbox.SandboxError as error:
+            raise StackError(f"/_sandbox/{path}: {error}") from None
 
     def set_webhook(self, **params) -> None:
         """setWebhook to the deployed API with the deployed secret, waiting out the 1-per-second limit."""

@@ -16,6 +16,7 @@ import requests
 from botocore.config import Config
 
 import sandbox
+from sandbox import tutorial
 
 from .observer import ETL, PREFIX
 
@@ -44,19 +45,10 @@ class Controls:
         self._outage_timer: threading.Timer | None = None
 
     def _telegram(self, method: str, path: str, body: dict | None = None):
-        response = requests.request(
-            method,
-            f"{self.telegram_api}/_sandbox/{path}",
-            json=body,
-            headers=sandbox.control_headers(),
-            timeout=60,
-        )
-        answer = response.json()
-        if not answer.get("ok"):
-            raise ControlError(
-                answer.get("error") or f"o Telegram do sandbox respondeu {response.status_code}"
-            )
-        return answer["result"]
+        try:
+            return tutorial.telegram_control(method, path, body, api_url=self.telegram_api, timeout=60)
+        except sandbox.SandboxError as error:
+            raise ControlError(str(error)) from None
 
     def participants(self) -> list[dict]:
         people = self._telegram("GET", "participants")
