@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,11 @@ from sandbox import config
 from sandbox.guard import Guard
 
 log = logging.getLogger(__name__)
+
+# moto's API Gateway imports jsonschema, which compiles the grammar of the optional package rfc3987_syntax at import
+# when it is installed (JupyterLab brings it): seconds on every sandbox start, for IRI format checks the sandbox never
+# asks for. A None entry makes that optional import fail fast, as if the package were absent.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def state_file(home: Path | None = None) -> Path:
