@@ -52,6 +52,6 @@ appears in an update reads the wall clock. Real time is used only for retries (T
 `time_scale`), the setWebhook rate limit and long polling.
 """
 
-from .sandbox import SandboxError, TelegramSandbox
+from .emulator import TelegramSandbox
 
-__all__ = ["SandboxError", "TelegramSandbox"]
+__all__ = ["TelegramSandbox"]

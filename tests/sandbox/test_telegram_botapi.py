@@ -196,7 +196,7 @@ def test_set_webhook_refusals_use_telegrams_texts(client, tg, params, descriptio
 
 def test_set_webhook_answers_set_then_already_set_and_rate_limits(client, tg):
     clock = [100.0]
-    tg._monotonic = lambda: clock[0]
+    tg.clock.monotonic = lambda: clock[0]
     assert api(client, tg, "setWebhook", data={"url": HOOK, "max_connections": "5"})[1]["description"] == (
         "Webhook was set"
     )
