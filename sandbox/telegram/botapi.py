@@ -277,12 +277,7 @@ class BotApi:
             stored = self.sb.group.files.by_id.get(p.str("file_id") or "")
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
-            "file_path": stored.file_path,
-        }
+        return messages.file_json(stored, file_path=stored.file_path)
 
     def setMyCommands(self, p: Params) -> bool:
         commands = p.json("commands")
