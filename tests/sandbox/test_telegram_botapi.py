@@ -167,6 +167,37 @@ def test_second_long_poll_terminates_the_first_with_409(tg):
     )
 
 
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        lambda client, tg: api(client, tg, "setWebhook", data={"url": HOOK}),
+        lambda client, tg: tg.reset(),
+    ],
+    ids=["webhook set", "reset"],
+)
+def test_a_waiting_long_poll_answers_no_updates_at_once_when_a_webhook_is_set_or_on_reset(
+    client, tg, interrupt
+):
+    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
+    polls = tg.updates.polls
+    results = {}
+
+    def poll():
+        results["poll"] = api(
+            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(last + 1), "timeout": "20"}
+        )
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while tg.updates.polls == polls and time.monotonic() < deadline:  # the poll reached the server
+        time.sleep(0.01)
+    interrupt(client, tg)
+    thread.join(timeout=5)
+    assert not thread.is_alive()  # not the 20 s timeout
+    assert results["poll"] == (200, {"ok": True, "result": []})
+
+
 def test_get_updates_is_refused_while_a_webhook_is_set(client, tg):
     assert api(client, tg, "setWebhook", data={"url": HOOK})[1]["description"] == "Webhook was set"
     status, body = api(client, tg, "getUpdates")
