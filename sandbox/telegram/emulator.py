@@ -23,7 +23,7 @@ from .clock import VirtualClock
 from .delivery import Transport, Webhook, WebhookDelivery
 from .generator import generate_conversation
 from .group import ClassGroup
-from .people import Person, random_token_secret
+from .people import Person, Roster, random_token_secret
 from .updates import UpdateQueue
 
 
@@ -95,7 +95,7 @@ class TelegramSandbox:
         return self.group.group_chat_id
 
     @property
-    def roster(self):
+    def roster(self) -> Roster:
         return self.group.roster
 
     @property
