@@ -144,25 +144,32 @@ def test_long_poll_wakes_as_soon_as_an_update_arrives(client, tg):
     assert [u["message"]["text"] for u in body["result"]] == ["/ajuda"]
 
 
-def test_second_long_poll_terminates_the_first_with_409(tg):
-    client = Client(tg.wsgi_app)
-    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
-    results = {}
+def waiting_poll(tg, offset: int) -> tuple[threading.Thread, dict]:
+    """A 20 s getUpdates in a thread, returned once it reached the server; its answer lands in results["poll"]."""
+    polls, results = tg.updates.polls, {}
 
-    def first_poll():
-        results["first"] = api(
-            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(last + 1), "timeout": "20"}
+    def poll():
+        results["poll"] = api(
+            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(offset), "timeout": "20"}
         )
 
-    thread = threading.Thread(target=first_poll)
+    thread = threading.Thread(target=poll)
     thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while tg.updates.polls == polls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread, results
+
+
+def test_second_long_poll_terminates_the_first_with_409(client, tg):
+    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
+    thread, first = waiting_poll(tg, last + 1)
     second = api(client, tg, "getUpdates", data={"offset": str(last + 1), "timeout": "0"})
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert second[0] == 200
-    assert results["first"][0] == 409
-    assert results["first"][1]["description"] == (
+    assert first["poll"][0] == 409
+    assert first["poll"][1]["description"] == (
         "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
     )
 
@@ -179,19 +186,7 @@ def test_a_waiting_long_poll_answers_no_updates_at_once_when_a_webhook_is_set_or
     client, tg, interrupt
 ):
     last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
-    polls = tg.updates.polls
-    results = {}
-
-    def poll():
-        results["poll"] = api(
-            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(last + 1), "timeout": "20"}
-        )
-
-    thread = threading.Thread(target=poll)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while tg.updates.polls == polls and time.monotonic() < deadline:  # the poll reached the server
-        time.sleep(0.01)
+    thread, results = waiting_poll(tg, last + 1)
     interrupt(client, tg)
     thread.join(timeout=5)
     assert not thread.is_alive()  # not the 20 s timeout
