@@ -257,7 +257,7 @@ class AthenaService:
         except QueryFailed as error:
             final, failure, outcome = "FAILED", error, None
         except Exception as error:  # a bug of the sandbox: fail the query loudly, never hang it
-            logger.exception("Athena query %s failed inside the sandbox", execution.id)
+            logger.exception("a consulta %s do Athena falhou dentro do sandbox", execution.id)
             final, outcome = "FAILED", None
             failure = QueryFailed(
                 f"GENERIC_INTERNAL_ERROR: {type(error).__name__}: {error}", 1200, category=1

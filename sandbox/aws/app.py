@@ -357,7 +357,7 @@ class AwsSandbox:
         sent_token = request.headers.get("x-amz-security-token") or request.query.get("X-Amz-Security-Token")
         if caller is None or sent_token != caller.session_token:
             # An unknown key, or a token that is not the key's (a user's long-term key takes none).
-            log.info("invalid credentials for access key %s", request.access_key)
+            log.info("credenciais inválidas para a chave de acesso %s", request.access_key)
             status, headers, out = unknown_key_response(
                 request.service, request.access_key, request_id, bad_token=caller is not None
             )
@@ -374,7 +374,7 @@ class AwsSandbox:
         for check in checks:
             outcome = evaluate(list(caller.policies), check)
             if outcome != "allow":
-                log.info("AccessDenied for %s: %s on %s", caller.arn, check.action, check.resource)
+                log.info("AccessDenied para %s: %s em %s", caller.arn, check.action, check.resource)
                 status, headers, out = denied_response(
                     request.service, caller.arn, check, outcome, request_id
                 )
@@ -388,7 +388,7 @@ class AwsSandbox:
                 # nothing about what exists (GetObject/HeadObject docs, "Permissions"). A ListBucket grant limited
                 # by an s3:prefix condition is evaluated here without that key, so it does not count: stricter
                 # than AWS if AWS counts it, never more lenient.
-                log.info("S3 AccessDenied for %s: missing %s without s3:ListBucket", caller.arn, key)
+                log.info("AccessDenied do S3 para %s: %s não existe e falta s3:ListBucket", caller.arn, key)
                 status, headers, out = s3_error(403, "AccessDenied", "Access Denied", request_id)
                 return Response(b"" if head else out, status=status, headers=headers)
         return None
@@ -498,7 +498,7 @@ class AwsSandbox:
             resources = {"logs:CreateLogGroup": stream_arn}
             for action in needed:
                 if evaluate(policies, Check(action, resources.get(action, stream_arn + stream))) != "allow":
-                    log.info("logs of %s dropped: its role does not allow %s", spec.name, action)
+                    log.info("logs de %s descartados: a role da função não permite %s", spec.name, action)
                     return
             if missing:
                 backend.create_log_group(group, {})
@@ -511,7 +511,9 @@ class AwsSandbox:
         try:
             from sandbox.athena import AthenaService
         except ImportError:
-            log.warning("sandbox.athena not available: Athena queries go to moto (no results)")
+            log.warning(
+                "sandbox.athena indisponível: as consultas do Athena vão para o moto (sem resultados)"
+            )
             return None
         return AthenaService(self.endpoint_url, config.REGION)
 

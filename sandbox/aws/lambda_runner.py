@@ -260,7 +260,7 @@ class LambdaRunner:
         try:
             self._run(spec, event, request_id)
         except Exception:
-            log.exception("asynchronous invocation %s of %s failed", request_id, spec.name)
+            log.exception("a invocação assíncrona %s de %s falhou", request_id, spec.name)
 
     def _run(self, spec: FunctionSpec, event: bytes, request_id: str) -> InvocationResult:
         with self._slots:
@@ -352,7 +352,7 @@ class LambdaRunner:
                     [(now, line) for line in lines],
                 )
             except Exception:  # the invocation's result matters more than its logs
-                log.exception("could not write the logs of %s", spec.name)
+                log.exception("não foi possível gravar os logs de %s", spec.name)
         return "\n".join(lines) + "\n"
 
     @staticmethod

@@ -50,8 +50,20 @@ teacher has just added the bot (`chat/migrate` makes it a supergroup with a new 
 webhook queue). The virtual clock starts at `start` and moves a few seconds per posted message; nothing that
 appears in an update reads the wall clock. Real time is used only for retries (Telegram's schedule times
 `time_scale`), the setWebhook rate limit and long polling.
+
+Modules:
+
+- emulator.py: TelegramSandbox, the facade that builds the parts below for a seed and holds their one lock
+- clock.py: the virtual clock (and the real one, for retries, rate limits and long polls)
+- group.py: the bot, the people, their chats and messages, privacy mode; what each action posts
+- updates.py: the update queue (serialized once), per-chat order, getUpdates offsets and long polls, expiry
+- delivery.py: the webhook, its scheduler thread, retries, in-flight limit and last error
+- webhook.py: Telegram's webhook wire facts (headers, error texts, retry schedule, default transport)
+- botapi.py / control.py: the HTTP face (Bot API methods; /_sandbox/ control routes)
+- people.py, messages.py, entities.py: seeded people and ids, message builders, entity parsing
+- generator.py: a realistic week of class chat; cli.py: `python -m sandbox chat|botfather`
 """
 
-from .sandbox import SandboxError, TelegramSandbox
+from .emulator import TelegramSandbox
 
-__all__ = ["SandboxError", "TelegramSandbox"]
+__all__ = ["TelegramSandbox"]

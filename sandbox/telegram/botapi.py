@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
+from .. import SandboxError
 from . import control, messages, webhook
+from .delivery import Webhook
 from .people import GIFT_TYPES
-from .sandbox import SandboxError, TelegramSandbox, Webhook, dumps
+from .updates import PollSuperseded, dumps
+
+if TYPE_CHECKING:
+    from .emulator import TelegramSandbox
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +103,7 @@ class BotApi:
         return {
             **bot.to_json(),
             "can_join_groups": True,
-            "can_read_all_group_messages": not self.sb.privacy,
+            "can_read_all_group_messages": not self.sb.group.privacy,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
@@ -115,37 +121,23 @@ class BotApi:
         if allowed is not None:
             if not isinstance(allowed, list):
                 raise ApiError(400, "Bad Request: can't parse allowed_updates JSON array")
-            self.sb.allowed_updates = [str(kind) for kind in allowed]
+            self.sb.updates.allowed_updates = [str(kind) for kind in allowed]
 
     def getUpdates(self, p: Params) -> bytes:
         sb = self.sb
         offset = p.int("offset", 0)
         limit = _clamp(p.int("limit", 100), 1, 100)
         timeout = _clamp(p.int("timeout", 0), 0, LONG_POLL_MAX)
-        with sb._lock:
-            if sb.webhook is not None:
+        with sb.lock:
+            if sb.delivery.webhook is not None:
                 raise ApiError(409, _WEBHOOK_ACTIVE)
             self._set_allowed(p)
-            sb._poll_generation += 1  # a newer getUpdates ends the one still waiting
-            generation, epoch = sb._poll_generation, sb._epoch
-            sb._changed.notify_all()
-            sb.confirm(offset)
-            deadline = sb._monotonic() + timeout
-            while True:
-                sb._expire_locked()
-                if sb._epoch != epoch:
-                    return b"[]"
-                if sb._poll_generation != generation:
-                    raise ApiError(409, _TERMINATED)
-                if sb.webhook is not None:
-                    raise ApiError(409, _WEBHOOK_ACTIVE)
-                bodies = [
-                    pending.body for _, pending in zip(range(limit), sb._pending.values(), strict=False)
-                ]
-                remaining = deadline - sb._monotonic()
-                if bodies or remaining <= 0:
-                    return b"[" + b",".join(bodies) + b"]"
-                sb._changed.wait(timeout=remaining)
+            try:
+                # Setting a webhook meanwhile interrupts the wait: the poll answers with no updates.
+                bodies = sb.updates.poll(offset, limit, timeout)
+            except PollSuperseded:
+                raise ApiError(409, _TERMINATED) from None
+        return b"[" + b",".join(bodies) + b"]"
 
     # ---- webhook ---------------------------------------------------------------------------------------
     def setWebhook(self, p: Params) -> tuple[bool, str]:
@@ -153,11 +145,9 @@ class BotApi:
         url = p.str("url") or ""
         if not url:
             return self.deleteWebhook(p)
-        with sb._lock:
-            now = sb._monotonic()
-            if now < sb.next_set_webhook:
+        with sb.lock:
+            if not sb.delivery.take_set_webhook_turn():
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-            sb.next_set_webhook = now + 1
             try:
                 parts = urlsplit(url if "://" in url else f"http://{url}")
                 port = parts.port
@@ -176,58 +166,54 @@ class BotApi:
                 raise ApiError(400, "Bad Request: secret token is too long")
             if secret is not None and not _SECRET_SHAPE.fullmatch(secret):
                 raise ApiError(400, "Bad Request: secret token contains unallowed characters")
-            if not sb.resolver(parts.hostname):
+            if not sb.delivery.resolver(parts.hostname):
                 raise ApiError(
                     400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
                 )
-            previous_allowed = sb.allowed_updates
+            previous_allowed = sb.updates.allowed_updates
             self._set_allowed(p)
             hook = Webhook(url, _clamp(p.int("max_connections", 40), 1, 100), secret, p.str("ip_address"))
             drop = p.bool("drop_pending_updates")
-            if hook == sb.webhook and not drop and previous_allowed == sb.allowed_updates:
+            if hook == sb.delivery.webhook and not drop and previous_allowed == sb.updates.allowed_updates:
                 return True, "Webhook is already set"
             if drop:
-                sb.drop_pending()
-            sb.webhook = hook
-            sb.last_error = None
-            sb.webhook_changed()
+                sb.updates.drop()
+            sb.delivery.set_webhook(hook)
             return True, "Webhook was set"
 
     def deleteWebhook(self, p: Params) -> tuple[bool, str]:
         sb = self.sb
-        with sb._lock:
+        with sb.lock:
             if p.bool("drop_pending_updates"):
-                sb.drop_pending()
-            sb.last_error = None
-            if sb.webhook is None:
+                sb.updates.drop()
+            if sb.delivery.webhook is None:
+                sb.delivery.last_error = None
                 return True, "Webhook is already deleted"
-            sb.webhook = None
-            sb.webhook_changed()
+            sb.delivery.set_webhook(None)
             return True, "Webhook was deleted"
 
     def getWebhookInfo(self, p: Params) -> dict:
         sb = self.sb
-        with sb._lock:
-            sb._expire_locked()
-            hook = sb.webhook
+        with sb.lock:
+            hook, error, allowed = sb.delivery.webhook, sb.delivery.last_error, sb.updates.allowed_updates
             info: dict = {
                 "url": hook.url if hook else "",
                 "has_custom_certificate": False,
-                "pending_update_count": len(sb._pending),
+                "pending_update_count": len(sb.updates),
             }
-            if sb.last_error:
-                info["last_error_date"], info["last_error_message"] = sb.last_error
+            if error:
+                info["last_error_date"], info["last_error_message"] = error
             if hook:
                 info["max_connections"] = hook.max_connections
                 if hook.ip_address:
                     info["ip_address"] = hook.ip_address
-            if sb.allowed_updates:
-                info["allowed_updates"] = list(sb.allowed_updates)
+            if allowed:
+                info["allowed_updates"] = list(allowed)
             return info
 
     # ---- chats and messages ----------------------------------------------------------------------------
     def _chat(self, p: Params) -> dict:
-        sb = self.sb
+        group = self.sb.group
         raw = p.raw("chat_id")
         if raw is None:
             raise ApiError(400, "Bad Request: chat_id is empty")
@@ -235,25 +221,24 @@ class BotApi:
             chat_id = int(raw)
         except (TypeError, ValueError) as exc:
             raise ApiError(400, "Bad Request: chat not found") from exc
-        if chat_id in sb.upgraded:
+        if chat_id in group.upgraded:
             # What Telegram answers for a group that became a supergroup; clients read the new id from it.
             raise ApiError(
                 400,
                 "Bad Request: group chat was upgraded to a supergroup chat",
-                migrate_to_chat_id=sb.upgraded[chat_id],
+                migrate_to_chat_id=group.upgraded[chat_id],
             )
-        chat = sb.chat_for(chat_id)
+        chat = group.chat_for(chat_id)
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
-        if chat["type"] in ("group", "supergroup") and not sb.bot_in_group:
+        if chat["type"] in ("group", "supergroup") and not group.bot_in_group:
             raise ApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
-        if chat["type"] == "private" and chat_id not in sb._private_started:
+        if chat["type"] == "private" and not group.started_private_chat(chat_id):
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat
 
     def sendMessage(self, p: Params) -> dict:
-        sb = self.sb
-        with sb._lock:
+        with self.sb.lock:
             chat = self._chat(p)
             text = p.str("text")
             if text is None or not text.strip():
@@ -264,14 +249,13 @@ class BotApi:
             parameters = p.json("reply_parameters")
             if isinstance(parameters, dict):
                 reply_to = int(parameters.get("message_id") or 0) or None
-            if reply_to is not None and (chat["id"], reply_to) not in sb._messages:
+            if reply_to is not None and self.sb.group.message(chat["id"], reply_to) is None:
                 raise ApiError(400, "Bad Request: message to be replied not found")
-            sb._clock += 1  # the bot answers a second later on the virtual clock
             # The bot's own messages are stored (people can reply to them) but never come back as updates.
-            return sb._new_message(chat, sb.bot, messages.text_content(text), reply_to)
+            return self.sb.group.send_as_bot(chat, text, reply_to)
 
     def getChat(self, p: Params) -> dict:
-        with self.sb._lock:
+        with self.sb.lock:
             chat = self._chat(p)
         # ChatFullInfo's required keys (accepted_gift_types since Bot API 9.0): clients refuse it without them.
         # People accept every gift by default; a group cannot receive gifts.
@@ -284,22 +268,16 @@ class BotApi:
         }
 
     def getChatMemberCount(self, p: Params) -> int:
-        with self.sb._lock:
+        with self.sb.lock:
             chat = self._chat(p)
-            if chat["type"] == "private":
-                return 2
-            return sum(1 for person in self.sb.roster.people if person.in_group) + 1
+            return 2 if chat["type"] == "private" else self.sb.group.member_count()
 
     def getFile(self, p: Params) -> dict:
-        stored = self.sb.files.by_id.get(p.str("file_id") or "")
+        with self.sb.lock:
+            stored = self.sb.group.files.by_id.get(p.str("file_id") or "")
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
-        return {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
-            "file_path": stored.file_path,
-        }
+        return messages.file_json(stored, file_path=stored.file_path)
 
     def setMyCommands(self, p: Params) -> bool:
         commands = p.json("commands")
@@ -340,7 +318,7 @@ class BotApi:
         try:
             self.call(payload["method"], Params(payload))
         except ApiError as exc:
-            logger.info("method from webhook answer refused: %s", exc.description)
+            logger.info("método pedido na resposta do webhook recusado: %s", exc.description)
 
 
 _WEBHOOK_ACTIVE = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
@@ -410,7 +388,8 @@ class TelegramApp:
                 return self.api.call(match.group(2), request_params(request))
             if match := re.fullmatch(r"/file/bot([^/]*)/(.+)", path):
                 self._check_token(match.group(1))
-                stored = self.sandbox.files.by_path.get(match.group(2))
+                with self.sandbox.lock:
+                    stored = self.sandbox.group.files.by_path.get(match.group(2))
                 if stored is None:
                     raise ApiError(404, "Not Found")
                 return Response(messages.Files.content(stored), content_type="application/octet-stream")

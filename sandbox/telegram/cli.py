@@ -46,36 +46,28 @@ def _describe(result: dict) -> str:
     return line + f" O bot recebe o update {result['update_id']}."
 
 
-def _post(kind: str, body: dict) -> str:
-    return _describe(call("POST", f"chat/{kind}", body))
+# `chat <action>` that posts something: (control route, {body key: argparse attribute}); "from" is the sender.
+_POSTS = {
+    "post": ("text", {"from": "sender", "text": "text", "private": "private"}),
+    "reply": ("text", {"from": "sender", "text": "text", "reply_to": "to"}),
+    "photo": ("photo", {"from": "sender", "caption": "caption"}),
+    "sticker": ("sticker", {"from": "sender", "emoji": "emoji"}),
+    "voice": ("voice", {"from": "sender", "duration": "duration"}),
+    "document": ("document", {"from": "sender", "file_name": "file_name", "caption": "caption"}),
+    "poll": ("poll", {"from": "sender", "question": "question", "options": "option"}),
+    "location": ("location", {"from": "sender", "latitude": "latitude", "longitude": "longitude"}),
+    "edit": ("edit", {"message_id": "message_id", "text": "text"}),
+    "join": ("join", {"from": "sender"}),
+    "leave": ("leave", {"from": "sender"}),
+}
 
 
 def cmd_chat(args: argparse.Namespace) -> str:
     action = args.chat_action
-    if action == "post":
-        return _post("text", {"from": args.sender, "text": args.text, "private": args.private})
-    if action == "reply":
-        return _post("text", {"from": args.sender, "text": args.text, "reply_to": args.to})
-    if action == "photo":
-        return _post("photo", {"from": args.sender, "caption": args.caption})
-    if action == "sticker":
-        return _post("sticker", {"from": args.sender, "emoji": args.emoji})
-    if action == "voice":
-        return _post("voice", {"from": args.sender, "duration": args.duration})
-    if action == "document":
-        return _post("document", {"from": args.sender, "file_name": args.file_name, "caption": args.caption})
-    if action == "poll":
-        return _post("poll", {"from": args.sender, "question": args.question, "options": args.option})
-    if action == "location":
-        return _post(
-            "location", {"from": args.sender, "latitude": args.latitude, "longitude": args.longitude}
-        )
-    if action == "edit":
-        return _post("edit", {"message_id": args.message_id, "text": args.text})
-    if action == "join":
-        return _post("join", {"from": args.sender})
-    if action == "leave":
-        return _post("leave", {"from": args.sender})
+    if action in _POSTS:
+        route, fields = _POSTS[action]
+        body = {key: getattr(args, attribute) for key, attribute in fields.items()}
+        return _describe(call("POST", f"chat/{route}", body))
     if action == "migrate":
         result = call("POST", "chat/migrate", {"from": args.sender})
         farewell, welcome = result["messages"]

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
+from .. import SandboxError
+
 if TYPE_CHECKING:
-    from .sandbox import TelegramSandbox
+    from .emulator import TelegramSandbox
 
 
 def _answer(payload: dict, status: int = 200) -> Response:
@@ -22,8 +24,6 @@ def _int(body: dict, name: str, default: int | None = None) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        from .sandbox import SandboxError
-
         raise SandboxError(f"'{name}' precisa ser um número inteiro (recebi {value!r}).") from None
 
 
@@ -70,8 +70,6 @@ def _routes(sb: TelegramSandbox, body: dict) -> dict:
 
 
 def handle(sb: TelegramSandbox, request: Request) -> Response:
-    from .sandbox import SandboxError
-
     body: dict = {}
     if request.method == "POST" and request.get_data().strip():
         try:

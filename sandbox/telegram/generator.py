@@ -9,10 +9,11 @@ from itertools import accumulate
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from .. import SandboxError
 from . import messages
 
 if TYPE_CHECKING:
-    from .sandbox import TelegramSandbox
+    from .group import ClassGroup
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 # Relative activity per local hour: quiet nights, lunch dip, evening classes (19h-22h) busiest.
@@ -111,10 +112,8 @@ def _fill(rng: random.Random, template: str, people: list, bot_username: str) ->
     )
 
 
-def generate_conversation(sb: TelegramSandbox, participants: int, days: int, count: int, seed: int) -> dict:
+def generate_conversation(group: ClassGroup, participants: int, days: int, count: int, seed: int) -> dict:
     """Post `count` messages by `participants` people over the `days` before the clock (lock held)."""
-    from .sandbox import SandboxError
-
     if not 2 <= participants <= 200:
         raise SandboxError("O número de participantes vai de 2 a 200.")
     if not 1 <= days <= 60:
@@ -122,13 +121,13 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
     if not 1 <= count <= 50_000:
         raise SandboxError("O número de mensagens vai de 1 a 50000.")
     rng = random.Random(f"telegram-generator:{seed}")
-    while len(sb.roster.humans()) < participants:
-        sb.roster.add()
-    speakers = sb.roster.humans(participants)
-    other_bots = [p for p in sb.roster.people if p.is_bot]
+    while len(group.roster.humans()) < participants:
+        group.roster.add()
+    speakers = group.roster.humans(participants)
+    other_bots = [p for p in group.roster.people if p.is_bot]
     activity = {p.id: (3.0 if p.is_admin else rng.uniform(0.3, 2.0)) for p in speakers}
 
-    end = sb.clock()
+    end = group.clock()
     start = end - days * 86400
     slot_starts, cumulative = _slots(start - start % 3600, end)
     times = sorted(
@@ -136,7 +135,7 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
         for slot in rng.choices(slot_starts, cum_weights=cumulative, k=count)
     )
     kind_names, kind_weights = list(KINDS), list(accumulate(KINDS.values()))
-    group = sb.group_chat()
+    chat = group.group_chat()
     recent: list[dict] = []  # recent group messages people reply to or edit
     kinds: Counter = Counter()
     queued = 0
@@ -155,16 +154,15 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
             if own:
                 original = rng.choice(own)
                 sender = by_id[original["from"]["id"]]
-                edited = sb._edited(original, original["text"] + " (editado)", max(date, original["date"]))
-                sb._messages[(group["id"], original["message_id"])] = edited
-                queued += sb._publish(edited, sender, kind="edited_message")["update_id"] is not None
+                edited = group.revise(original, original["text"] + " (editado)", max(date, original["date"]))
+                queued += group.publish(edited, sender, kind="edited_message")["update_id"] is not None
                 kinds["edit"] += 1
                 continue
             kind = "text"
         if kind == "join" and kinds["join"] >= max(1, participants // 6):
             kind = "text"  # a class grows by a few newcomers in a week, not by a crowd
         if kind == "join":
-            person = sb.roster.add(in_group=True)
+            person = group.roster.add(in_group=True)
             speakers.append(person)
             activity[person.id] = rng.uniform(0.3, 1.5)
             sender, content = person, messages.new_members_content([person])
@@ -173,18 +171,18 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
             content = messages.left_member_content(sender)
         elif kind == "reply" and recent:
             reply_to = rng.choice(recent[-30:])["message_id"]
-            content = messages.text_content(_fill(rng, rng.choice(REPLIES), present, sb.bot.username))
+            content = messages.text_content(_fill(rng, rng.choice(REPLIES), present, group.bot.username))
         elif kind == "photo":
             caption = rng.choice(CAPTIONS)
-            caption = _fill(rng, caption, present, sb.bot.username) if caption else None
-            content = messages.photo_content(rng, sb.files, caption)
+            caption = _fill(rng, caption, present, group.bot.username) if caption else None
+            content = messages.photo_content(rng, group.files, caption)
         elif kind == "sticker":
-            content = messages.sticker_content(rng, sb.files)
+            content = messages.sticker_content(rng, group.files)
         elif kind == "voice":
-            content = messages.voice_content(rng, sb.files)
+            content = messages.voice_content(rng, group.files)
         elif kind == "document":
-            name = _fill(rng, rng.choice(DOCUMENTS), present, sb.bot.username)
-            content = messages.document_content(rng, sb.files, name, "Material de apoio 📎")
+            name = _fill(rng, rng.choice(DOCUMENTS), present, group.bot.username)
+            content = messages.document_content(rng, group.files, name, "Material de apoio 📎")
         elif kind == "poll":
             question, options = rng.choice(POLLS)
             content = messages.poll_content(rng, question, options)
@@ -193,15 +191,15 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
                 -23.5505 + rng.uniform(-0.1, 0.1), -46.6333 + rng.uniform(-0.1, 0.1)
             )
         elif kind == "command":
-            content = messages.text_content(_fill(rng, rng.choice(COMMANDS), present, sb.bot.username))
+            content = messages.text_content(_fill(rng, rng.choice(COMMANDS), present, group.bot.username))
         elif kind == "other_bot" and other_bots:
             sender = other_bots[0]
             content = messages.text_content("📌 Lembrete automático: monitoria hoje às 19h")
         else:
             kind = "text"
-            content = messages.text_content(_fill(rng, rng.choice(TEXTS), present, sb.bot.username))
-        message = sb._new_message(group, sender, content, reply_to, date=date)
-        queued += sb._publish(message, sender)["update_id"] is not None
+            content = messages.text_content(_fill(rng, rng.choice(TEXTS), present, group.bot.username))
+        message = group.new_message(chat, sender, content, reply_to, date=date)
+        queued += group.publish(message, sender)["update_id"] is not None
         kinds[kind] += 1
         recent.append(message)
         if len(recent) > 60:
@@ -213,6 +211,6 @@ def generate_conversation(sb: TelegramSandbox, participants: int, days: int, cou
         "first_date": datetime.fromtimestamp(times[0], timezone.utc).isoformat(),
         "last_date": datetime.fromtimestamp(times[-1], timezone.utc).isoformat(),
         "kinds": dict(sorted(kinds.items())),
-        "privacy_mode": sb.privacy,
-        "bot_reads_all_group_messages": sb.bot_in_group and sb._sees_all,
+        "privacy_mode": group.privacy,
+        "bot_reads_all_group_messages": group.bot_reads_all,
     }

@@ -61,31 +61,30 @@ class Files:
         return random.Random(stored.file_unique_id).randbytes(stored.file_size)
 
 
-def _file_json(stored: StoredFile, **dims: int) -> dict:
+def file_json(stored: StoredFile, **extra: int | str) -> dict:
+    """A file's ids and size, then `extra` (width, height, file_path...), in Telegram's key order."""
     return {
         "file_id": stored.file_id,
         "file_unique_id": stored.file_unique_id,
         "file_size": stored.file_size,
-        **dims,
+        **extra,
     }
 
 
-def text_content(text: str) -> dict:
-    content: dict = {"text": text}
+def _with_entities(text: str, key: str, entities_key: str) -> dict:
+    content: dict = {key: text}
     entities = parse_entities(text)
     if entities:
-        content["entities"] = entities
+        content[entities_key] = entities
     return content
+
+
+def text_content(text: str) -> dict:
+    return _with_entities(text, "text", "entities")
 
 
 def caption_content(caption: str | None) -> dict:
-    if not caption:
-        return {}
-    content: dict = {"caption": caption}
-    entities = parse_entities(caption)
-    if entities:
-        content["caption_entities"] = entities
-    return content
+    return _with_entities(caption, "caption", "caption_entities") if caption else {}
 
 
 def photo_content(rng: random.Random, files: Files, caption: str | None = None) -> dict:
@@ -98,7 +97,7 @@ def photo_content(rng: random.Random, files: Files, caption: str | None = None) 
         w, h = round(width * scale), round(height * scale)
         size = int(w * h * rng.uniform(0.05, 0.12)) + 600
         stored = files.new("photo", size, "photos", "jpg", unique_id=f"AQAD{unique_base}{'abcd'[index]}x")
-        sizes.append(_file_json(stored, width=w, height=h))
+        sizes.append(file_json(stored, width=w, height=h))
     return {"photo": sizes, **caption_content(caption)}
 
 
@@ -107,7 +106,7 @@ def sticker_content(rng: random.Random, files: Files, emoji: str | None = None) 
     sticker_emoji, set_name = rng.choice(choices)
     thumb = files.new("sticker", rng.randint(3_000, 9_000), "thumbnails", "webp")
     stored = files.new("sticker", rng.randint(15_000, 60_000), "stickers", "webp")
-    thumb_json = _file_json(thumb, width=128, height=128)
+    thumb_json = file_json(thumb, width=128, height=128)
     sticker = {
         "width": 512,
         "height": 512,
@@ -118,7 +117,7 @@ def sticker_content(rng: random.Random, files: Files, emoji: str | None = None) 
         "type": "regular",
         "thumbnail": thumb_json,
         "thumb": dict(thumb_json),
-        **_file_json(stored),
+        **file_json(stored),
     }
     return {"sticker": sticker}
 
@@ -126,7 +125,7 @@ def sticker_content(rng: random.Random, files: Files, emoji: str | None = None) 
 def voice_content(rng: random.Random, files: Files, duration: int | None = None) -> dict:
     duration = duration or rng.randint(2, 75)
     stored = files.new("voice", duration * rng.randint(1_800, 2_600), "voice", "oga")
-    return {"voice": {"duration": duration, "mime_type": "audio/ogg", **_file_json(stored)}}
+    return {"voice": {"duration": duration, "mime_type": "audio/ogg", **file_json(stored)}}
 
 
 def document_content(rng: random.Random, files: Files, file_name: str, caption: str | None = None) -> dict:
@@ -140,7 +139,7 @@ def document_content(rng: random.Random, files: Files, file_name: str, caption: 
     }.get(file_name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     stored = files.new("document", rng.randint(2_000, 2_500_000), "documents", file_name.rsplit(".", 1)[-1])
     return {
-        "document": {"file_name": file_name, "mime_type": mime, **_file_json(stored)},
+        "document": {"file_name": file_name, "mime_type": mime, **file_json(stored)},
         **caption_content(caption),
     }
 

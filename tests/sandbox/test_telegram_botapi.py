@@ -144,27 +144,53 @@ def test_long_poll_wakes_as_soon_as_an_update_arrives(client, tg):
     assert [u["message"]["text"] for u in body["result"]] == ["/ajuda"]
 
 
-def test_second_long_poll_terminates_the_first_with_409(tg):
-    client = Client(tg.wsgi_app)
-    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
-    results = {}
+def waiting_poll(tg, offset: int) -> tuple[threading.Thread, dict]:
+    """A 20 s getUpdates in a thread, returned once it reached the server; its answer lands in results["poll"]."""
+    polls, results = tg.updates.polls, {}
 
-    def first_poll():
-        results["first"] = api(
-            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(last + 1), "timeout": "20"}
+    def poll():
+        results["poll"] = api(
+            Client(tg.wsgi_app), tg, "getUpdates", data={"offset": str(offset), "timeout": "20"}
         )
 
-    thread = threading.Thread(target=first_poll)
+    thread = threading.Thread(target=poll)
     thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while tg.updates.polls == polls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread, results
+
+
+def test_second_long_poll_terminates_the_first_with_409(client, tg):
+    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
+    thread, first = waiting_poll(tg, last + 1)
     second = api(client, tg, "getUpdates", data={"offset": str(last + 1), "timeout": "0"})
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert second[0] == 200
-    assert results["first"][0] == 409
-    assert results["first"][1]["description"] == (
+    assert first["poll"][0] == 409
+    assert first["poll"][1]["description"] == (
         "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
     )
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [
+        lambda client, tg: api(client, tg, "setWebhook", data={"url": HOOK}),
+        lambda client, tg: tg.reset(),
+    ],
+    ids=["webhook set", "reset"],
+)
+def test_a_waiting_long_poll_answers_no_updates_at_once_when_a_webhook_is_set_or_on_reset(
+    client, tg, interrupt
+):
+    last = api(client, tg, "getUpdates")[1]["result"][-1]["update_id"]
+    thread, results = waiting_poll(tg, last + 1)
+    interrupt(client, tg)
+    thread.join(timeout=5)
+    assert not thread.is_alive()  # not the 20 s timeout
+    assert results["poll"] == (200, {"ok": True, "result": []})
 
 
 def test_get_updates_is_refused_while_a_webhook_is_set(client, tg):
@@ -196,7 +222,7 @@ def test_set_webhook_refusals_use_telegrams_texts(client, tg, params, descriptio
 
 def test_set_webhook_answers_set_then_already_set_and_rate_limits(client, tg):
     clock = [100.0]
-    tg._monotonic = lambda: clock[0]
+    tg.clock.monotonic = lambda: clock[0]
     assert api(client, tg, "setWebhook", data={"url": HOOK, "max_connections": "5"})[1]["description"] == (
         "Webhook was set"
     )

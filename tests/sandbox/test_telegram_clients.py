@@ -232,10 +232,10 @@ def test_aiogram_second_long_poll_ends_the_first_with_a_conflict(served):
 
     async def scenario():
         async with aiogram_bot(tg.token, api) as bot:
-            polls_before = tg._poll_generation
+            polls_before = tg.updates.polls
             first = asyncio.create_task(bot.get_updates(timeout=10, request_timeout=15))
             for _ in range(100):  # the second poll must reach the server after the first: wait for it
-                if tg._poll_generation > polls_before:
+                if tg.updates.polls > polls_before:
                     break
                 await asyncio.sleep(0.05)
             second = asyncio.create_task(bot.get_updates(timeout=1, request_timeout=5))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.test import Client
 
-from sandbox.telegram import SandboxError, TelegramSandbox
+from sandbox import SandboxError
+from sandbox.telegram import TelegramSandbox
 from tests.sandbox.test_telegram_webhook import FakeTransport, make, set_webhook, wait_for
 
 UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"

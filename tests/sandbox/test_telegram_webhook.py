@@ -147,7 +147,7 @@ def test_a_failing_chat_is_held_back_while_another_chat_flows(stop_all):
         return (500, b"") if message.get("chat", {}).get("id") == group else (200, b"")
 
     transport = FakeTransport(answer)
-    tg.transport = transport
+    tg.delivery.transport = transport
     tg.set_privacy(False)
     tg.post("ana", "primeira no grupo")
     tg.post("ana", "segunda no grupo")
@@ -216,11 +216,11 @@ def test_a_method_in_the_webhook_answer_is_executed(stop_all):
     transport = FakeTransport(answer)
     tg, client = make(transport)
     stop_all(tg)
-    messages_before = len(tg._messages)
+    messages_before = tg.status()["messages"]
     set_webhook(tg, client)
     tg.start()
-    wait_for(lambda: len(tg._messages) == messages_before + 1)
-    sent = tg._messages[(tg.group_chat_id, max(m for c, m in tg._messages if c == tg.group_chat_id))]
+    wait_for(lambda: tg.status()["messages"] == messages_before + 1)
+    sent = tg.group.message(tg.group_chat_id, messages_before + 1)  # every message so far is in the group
     assert sent["from"]["id"] == tg.bot.id and sent["text"] == "Oi! Estou gravando 📼"
 
 

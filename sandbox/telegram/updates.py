@@ -1,0 +1,147 @@
+"""The bot's update queue: updates serialized once, one queue per chat, getUpdates offsets and long polls."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from .clock import VirtualClock
+
+UPDATE_TTL = 24 * 3600  # Telegram keeps an undelivered update for 24 h
+# Update types a bot gets when allowed_updates is empty or was never given.
+NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+MEMBER_UPDATES = frozenset({"my_chat_member", "chat_member", "chat_join_request"})
+
+
+def dumps(value: object) -> bytes:
+    """Compact JSON with non-ASCII escaped, as the Bot API server writes it."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Pending:
+    update_id: int
+    kind: str
+    body: bytes  # serialized once: getUpdates and the webhook send the very same bytes
+    queue: tuple  # ("chat" or "member", chat id): a webhook gets one request at a time per queue
+    queued_at: int  # virtual clock
+
+
+class PollSuperseded(Exception):
+    """A newer getUpdates call arrived while this one was waiting."""
+
+
+class UpdateQueue:
+    """Updates the bot has not confirmed, oldest first; expired ones (24 h on the virtual clock) are gone.
+
+    The caller holds the emulator's lock, `changed`: a Condition notified whenever an update arrives, so the
+    webhook's scheduler and long polls wake up.
+    """
+
+    def __init__(self, clock: VirtualClock, changed: threading.Condition) -> None:
+        self.clock = clock
+        self._changed = changed
+        self.polls = 0  # getUpdates calls so far; a newer one ends the one still waiting
+        self._interruptions = 0
+        self.reset(first_update_id=1)
+
+    def reset(self, first_update_id: int) -> None:
+        self._next_update_id = first_update_id
+        self._pending: OrderedDict[int, Pending] = OrderedDict()
+        self._queues: dict[tuple, deque[int]] = {}
+        self.allowed_updates: list[str] | None = None
+        self.interrupt_polls()
+
+    # ---- producing -------------------------------------------------------------------------------------
+    def enqueue(self, kind: str, payload: dict, chat_id: int) -> dict | None:
+        """Queue an update for the bot; None when allowed_updates filters it out."""
+        allowed = self.allowed_updates
+        if (allowed and kind not in allowed) or (not allowed and kind in NOT_BY_DEFAULT):
+            return None
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        update = {"update_id": update_id, kind: payload}
+        queue = ("member" if kind in MEMBER_UPDATES else "chat", chat_id)
+        self._pending[update_id] = Pending(update_id, kind, dumps(update), queue, self.clock())
+        self._queues.setdefault(queue, deque()).append(update_id)
+        self._changed.notify_all()
+        return update
+
+    # ---- reading ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        self._expire()
+        return len(self._pending)
+
+    def peek(self) -> list[dict]:
+        """Every pending update, oldest first; nothing is confirmed."""
+        self._expire()
+        return [json.loads(p.body) for p in self._pending.values()]
+
+    def bodies(self, limit: int) -> list[bytes]:
+        self._expire()
+        return [pending.body for _, pending in zip(range(limit), self._pending.values(), strict=False)]
+
+    def heads(self) -> list[Pending]:
+        """The oldest update of every queue, oldest first: the only ones a webhook may be sent now."""
+        self._expire()
+        return sorted((self._pending[q[0]] for q in self._queues.values()), key=lambda p: p.update_id)
+
+    # ---- removing --------------------------------------------------------------------------------------
+    def remove(self, update_id: int) -> None:
+        pending = self._pending.pop(update_id, None)
+        if pending is None:
+            return
+        queue = self._queues[pending.queue]
+        if queue[0] == update_id:
+            queue.popleft()
+        else:
+            queue.remove(update_id)
+        if not queue:
+            del self._queues[pending.queue]
+
+    def confirm(self, offset: int) -> None:
+        """getUpdates' offset: forget updates below it; a negative offset keeps only the last -offset."""
+        ids = list(self._pending)
+        doomed = ids[: max(0, len(ids) + offset)] if offset < 0 else [u for u in ids if u < offset]
+        for update_id in doomed:
+            self.remove(update_id)
+
+    def drop(self) -> None:
+        """drop_pending_updates."""
+        self._pending.clear()
+        self._queues.clear()
+
+    def _expire(self) -> None:
+        while self._pending:
+            first = next(iter(self._pending.values()))
+            if first.queued_at + UPDATE_TTL > self.clock():
+                break
+            self.remove(first.update_id)
+
+    # ---- long polling ----------------------------------------------------------------------------------
+    def interrupt_polls(self) -> None:
+        """A reset or a webhook change: a getUpdates still waiting answers with no updates."""
+        self._interruptions += 1
+        self._changed.notify_all()
+
+    def poll(self, offset: int, limit: int, timeout: int) -> list[bytes]:
+        """getUpdates: confirm below `offset`, then wait up to `timeout` s for updates (at most `limit`).
+
+        Raises PollSuperseded when a newer call arrives meanwhile, as Telegram ends the older one."""
+        self.polls += 1
+        poll, interruptions = self.polls, self._interruptions
+        self._changed.notify_all()  # the poll still waiting learns it is superseded
+        self.confirm(offset)
+        deadline = self.clock.monotonic() + timeout
+        while True:
+            if self._interruptions != interruptions:
+                return []
+            if self.polls != poll:
+                raise PollSuperseded
+            bodies = self.bodies(limit)
+            remaining = deadline - self.clock.monotonic()
+            if bodies or remaining <= 0:
+                return bodies
+            self._changed.wait(timeout=remaining)
