@@ -14,7 +14,7 @@ help:
 	@echo "make lint    - ruff (lint e formato)"
 	@echo "make format  - formata o código com ruff"
 	@echo "make notebooks - reexecuta os notebooks e grava as saídas (depois de mudar o código)"
-	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência)"
+	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência) e do gerador da turma"
 	@echo "make stress  - teste de carga: 2.200 updates pelo webhook, sem perder nem duplicar"
 	@echo "make fuzz    - fuzzing profundo dos handlers (Hypothesis, milhares de updates gerados)"
 	@echo "make deep    - os notebooks abertos fora de ordem: todos os pares e 20 sequências sorteadas (~30 min)"
@@ -69,6 +69,7 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.etl
+	$(BIN)/python -m benchmarks.generator
 
 stress: $(STAMP)
 	$(BIN)/python -m benchmarks.stress

@@ -116,13 +116,10 @@ def test_same_seed_gives_byte_identical_updates():
     assert run(TelegramSandbox(seed=8)) != bodies
 
 
-def test_generator_is_fast_and_spreads_a_realistic_mix_over_the_days(tg):
-    import time
-
+def test_generator_spreads_a_realistic_mix_over_the_days(tg):
+    # Its speed goal (2,000 messages in under 1 s) is measured by `python -m benchmarks.generator`.
     tg.set_privacy(False)
-    started = time.perf_counter()
     summary = tg.generate(participants=12, days=7, messages_count=2000, seed=42)
-    assert time.perf_counter() - started < 1.0
     messages = [u.get("message") or u.get("edited_message") for u in tg.pending_updates()]
     messages = [m for m in messages if m and m["date"] < int(tg.now.timestamp()) - 120]
     now = tg.now
