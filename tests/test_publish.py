@@ -19,6 +19,17 @@ from tests.stack import OTHER_WORLD, own_sandbox, repository_files
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "turma-dados/data-pipeline-telegram"
+# Part of what a Colab runtime has before any cell runs (its kernel and the usual data libraries).
+COLAB_PREINSTALLED = [
+    "ipykernel",
+    "ipywidgets",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "matplotlib",
+    "requests",
+    "tqdm",
+]
 NOTEBOOK_FILES = [f"{name}.ipynb" for name in ORDER]
 
 
@@ -159,11 +170,13 @@ def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_
     gitconfig = tmp_path / "gitconfig"
     gitconfig.write_text(f'[url "{remote.as_uri()}"]\n\tinsteadOf = {publish.clone_url(REPO)}\n')
 
-    # The runtime: a Python with only a kernel, where `google.colab` is imported at start; /content is tmp.
+    # The runtime: a Python with a kernel and the data libraries Colab ships, where `google.colab` is imported at
+    # start; /content is tmp. uv builds it in seconds; the notebook's own cell installs the rest with pip, as on Colab.
     runtime = tmp_path / "runtime"
-    subprocess.run([sys.executable, "-m", "venv", str(runtime)], check=True)
+    uv = Path(sys.executable).with_name("uv")
+    subprocess.run([uv, "venv", "--quiet", "--seed", str(runtime)], check=True)
     python = runtime / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "ipykernel"], check=True)
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", python, *COLAB_PREINSTALLED], check=True)
     subprocess.run(
         [python, "-m", "ipykernel", "install", "--prefix", str(runtime), "--name", "python3"],
         check=True,
