@@ -26,10 +26,10 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || \
 		{ echo "Erro: não foi possível criar o ambiente virtual. No Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
 
-# Reinstall whenever the dependency list changes.
+# Reinstall whenever the dependency list changes. uv installs the same packages as pip, many times faster.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[sandbox,dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[sandbox,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -59,7 +59,7 @@ aula: $(STAMP)
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[sandbox,notebooks]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[sandbox,notebooks]'
 	@mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
 	@if [ "$$(id -u)" = 0 ]; then echo "Aviso: rodando como root; o JupyterLab abre com --allow-root (só em localhost, com token)."; fi
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
