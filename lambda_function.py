@@ -27,6 +27,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -488,6 +489,32 @@ class BadRecord(Exception):
     """A raw object that cannot become a row: it is skipped and reported, the rest of the day is written."""
 
 
+class MessageRow(NamedTuple):
+    """One enriched row, its fields in enriched_schema() order: a tuple, so rows turn into columns with zip()."""
+
+    message_id: int
+    user_id: int | None
+    user_is_bot: bool | None
+    user_first_name: str | None
+    chat_id: int
+    chat_type: str | None
+    text: str | None
+    date: int
+    update_id: int
+    sent_at_local: int  # milliseconds, see local_epoch_ms
+    message_type: str
+    text_length: int | None
+    reply_to_message_id: int | None
+    message_thread_id: int | None
+    edit_date: int | None
+    user_username: str | None
+    sender_chat_id: int | None
+    hashtag_count: int
+    mention_count: int
+    link_count: int
+    hashtags: list[str]
+
+
 def etl_handler(event: dict, context) -> dict:
     """Turn the raw updates of one or more days into one Parquet file per day in the enriched bucket."""
     raw_bucket, enriched_bucket = etl_buckets(AWS_S3_BUCKET, AWS_S3_ENRICHED)
@@ -619,7 +646,7 @@ def process_day(
     tz: ZoneInfo,
 ) -> dict:
     prefix = f"{RAW_PREFIX}/context_date={day.isoformat()}/"
-    latest: dict[tuple[int, int], tuple] = {}
+    latest: dict[tuple[int, int], MessageRow] = {}
     skipped: list[dict] = []
     objects = ignored = 0
     for key, outcome in read_day(client, raw_bucket, prefix, pool=pool, window=2 * workers, tz=tz):
@@ -697,7 +724,7 @@ def list_keys(client, bucket: str, prefix: str):
                 yield item["Key"]
 
 
-def read_record(client, bucket: str, key: str, tz: ZoneInfo) -> tuple | None | BadRecord:
+def read_record(client, bucket: str, key: str, tz: ZoneInfo) -> MessageRow | None | BadRecord:
     """Runs in a worker: fetch and parse one object. S3 errors raise; a bad object comes back as BadRecord."""
     body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     try:
@@ -712,8 +739,8 @@ def read_record(client, bucket: str, key: str, tz: ZoneInfo) -> tuple | None | B
         return bad
 
 
-def message_row(update: object, tz: ZoneInfo) -> tuple | None:
-    """The enriched row (in enriched_schema() order) of one raw update, or None when it is not a message."""
+def message_row(update: object, tz: ZoneInfo) -> MessageRow | None:
+    """The enriched row of one raw update, or None when it is not a message."""
     if not isinstance(update, dict):
         raise BadRecord("o update não é um objeto JSON")
     update_id = _value(update, "update_id", int, required=True)
@@ -742,28 +769,28 @@ def message_row(update: object, tz: ZoneInfo) -> tuple | None:
         raise BadRecord(f"{entities_field} deve ser uma lista de objetos")
     types = [_value(entity, "type", str) for entity in entities]
 
-    return (
-        _value(message, "message_id", int, required=True),
-        _value(user, "id", int),
-        _value(user, "is_bot", bool),
-        _value(user, "first_name", str),
-        _value(chat, "id", int, required=True),
-        _value(chat, "type", str),
-        text,
-        sent,
-        update_id,
-        local_epoch_ms(sent, tz),
-        message_type(message),
-        len(text) if text is not None else None,  # code points: "é" and "👋" are one character each
-        _value(reply_to, "message_id", int),
-        _value(message, "message_thread_id", int),
-        _value(message, "edit_date", int),
-        _value(user, "username", str),
-        _value(sender_chat, "id", int),
-        types.count("hashtag"),
-        sum(kind in MENTION_ENTITIES for kind in types),
-        sum(kind in LINK_ENTITIES for kind in types),
-        hashtags(text, entities),
+    return MessageRow(
+        message_id=_value(message, "message_id", int, required=True),
+        user_id=_value(user, "id", int),
+        user_is_bot=_value(user, "is_bot", bool),
+        user_first_name=_value(user, "first_name", str),
+        chat_id=_value(chat, "id", int, required=True),
+        chat_type=_value(chat, "type", str),
+        text=text,
+        date=sent,
+        update_id=update_id,
+        sent_at_local=local_epoch_ms(sent, tz),
+        message_type=message_type(message),
+        text_length=len(text) if text is not None else None,  # code points: "é" and "👋" are one each
+        reply_to_message_id=_value(reply_to, "message_id", int),
+        message_thread_id=_value(message, "message_thread_id", int),
+        edit_date=_value(message, "edit_date", int),
+        user_username=_value(user, "username", str),
+        sender_chat_id=_value(sender_chat, "id", int),
+        hashtag_count=types.count("hashtag"),
+        mention_count=sum(kind in MENTION_ENTITIES for kind in types),
+        link_count=sum(kind in LINK_ENTITIES for kind in types),
+        hashtags=hashtags(text, entities),
     )
 
 
@@ -841,21 +868,20 @@ def hashtags(text: str | None, entities: list[dict]) -> list[str]:
     return tags
 
 
-def merge_row(latest: dict[tuple[int, int], tuple], row: tuple) -> None:
+def merge_row(latest: dict[tuple[int, int], MessageRow], row: MessageRow) -> None:
     """Keep one row per message: the latest edit wins (by edit_date, then update_id)."""
-    key = (row[4], row[0])  # chat_id, message_id: message ids are per chat
+    key = (row.chat_id, row.message_id)  # message ids are per chat
     current = latest.get(key)
     if current is None or version(row) > version(current):
         latest[key] = row
 
 
-def version(row: tuple) -> tuple[int, int]:
-    edit_date = row[14]
-    return (-1 if edit_date is None else edit_date, row[8])
+def version(row: MessageRow) -> tuple[int, int]:
+    return (-1 if row.edit_date is None else row.edit_date, row.update_id)
 
 
-def row_order(row: tuple) -> tuple[int, int, int]:
-    return (row[7], row[4], row[0])  # date, chat_id, message_id
+def row_order(row: MessageRow) -> tuple[int, int, int]:
+    return (row.date, row.chat_id, row.message_id)
 
 
 def enriched_schema():
@@ -893,7 +919,7 @@ def enriched_schema():
     )
 
 
-def parquet_bytes(rows: list[tuple]) -> bytes:
+def parquet_bytes(rows: list[MessageRow]) -> bytes:
     """One table built from plain column lists (never concatenated per message), as Parquet bytes."""
     try:
         import pyarrow as pa
@@ -903,10 +929,11 @@ def parquet_bytes(rows: list[tuple]) -> bytes:
             "pyarrow não está disponível: a função do ETL precisa da camada AWSSDKPandas (AWS SDK for pandas)"
         ) from error
     schema = enriched_schema()
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    # Each column is taken by its name, so a field out of order can never land in another column.
+    columns = zip(*rows, strict=True) if rows else [()] * len(MessageRow._fields)
+    by_name = dict(zip(MessageRow._fields, columns, strict=True))
     table = pa.Table.from_arrays(
-        [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)],
-        schema=schema,
+        [pa.array(by_name[field.name], type=field.type) for field in schema], schema=schema
     )
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="snappy")

@@ -7,10 +7,10 @@ how their committed outputs are refreshed after a change (`make notebooks`).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-import re
 import time
-from collections import Counter
 from pathlib import Path
 
 import sandbox
@@ -18,14 +18,10 @@ from sandbox import tutorial
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-# Words too common in Portuguese to say anything about a conversation.
-STOP_WORDS = frozenset(
-    """a o e é de da do das dos em no na nos nas um uma uns umas para pra por com sem que se não sim mais
-    mas ou já eu tu ele ela nós vocês eles elas me te meu minha seu sua isso isto esse essa este esta
-    aqui ali lá tem ter foi ser está estou tá vai vou ao aos à às como quando onde qual quem muito
-    também só bem então ai aí gente pessoal hoje bom boa alguém tudo todo toda todos todas nem até sobre
-    pelo pela depois antes ainda agora vc vcs q""".split()
-)
+# The demo's summary runs notebook 05's own cells with this tag (its clients, its `query` helper, its SQL and its
+# stop words), so the numbers are the ones the notebook shows and the stop words live only there.
+SUMMARY_TAG = "resumo"
+ANALYSIS = "05-analise"
 
 
 def notebook_names() -> list[str]:
@@ -38,44 +34,37 @@ def execute(names: list[str], *, store: bool = False, output_dir: Path | None = 
     return tutorial.run_notebooks(names, store=store, output_dir=output_dir, progress=progress)
 
 
-def summarize(enriched_bucket: str) -> dict:
-    """Messages, participants, days, busiest hour and top words of the enriched dataset (one row per message)."""
-    import io
+def summary_cells() -> list[str]:
+    """The code cells of notebook 05 tagged SUMMARY_TAG, in order."""
+    import nbformat
 
-    import boto3
-    import pandas as pd
-
-    s3 = boto3.client("s3")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=enriched_bucket, Prefix="telegram/")
-    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    frames = [
-        pd.read_parquet(io.BytesIO(s3.get_object(Bucket=enriched_bucket, Key=k)["Body"].read())) for k in keys
+    return [
+        cell.source
+        for cell in nbformat.read(tutorial.NOTEBOOKS / f"{ANALYSIS}.ipynb", as_version=4).cells
+        if cell.cell_type == "code" and SUMMARY_TAG in cell.metadata.get("tags", [])
     ]
-    if not frames:
-        return {"messages": 0, "participants": 0, "days": 0, "busiest_hour": None, "top_words": []}
-    messages = pd.concat(frames, ignore_index=True)
-    local = messages["sent_at_local"]
-    words = top_words(messages["text"].dropna())
+
+
+def summarize() -> dict:
+    """Messages, participants, days, busiest hour and top words, by notebook 05's own queries on Athena.
+
+    Runs in this process, against whatever AWS boto3 points at (the demo's sandbox); the cells' prints are
+    dropped, their variables are the summary.
+    """
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for source in summary_cells():
+            exec(compile(source, f"{ANALYSIS}.ipynb", "exec"), namespace)  # noqa: S102 - the notebook's own code
+    per_day = namespace["per_day"]
     return {
-        "messages": len(messages),
-        "participants": messages["user_id"].nunique(),
-        "days": local.dt.date.nunique(),
-        "first_day": local.min().date().isoformat(),
-        "last_day": local.max().date().isoformat(),
-        "busiest_hour": int(local.dt.hour.value_counts().idxmax()),
-        "top_words": words,
+        "messages": int(per_day["mensagens"].sum()),
+        "participants": int(namespace["participants"]["participantes"].iloc[0]),
+        "days": len(per_day),
+        "first_day": per_day["context_date"].min(),
+        "last_day": per_day["context_date"].max(),
+        "busiest_hour": int(namespace["busiest_hour"]),
+        "top_words": list(namespace["top_words"]["palavra"][:5]),
     }
-
-
-def top_words(texts, count: int = 5) -> list[str]:
-    """The most used words of 3+ letters, links and stop words left out."""
-    words = Counter(
-        word
-        for text in texts
-        for word in re.findall(r"[a-zà-ú]{3,}", re.sub(r"https?://\S+", " ", text.lower()))
-        if word not in STOP_WORDS
-    )
-    return [word for word, _ in words.most_common(count)]
 
 
 def save_charts(executed: Path, folder: Path) -> list[Path]:
@@ -107,8 +96,7 @@ def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     analysis, teardown = names[:-1], names[-1:]  # the summary needs the data that 06 deletes
     with tqdm(total=sum(map(tutorial.code_cells, names)), bar_format=tutorial.BAR) as progress:
         timings = execute(analysis, output_dir=output, progress=progress)
-        account, region = sandbox_account_region()
-        summary = summarize(f"{tutorial.PREFIX}-{account}-{region}-enriched")
+        summary = summarize()
         timings |= execute(teardown, output_dir=output, progress=progress)
     for name, seconds in timings.items():
         print(f"  {name:<20} {seconds:5.1f} s")
@@ -117,9 +105,8 @@ def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     print("Resumo da conversa que passou pelo pipeline:")
     print(f"  mensagens:      {summary['messages']}")
     print(f"  participantes:  {summary['participants']}")
-    print(f"  dias:           {summary['days']} ({summary.get('first_day')} a {summary.get('last_day')})")
-    if summary["busiest_hour"] is not None:
-        print(f"  hora mais ativa: {summary['busiest_hour']:02d}h (horário de São Paulo)")
+    print(f"  dias:           {summary['days']} ({summary['first_day']} a {summary['last_day']})")
+    print(f"  hora mais ativa: {summary['busiest_hour']:02d}h (horário de São Paulo)")
     print(f"  palavras mais usadas: {', '.join(summary['top_words'])}")
     print()
     print(f"Notebooks executados em: {_shown(output)}/")
@@ -135,12 +122,6 @@ def _shown(path: Path) -> str:
     """A path as the user typed it: relative to the current folder when inside it."""
     path = path.resolve()
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
-
-
-def sandbox_account_region() -> tuple[str, str]:
-    import boto3
-
-    return boto3.client("sts").get_caller_identity()["Account"], boto3.session.Session().region_name
 
 
 def run_store() -> int:

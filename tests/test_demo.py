@@ -7,14 +7,18 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import boto3
 import nbformat
 import pytest
 from nbval.plugin import coalesce_streams
 
-from sandbox.demo import top_words
+import lambda_function
+from sandbox.demo import summarize
 from sandbox.tutorial import ORDER
-from tests.stack import own_sandbox_environment
+from tests import etl_fixtures as tg
+from tests.stack import isolated_sandbox, own_sandbox_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -98,8 +102,23 @@ def test_demo_runs_every_notebook_and_saves_notebooks_and_charts(two_runs):
     assert f"Gráficos ({len(charts)}) em: {folder / 'first' / 'graficos'}/" in first.stdout
 
 
+def shown_by_notebook_05(executed: Path) -> tuple[str, list[str]]:
+    """What the executed notebook 05 printed, and the words of its "palavras mais usadas" table, in order."""
+    cells = nbformat.read(executed, as_version=4).cells
+    printed = "".join(
+        o.get("text", "") for c in cells for o in c.get("outputs", []) if o.output_type == "stream"
+    )
+    (table,) = [
+        o.data["text/plain"]
+        for c in cells
+        for o in c.get("outputs", [])
+        if o.output_type == "execute_result" and o.data["text/plain"].lstrip().startswith("palavra")
+    ]
+    return printed, re.findall(r"^\d+\s+(\S+)\s+\d+$", table, re.MULTILINE)
+
+
 def test_demo_ends_with_a_summary_of_the_conversation_in_portuguese(two_runs):
-    _, first, _ = two_runs
+    folder, first, _ = two_runs
     block = summary(first.stdout)
     messages = int(re.search(r"mensagens:\s+(\d+)", block).group(1))
     participants = int(re.search(r"participantes:\s+(\d+)", block).group(1))
@@ -107,8 +126,16 @@ def test_demo_ends_with_a_summary_of_the_conversation_in_portuguese(two_runs):
     assert participants >= 10
     assert re.search(r"dias:\s+\d+ \(\d{4}-\d\d-\d\d a \d{4}-\d\d-\d\d\)", block)
     assert re.search(r"hora mais ativa: \d\dh \(horário de São Paulo\)", block)
-    assert len(re.search(r"palavras mais usadas: (.*)", block).group(1).split(", ")) == 5
+    words = re.search(r"palavras mais usadas: (.*)", block).group(1).split(", ")
+    assert len(words) == 5
     assert "Próximo passo: `make lab`" in first.stdout
+    # The summary is notebook 05's own answer (its queries, its stop words), not a second computation.
+    printed, notebook_words = shown_by_notebook_05(folder / "first" / "notebooks" / "05-analise.ipynb")
+    total, days = re.search(r"Tudo certo: (\d+) mensagens analisadas em (\d+) dias", printed).groups()
+    assert messages == int(total) and re.search(rf"dias:\s+{days} \(", block)
+    hour = re.search(r"Hora mais movimentada: (\d\d)h", printed).group(1)
+    assert f"hora mais ativa: {hour}h" in block
+    assert words == notebook_words[:5]
 
 
 def test_demo_terminal_shows_progress_and_no_warnings(two_runs):
@@ -129,10 +156,49 @@ def test_same_seed_gives_the_same_conversation_and_the_same_notebook_outputs(two
         ), name
 
 
-def test_summary_words_leave_links_and_stop_words_out():
-    texts = [
-        "Olha a aula: https://aws.amazon.com/pt/athena/ e https://docs.aws.amazon.com/lambda",
-        "A aula de hoje foi sobre Athena",
-    ]
-    # Before, a raw string matched a literal backslash: "https", "amazon" and "com" counted as words.
-    assert top_words(texts) == ["aula", "olha", "athena"]
+def put_enriched_day(bucket: str, day: str, updates: list[dict]) -> None:
+    """One day of the enriched dataset, written by the ETL's own row and Parquet code."""
+    rows = [lambda_function.message_row(update, ZoneInfo("America/Sao_Paulo")) for update in updates]
+    boto3.client("s3").put_object(
+        Bucket=bucket,
+        Key=f"telegram/context_date={day}/part-0.parquet",
+        Body=lambda_function.parquet_bytes(rows),
+    )
+
+
+def test_summary_is_notebook_05s_answer_with_its_stop_words_and_without_links():
+    with isolated_sandbox():
+        account = boto3.client("sts").get_caller_identity()["Account"]
+        region = boto3.session.Session().region_name
+        bucket = f"telegram-{account}-{region}-enriched"
+        boto3.client("s3").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+        )
+        at = tg.epoch
+        links = "Olha a aula: https://aws.amazon.com/pt/athena/ e https://docs.aws.amazon.com/lambda"
+        put_enriched_day(
+            bucket,
+            "2025-03-17",
+            [
+                tg.text(1, 1, at("2025-03-17 09:00"), "Hoje hoje hoje tem aula"),
+                tg.text(2, 2, at("2025-03-17 20:10"), links),
+                tg.text(3, 3, at("2025-03-17 20:40"), "A aula de hoje foi sobre Athena", user=tg.BRUNO),
+            ],
+        )
+        put_enriched_day(
+            bucket,
+            "2025-03-18",
+            [tg.text(4, 4, at("2025-03-18 20:05"), "Bom dia! Athena hoje?", user=tg.BRUNO)],
+        )
+        summary = summarize()
+    # Notebook 05's SQL: links go before words are split (no "https", "amazon", "com", "lambda"), its stop words
+    # ("hoje", "tem", "bom") are left out, and ties go in alphabetical order.
+    assert summary == {
+        "messages": 4,
+        "participants": 2,
+        "days": 2,
+        "first_day": "2025-03-17",
+        "last_day": "2025-03-18",
+        "busiest_hour": 20,
+        "top_words": ["aula", "athena", "dia", "olha"],
+    }

@@ -170,6 +170,11 @@ def test_every_message_kind_is_written_with_the_one_schema(etl, kind, update, ex
     assert row["chat_id"] == tg.GROUP["id"] and row["chat_type"] == "supergroup"
 
 
+def test_the_row_the_etl_builds_names_the_schema_columns_in_order():
+    # A column added to the schema and not to the row (or the other way round) fails here, not in the deployed ETL.
+    assert lambda_function.MessageRow._fields == tuple(lambda_function.enriched_schema().names)
+
+
 def test_a_day_of_every_kind_keeps_messages_and_leaves_out_service_updates(etl):
     put(
         *(update for _, update, _ in KINDS),

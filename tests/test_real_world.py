@@ -131,7 +131,7 @@ def test_notebook_04_invokes_the_etl_once_and_waits_its_whole_timeout(aws):
     source = notebook_cell("04-etl", "def invoke_etl(event: dict)")
     definitions = source.split("\ndays = raw_days()", 1)[0]
     namespace = run_cell(
-        definitions, {"boto3": boto3, "Config": Config, "json": json, "settings": {"Timeout": 300}}
+        definitions, {"boto3": boto3, "Config": Config, "json": json, "etl": {"Timeout": 300}}
     )
     invoker = namespace["etl_invoker"]
     assert invoker.meta.config.read_timeout > 300  # longer than the function may run
