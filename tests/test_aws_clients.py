@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.stack import PREFIX, deployed_stack
+from tutorial.harness import PREFIX, deployed_stack
 
 wr = pytest.importorskip("awswrangler")
 pyathena = pytest.importorskip("pyathena")

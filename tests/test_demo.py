@@ -1,4 +1,4 @@
-"""`python -m sandbox demo`, as a teacher runs it: the whole tutorial, charts and a summary, the same for a seed."""
+"""`python -m tutorial demo`, as a teacher runs it: the whole tutorial, charts and a summary, the same for a seed."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from nbval.plugin import coalesce_streams
 
-from sandbox.demo import top_words
-from sandbox.tutorial import ORDER
-from tests.stack import own_sandbox_environment
+from tutorial.contract import ORDER
+from tutorial.demo import top_words
+from tutorial.harness import own_sandbox_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -25,7 +25,7 @@ def run_demo(build: Path, environment: dict, seed: int) -> subprocess.CompletedP
         [
             sys.executable,
             "-m",
-            "sandbox",
+            "tutorial",
             "demo",
             "--messages",
             "150",

@@ -12,7 +12,7 @@ import json
 import pytest
 import requests
 
-from tests.stack import SECRET_HEADER, Stack, deployed_stack
+from tutorial.harness import SECRET_HEADER, Stack, deployed_stack
 
 MESSAGE_DATE = 1742223600  # 2025-03-17 12:00 in São Paulo
 

@@ -13,7 +13,7 @@ import json
 import nbformat
 import pytest
 
-from tests.stack import FUNCTION, NOTEBOOKS, deployed_stack
+from tutorial.harness import FUNCTION, NOTEBOOKS, deployed_stack
 
 TIMEOUT = 120
 

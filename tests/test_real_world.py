@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.sandbox.aws_fixtures import create_function, start_sandbox, stop_sandbox
-from tests.stack import FUNCTION, Stack, deployed_stack, notebook_cell, run_cell, run_notebook
+from tutorial.harness import FUNCTION, Stack, deployed_stack, notebook_cell, run_cell, run_notebook
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from sandbox.aws.layers import pandas_layer_arn
 from tests.sandbox.aws_fixtures import ROLE_POLICY
-from tests.stack import FUNCTION, ROOT, Stack, StackError, deployed_stack, zip_files
+from tutorial.harness import FUNCTION, ROOT, Stack, StackError, deployed_stack, zip_files
 
 GROUP_WRITERS = 10  # participants writing in the group
 PRIVATE_WRITERS = 4  # participants writing privately to the bot: one chat (and one Telegram queue) each

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.stack import (
+from tutorial.harness import (
     BOT_TOKEN_SHAPE,
     FUNCTION,
     NOTEBOOKS,

@@ -16,7 +16,7 @@ from tests.sandbox.aws_fixtures import (
     stop_sandbox,
     zip_bytes,
 )
-from tests.stack import NOTEBOOKS
+from tutorial.harness import NOTEBOOKS
 
 HANDLER = "def lambda_handler(event, context):\n    return 1\n"
 NOTEBOOK = NOTEBOOKS / "04-etl.ipynb"

@@ -16,7 +16,7 @@ import requests
 from botocore.config import Config
 
 import sandbox
-from sandbox import tutorial
+from tutorial.control import telegram_control
 
 from .observer import ETL, PREFIX
 
@@ -46,7 +46,7 @@ class Controls:
 
     def _telegram(self, method: str, path: str, body: dict | None = None):
         try:
-            return tutorial.telegram_control(method, path, body, api_url=self.telegram_api, timeout=60)
+            return telegram_control(method, path, body, api_url=self.telegram_api, timeout=60)
         except sandbox.SandboxError as error:
             raise ControlError(str(error)) from None
 

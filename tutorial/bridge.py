@@ -1,4 +1,4 @@
-"""The live bridge (`python -m sandbox bridge`): a real Telegram group feeding the offline sandbox.
+"""The live bridge (`python -m tutorial bridge`): a real Telegram group feeding the offline sandbox.
 
 A teacher with a bot token but no AWS account lets the class write in the real group while the sandbox plays
 AWS. The bridge long-polls the real Bot API (the SOURCE) with getUpdates and hands each update to the running
@@ -237,7 +237,7 @@ class SandboxTarget:
         except self.lambda_.exceptions.ResourceNotFoundException:
             raise BridgeError(
                 f"A função {self.function_name} não existe no sandbox: rode os notebooks 02 e 03 "
-                "(ou python -m sandbox demo) antes."
+                "(ou python -m tutorial demo) antes."
             ) from None
         return dict((configuration.get("Environment") or {}).get("Variables") or {})
 
@@ -282,7 +282,7 @@ class Bridge:
         """Check both ends before polling: the sandbox's webhook, the bot, its privacy mode, its webhook."""
         if not self.target.webhook_url():
             raise BridgeError(
-                "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 (ou python -m sandbox demo) e "
+                "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 (ou python -m tutorial demo) e "
                 "depois a ponte de novo."
             )
         self.chat_ids = self.target.chat_ids()
@@ -441,7 +441,7 @@ def main(
     exit_when_idle: bool = False,
     chat_ids: list[int] | None = None,
 ) -> int:
-    """`python -m sandbox bridge`: connect to the running sandbox and to the real bot, then forward."""
+    """`python -m tutorial bridge`: connect to the running sandbox and to the real bot, then forward."""
     if not 0 <= poll_timeout <= 50:
         raise BridgeError("--timeout vai de 0 a 50 segundos (o limite do getUpdates).")
     if max_updates is not None and max_updates < 1:
