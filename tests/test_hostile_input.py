@@ -12,7 +12,8 @@ import json
 import pytest
 import requests
 
-from tutorial.harness import SECRET_HEADER, Stack, deployed_stack
+from tutorial.contract import SECRET_HEADER
+from tutorial.harness import Stack, deployed_stack
 
 MESSAGE_DATE = 1742223600  # 2025-03-17 12:00 in São Paulo
 

@@ -39,11 +39,9 @@ import boto3
 import requests
 
 import sandbox
+from tutorial.contract import ALLOWED_UPDATES, INGESTION_FUNCTION
 
 DEFAULT_API_URL = "https://api.telegram.org"
-# The update types notebook 03 asks for in setWebhook.
-ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
-INGESTION_FUNCTION = "telegram-ingestao"
 POLL_TIMEOUT_S = 30
 # Seconds before the next attempt after the 1st, 2nd, ... failure (then the last one, again and again).
 BACKOFF_S = (1, 2, 4, 8, 16, 30)

@@ -108,7 +108,7 @@ def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     with tqdm(total=sum(map(runner.code_cells, names)), bar_format=runner.BAR) as progress:
         timings = execute(analysis, output_dir=output, progress=progress)
         account, region = sandbox_account_region()
-        summary = summarize(f"{contract.PREFIX}-{account}-{region}-enriched")
+        summary = summarize(contract.bucket(account, region, "enriched"))
         timings |= execute(teardown, output_dir=output, progress=progress)
     for name, seconds in timings.items():
         print(f"  {name:<20} {seconds:5.1f} s")

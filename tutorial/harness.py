@@ -29,17 +29,18 @@ from botocore.config import Config
 
 import sandbox
 from tutorial import setup
+from tutorial.contract import (
+    ALLOWED_UPDATES,
+    API_NAME,
+    INGESTION_FUNCTION,
+    KEY_PREFIX,
+    SECRET_HEADER,
+    log_group,
+)
 from tutorial.control import telegram_control
 from tutorial.runner import NOTEBOOKS, run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "telegram"
-FUNCTION = f"{PREFIX}-ingestao"
-API_NAME = f"{PREFIX}-webhook"
-LOG_GROUP = f"/aws/lambda/{FUNCTION}"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
-# What notebook 03 asks Telegram for; the tests subscribe the webhook the same way.
-ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
 
 
 class StackError(AssertionError):
@@ -87,7 +88,9 @@ class Stack:
     def read_back(self) -> None:
         """The function's secret, the buckets and the webhook URL, read from the deployment itself."""
         lambda_ = self.client("lambda")
-        variables = lambda_.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+        variables = lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)["Environment"][
+            "Variables"
+        ]
         self.secret = variables["TELEGRAM_SECRET_TOKEN"]
         self.raw_bucket = variables["AWS_S3_BUCKET"]
         self.enriched_bucket = self.raw_bucket.removesuffix("-raw") + "-enriched"
@@ -95,7 +98,7 @@ class Stack:
         self.api_id = api["ApiId"]
         self.webhook_url = f"{api['ApiEndpoint']}/webhook"
 
-    def raw_keys(self, prefix: str = f"{PREFIX}/") -> list[str]:
+    def raw_keys(self, prefix: str = KEY_PREFIX) -> list[str]:
         pages = (
             self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.raw_bucket, Prefix=prefix)
         )
@@ -125,7 +128,7 @@ class Stack:
             f"{self.endpoint_url}/_sandbox/status", headers=sandbox.control_headers(), timeout=30
         ).json()
 
-    def function_log_messages(self, group: str = LOG_GROUP) -> list[tuple[int, str]]:
+    def function_log_messages(self, group: str = log_group(INGESTION_FUNCTION)) -> list[tuple[int, str]]:
         """(timestamp ms, message) of every CloudWatch Logs event of the function, across its streams."""
         logs = self.client("logs")
         events = []

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 import sandbox
-from tutorial.contract import ORDER, PREFIX
+from tutorial.contract import CREATES, ORDER
 from tutorial.control import telegram_control
 from tutorial.permissions import explain_access_denied
 from tutorial.runner import BAR, code_cells, run_notebooks
@@ -293,30 +293,37 @@ def _index(notebook: str) -> int:
 
 def _done(notebook: str) -> bool:
     """Whether the resources a notebook creates exist (checked by name, as a real account would be)."""
+    return all(_EXISTS[resource.kind](resource.name) for resource in CREATES.get(notebook, ()))
+
+
+def _function_exists(name: str) -> bool:
     import boto3
 
-    if notebook == "02-ingestao-aws":
-        names = [f"{PREFIX}-ingestao"]
-    elif notebook == "03-webhook":
-        return bool(_bot_api("getWebhookInfo")["url"])
-    elif notebook == "04-etl":
-        names = [f"{PREFIX}-etl"]
-    elif notebook == "05-analise":
-        glue = boto3.client("glue")
-        try:
-            glue.get_table(DatabaseName=PREFIX, Name="mensagens")
-        except glue.exceptions.EntityNotFoundException:
-            return False
-        return True
-    else:
-        return True
     client = boto3.client("lambda")
     try:
-        for name in names:
-            client.get_function(FunctionName=name)
+        client.get_function(FunctionName=name)
     except client.exceptions.ResourceNotFoundException:
         return False
     return True
+
+
+def _table_exists(name: str) -> bool:
+    import boto3
+
+    database, table = name.split(".")
+    glue = boto3.client("glue")
+    try:
+        glue.get_table(DatabaseName=database, Name=table)
+    except glue.exceptions.EntityNotFoundException:
+        return False
+    return True
+
+
+def _webhook_set(name: str) -> bool:
+    return bool(_bot_api("getWebhookInfo")["url"])
+
+
+_EXISTS = {"function": _function_exists, "table": _table_exists, "webhook": _webhook_set}
 
 
 def _bot_api(method: str) -> dict:
