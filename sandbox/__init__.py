@@ -13,6 +13,7 @@ The process outlives notebook kernels; `python -m sandbox up|down|status|reset|e
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ __all__ = [
     "up",
     "launch",
     "control_headers",
+    "run_cli",
     "execute_api_url",
     "install_requests_adapter",
     "uninstall_requests_adapter",
@@ -352,6 +354,22 @@ def start(seed: int | None = None, reset: bool = False) -> dict[str, str]:
     os.environ.update(variables)
     install_requests_adapter()
     return variables
+
+
+# ---- command lines ------------------------------------------------------------------------------------------
+def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse `argv` and run its command, as every command line of the project does: a SandboxError (a failure a
+    person can fix) ends as "Erro: ..." on stderr with exit code 1, Ctrl+C with 130 and no traceback."""
+    args = parser.parse_args(argv)
+    # Commands set `func`; the Telegram emulator's (`chat`, `botfather`) set `handler`.
+    command = getattr(args, "func", None) or args.handler
+    try:
+        return command(args)
+    except SandboxError as error:
+        print(f"Erro: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 # ---- reaching API Gateway URLs from this process ------------------------------------------------------------

@@ -6,12 +6,12 @@ The tutorial's own commands (demo, notebooks, aula, bridge) are `python -m tutor
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 
 import sandbox
 from sandbox import config
+from sandbox.telegram import cli as telegram_cli
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -99,35 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="roda o sandbox em primeiro plano")
     serve.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     serve.set_defaults(func=cmd_serve)
-    # `chat` and `botfather` belong to the Telegram emulator; skipped only while it does not exist yet.
-    telegram_cli = _telegram_cli()
-    if telegram_cli is not None:
-        telegram_cli.register(commands)
+    telegram_cli.register(commands)  # `chat` and `botfather` belong to the Telegram emulator
     return parser
 
 
-def _telegram_cli():
-    try:
-        if importlib.util.find_spec("sandbox.telegram.cli") is None:
-            return None
-    except ModuleNotFoundError:  # the sandbox.telegram package itself is missing
-        return None
-    from sandbox.telegram import cli
-
-    return cli
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # The sandbox's own commands set `func`; the Telegram emulator's (`chat`, `botfather`) set `handler`.
-    command = getattr(args, "func", None) or args.handler
-    try:
-        return command(args)
-    except sandbox.SandboxError as exc:
-        print(f"Erro: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return sandbox.run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

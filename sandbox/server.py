@@ -83,11 +83,8 @@ class SandboxServer:
         self._stopped = threading.Event()
 
     def _setup_telegram(self, port: int) -> None:
-        try:
-            from sandbox.telegram import TelegramSandbox
-        except ImportError:
-            log.warning("sandbox.telegram não encontrado: o emulador do Telegram não será iniciado")
-            return
+        from sandbox.telegram import TelegramSandbox
+
         server = make_server(self.host, port, _not_ready, threaded=True)
         self.telegram = TelegramSandbox(
             seed=self.seed,

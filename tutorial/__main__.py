@@ -80,14 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except sandbox.SandboxError as exc:
-        print(f"Erro: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return sandbox.run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import requests
 
 import sandbox
 from tutorial.contract import ALLOWED_UPDATES, INGESTION_FUNCTION
+from tutorial.control import telegram_control
 
 DEFAULT_API_URL = "https://api.telegram.org"
 POLL_TIMEOUT_S = 30
@@ -57,7 +58,7 @@ _TOKEN_SHAPE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,50}")
 
 
 class BridgeError(sandbox.SandboxError):
-    """A failure the teacher has to fix (pt-BR message, never the token); `python -m sandbox` prints it."""
+    """A failure the teacher has to fix (pt-BR message, never the token); `python -m tutorial` prints it."""
 
 
 class Unavailable(Exception):
@@ -179,11 +180,9 @@ class SandboxTarget:
         token: str,
         aws: dict[str, str],
         function_name: str = INGESTION_FUNCTION,
-        control_headers: dict[str, str] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
-        self.control_headers = control_headers or {}  # the per-run secret of the sandbox's control routes
         self.function_name = function_name
         # The sandbox's own endpoint and fake credentials: never the teacher's AWS account.
         self.lambda_ = boto3.client(
@@ -202,12 +201,7 @@ class SandboxTarget:
             raise BridgeError(
                 "O sandbox está no ar sem o emulador do Telegram: rode python -m sandbox down e up."
             )
-        return cls(
-            variables["TELEGRAM_API_URL"],
-            variables["TELEGRAM_BOT_TOKEN"],
-            variables,
-            control_headers=sandbox.control_headers(),
-        )
+        return cls(variables["TELEGRAM_API_URL"], variables["TELEGRAM_BOT_TOKEN"], variables)
 
     def webhook_url(self) -> str:
         response = requests.get(f"{self.api_url}/bot{self.token}/getWebhookInfo", timeout=30)
@@ -216,18 +210,17 @@ class SandboxTarget:
     def deliver(self, update: dict) -> dict:
         """Have the emulator POST the update to its webhook; {"delivered", "status", "error"}."""
         try:
-            response = requests.post(
-                f"{self.api_url}/_sandbox/webhook/deliver",
-                json={"update": update},
-                headers=self.control_headers,
+            return telegram_control(
+                "POST",
+                "webhook/deliver",
+                {"update": update},
+                api_url=self.api_url,
                 timeout=DELIVERY_TIMEOUT_S,
             )
-            answer = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise Unavailable(f"o sandbox não respondeu ({type(exc).__name__})") from None
-        if not answer.get("ok"):
-            raise BridgeError(answer.get("error") or f"o sandbox respondeu {response.status_code}")
-        return answer["result"]
+        except sandbox.SandboxError as error:
+            raise BridgeError(str(error)) from None
 
     def _variables(self) -> dict[str, str]:
         try:

@@ -18,6 +18,7 @@ def build_parser(prog: str = "python -m tutorial.live") -> argparse.ArgumentPars
         prog=prog, description="A aula ao vivo: a turma vê as próprias mensagens passando pelo pipeline."
     )
     add_arguments(parser)
+    parser.set_defaults(func=run)
     return parser
 
 
@@ -76,14 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except sandbox.SandboxError as error:
-        print(f"Erro: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return sandbox.run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":
