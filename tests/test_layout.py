@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,16 @@ def test_a_folder_never_imports_the_rooms_above_it(folder, forbidden):
         path: names & forbidden for path, names in imported_packages(folder).items() if names & forbidden
     }
     assert offending == {}
+
+
+def test_the_readme_folder_table_names_every_folder_and_only_those():
+    from tutorial.harness import repository_files
+
+    folders = {
+        path.relative_to(ROOT).parts[0]
+        for path in repository_files()
+        if len(path.relative_to(ROOT).parts) > 1 and not path.relative_to(ROOT).parts[0].startswith(".")
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([^`/]+)/` \|", readme, re.M))
+    assert listed == folders
