@@ -48,12 +48,12 @@ test: lint
 	$(BIN)/python -m pytest -p tests.nbval_sandbox --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 demo: $(STAMP)
-	$(BIN)/python -m sandbox demo
+	$(BIN)/python -m tutorial demo
 
 # The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
 .PHONY: aula
 aula: $(STAMP)
-	$(BIN)/python -m sandbox aula $(AULA_ARGS)
+	$(BIN)/python -m tutorial aula $(AULA_ARGS)
 
 # JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
@@ -65,7 +65,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 notebooks: $(STAMP)
-	$(BIN)/python -m sandbox notebooks --store
+	$(BIN)/python -m tutorial notebooks --store
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.etl

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.stack import Stack, deployed_stack
+from tutorial.harness import Stack, deployed_stack
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -13,6 +13,7 @@ The process outlives notebook kernels; `python -m sandbox up|down|status|reset|e
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -35,7 +36,9 @@ __all__ = [
     "env",
     "status",
     "up",
+    "launch",
     "control_headers",
+    "run_cli",
     "execute_api_url",
     "install_requests_adapter",
     "uninstall_requests_adapter",
@@ -51,18 +54,6 @@ class SandboxError(RuntimeError):
 
 
 # ---- state ------------------------------------------------------------------------------------------------
-def _home() -> Path:
-    return Path(os.environ.get("SANDBOX_HOME", config.HOME))
-
-
-def _state_path() -> Path:
-    return _home() / "state.json"
-
-
-def _log_path() -> Path:
-    return _home() / "sandbox.log"
-
-
 def _ports() -> tuple[int, int]:
     return (
         int(os.environ.get("SANDBOX_AWS_PORT", config.AWS_PORT)),
@@ -70,9 +61,9 @@ def _ports() -> tuple[int, int]:
     )
 
 
-def _read_state() -> dict | None:
+def _read_state(home: Path | None = None) -> dict | None:
     try:
-        return json.loads(_state_path().read_text())
+        return json.loads(config.state_path(home).read_text())
     except (OSError, ValueError):
         return None
 
@@ -123,7 +114,7 @@ def _running_state() -> dict | None:
     if state is None:
         return None
     if not _is_sandbox_process(int(state.get("pid", 0))):
-        _state_path().unlink(missing_ok=True)
+        config.state_path().unlink(missing_ok=True)
         return None
     return state
 
@@ -154,9 +145,9 @@ def _port_answers(port: int) -> bool:
         return False
 
 
-def _log_tail(lines: int = 15) -> str:
+def _log_tail(home: Path, lines: int = 15) -> str:
     try:
-        return "\n".join(_log_path().read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(config.log_path(home).read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
 
@@ -213,7 +204,7 @@ def up(seed: int | None = None) -> tuple[dict, bool]:
             return state, True
         raise SandboxError(
             f"O processo do sandbox (pid {state['pid']}) existe mas não responde. "
-            f"Veja o log em {_log_path()} e rode: python -m sandbox down && python -m sandbox up"
+            f"Veja o log em {config.log_path()} e rode: python -m sandbox down && python -m sandbox up"
         )
     aws_port, telegram_port = _ports()
     for port, variable in ((aws_port, "SANDBOX_AWS_PORT"), (telegram_port, "SANDBOX_TELEGRAM_PORT")):
@@ -222,15 +213,37 @@ def up(seed: int | None = None) -> tuple[dict, bool]:
                 f"A porta {port} já está em uso por outro programa. Escolha outra porta, por exemplo: "
                 f"export {variable}={port + 1} e rode de novo: python -m sandbox up"
             )
-    _home().mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Detached: survives the terminal or notebook kernel that started it.
+    _, state = launch(config.home(), seed, aws_port=aws_port, telegram_port=telegram_port, detached=True)
+    return state, False
+
+
+def launch(
+    home: Path,
+    seed: int | None = None,
+    *,
+    aws_port: int = 0,
+    telegram_port: int = 0,
+    environ: dict[str, str] | None = None,
+    detached: bool = False,
+) -> tuple[subprocess.Popen, dict]:
+    """Start a `python -m sandbox serve` process with its state and log in `home` and wait until it answers.
+
+    The one way a sandbox process starts: `up` (detached, on the configured ports), the tests and the benchmarks
+    (their own home, ports 0: free ones). Returns the process and its state (pid, host, ports, control secret).
+    `environ` is what the process inherits (default: `server_environment` of this one's).
+    """
+    home = Path(home)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     seed = config.DEFAULT_SEED if seed is None else seed
     child_env = {
-        **server_environment(os.environ),
-        "SANDBOX_HOME": str(_home()),
+        **(server_environment(os.environ) if environ is None else environ),
+        "SANDBOX_HOME": str(home),
         "SANDBOX_AWS_PORT": str(aws_port),
         "SANDBOX_TELEGRAM_PORT": str(telegram_port),
     }
-    with _log_path().open("ab") as log:
+    log_path = config.log_path(home)
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--seed", str(seed)],
             cwd=PROJECT_ROOT,
@@ -238,22 +251,22 @@ def up(seed: int | None = None) -> tuple[dict, bool]:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # detached: survives the terminal or notebook kernel that started it
+            start_new_session=detached,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SandboxError(
-                f"O sandbox parou ao iniciar (código {process.returncode}). Veja o log em {_log_path()}:\n"
-                + _log_tail()
+                f"O sandbox parou ao iniciar (código {process.returncode}). Veja o log em {log_path}:\n"
+                + _log_tail(home)
             )
-        state = _read_state()
+        state = _read_state(home)
         if state and state.get("pid") == process.pid and _healthy(state):
             if state.get("telegram_port") is None or _port_answers(state["telegram_port"]):
-                return state, False
+                return process, state
         time.sleep(0.1)
     process.terminate()
-    raise SandboxError(f"O sandbox não respondeu em {START_TIMEOUT_S:.0f} s. Veja o log em {_log_path()}.")
+    raise SandboxError(f"O sandbox não respondeu em {START_TIMEOUT_S:.0f} s. Veja o log em {log_path}.")
 
 
 def stop() -> bool:
@@ -269,7 +282,7 @@ def stop() -> bool:
         time.sleep(0.1)
     if _is_sandbox_process(pid):
         os.kill(pid, signal.SIGKILL)  # did not stop cleanly in time
-    _state_path().unlink(missing_ok=True)
+    config.state_path().unlink(missing_ok=True)
     return True
 
 
@@ -277,13 +290,13 @@ def status() -> dict:
     """What runs where: {"running": False} or pid, ports, uptime, seed, memory, Telegram."""
     state = _running_state()
     if state is None:
-        return {"running": False, "home": str(_home())}
+        return {"running": False, "home": str(config.home())}
     state = {key: value for key, value in state.items() if key != "control_secret"}  # never shown
     try:
         live = _http_json(_aws_url(state) + "/_sandbox/status")
     except (OSError, ValueError):
         return {"running": True, "healthy": False, **state}
-    return {"running": True, "healthy": True, **state, **live, "log_file": str(_log_path())}
+    return {"running": True, "healthy": True, **state, **live, "log_file": str(config.log_path())}
 
 
 def reset(seed: int | None = None) -> dict:
@@ -341,6 +354,22 @@ def start(seed: int | None = None, reset: bool = False) -> dict[str, str]:
     os.environ.update(variables)
     install_requests_adapter()
     return variables
+
+
+# ---- command lines ------------------------------------------------------------------------------------------
+def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse `argv` and run its command, as every command line of the project does: a SandboxError (a failure a
+    person can fix) ends as "Erro: ..." on stderr with exit code 1, Ctrl+C with 130 and no traceback."""
+    args = parser.parse_args(argv)
+    # Commands set `func`; the Telegram emulator's (`chat`, `botfather`) set `handler`.
+    command = getattr(args, "func", None) or args.handler
+    try:
+        return command(args)
+    except SandboxError as error:
+        print(f"Erro: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 # ---- reaching API Gateway URLs from this process ------------------------------------------------------------

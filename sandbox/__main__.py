@@ -1,15 +1,17 @@
-"""`python -m sandbox up|down|status|reset|env|serve|aula` (and `chat`/`botfather` from sandbox.telegram)."""
+"""`python -m sandbox up|down|status|reset|env|serve` (and `chat`/`botfather` from sandbox.telegram).
+
+The tutorial's own commands (demo, notebooks, aula, bridge) are `python -m tutorial ...`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
-from pathlib import Path
 
 import sandbox
 from sandbox import config
+from sandbox.telegram import cli as telegram_cli
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -78,36 +80,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from sandbox import demo
-
-    return demo.run_demo(messages=args.messages, seed=args.seed, build=Path(args.build))
-
-
-def cmd_notebooks(args: argparse.Namespace) -> int:
-    from sandbox import demo
-
-    return demo.run_store()
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    from sandbox import publish
-
-    return publish.main(args.repo, args.branch)
-
-
-def cmd_bridge(args: argparse.Namespace) -> int:
-    from sandbox import bridge
-
-    return bridge.main(args.api_url, args.timeout, args.max_updates, args.exit_when_idle, args.chat_id)
-
-
-def cmd_aula(args: argparse.Namespace) -> int:
-    from tutorial.live.__main__ import run
-
-    return run(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="Sandbox offline: AWS e Telegram.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="comando")
@@ -127,76 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="roda o sandbox em primeiro plano")
     serve.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     serve.set_defaults(func=cmd_serve)
-    demo = commands.add_parser("demo", help="roda o tutorial inteiro (todos os notebooks) no sandbox")
-    demo.add_argument("--messages", type=int, default=2000, help="tamanho da conversa simulada (padrão 2000)")
-    demo.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="semente (padrão %(default)s)")
-    demo.add_argument(
-        "--build", default=str(Path("build")), help="onde guardar notebooks e gráficos (padrão build/)"
-    )
-    demo.set_defaults(func=cmd_demo)
-    notebooks = commands.add_parser(
-        "notebooks", help="reexecuta os notebooks e grava as saídas neles (para quem mantém o tutorial)"
-    )
-    notebooks.add_argument(
-        "--store", action="store_true", required=True, help="grava as saídas em notebooks/"
-    )
-    notebooks.set_defaults(func=cmd_notebooks)
-    publish = commands.add_parser(
-        "publish",
-        help="põe os links do Colab e do Binder do repositório público (para quem mantém o tutorial)",
-    )
-    publish.add_argument("repo", help="o repositório no GitHub, como DONO/NOME")
-    publish.add_argument("--branch", default="main", help="o branch publicado (padrão main)")
-    publish.set_defaults(func=cmd_publish)
-    bridge = commands.add_parser(
-        "bridge", help="traz as mensagens do grupo de verdade (Telegram real) para o sandbox"
-    )
-    bridge.add_argument("--api-url", default=None, help="Bot API de origem (padrão https://api.telegram.org)")
-    bridge.add_argument("--timeout", type=int, default=30, help="segundos de cada long poll (padrão 30)")
-    bridge.add_argument("--max-updates", type=int, default=None, help="para depois de N atualizações")
-    bridge.add_argument(
-        "--exit-when-idle", action="store_true", help="para quando a fila do Telegram esvaziar"
-    )
-    bridge.add_argument(
-        "--chat-id", type=int, action="append", default=None, help="grava só este grupo (pode repetir)"
-    )
-    bridge.set_defaults(func=cmd_bridge)
-    aula = commands.add_parser(
-        "aula", help="abre a aula ao vivo: a página onde a turma vê as mensagens passando pelo pipeline"
-    )
-    from tutorial.live.__main__ import add_arguments
-
-    add_arguments(aula)
-    aula.set_defaults(func=cmd_aula)
-    # `chat` and `botfather` belong to the Telegram emulator; skipped only while it does not exist yet.
-    telegram_cli = _telegram_cli()
-    if telegram_cli is not None:
-        telegram_cli.register(commands)
+    telegram_cli.register(commands)  # `chat` and `botfather` belong to the Telegram emulator
     return parser
 
 
-def _telegram_cli():
-    try:
-        if importlib.util.find_spec("sandbox.telegram.cli") is None:
-            return None
-    except ModuleNotFoundError:  # the sandbox.telegram package itself is missing
-        return None
-    from sandbox.telegram import cli
-
-    return cli
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # The sandbox's own commands set `func`; the Telegram emulator's (`chat`, `botfather`) set `handler`.
-    command = getattr(args, "func", None) or args.handler
-    try:
-        return command(args)
-    except sandbox.SandboxError as exc:
-        print(f"Erro: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return sandbox.run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,21 @@ DEFAULT_START = datetime.fromisoformat(
 HOME = Path(os.environ.get("SANDBOX_HOME", Path.home() / ".cache" / "data-pipeline-telegram-sandbox"))
 
 
+def home() -> Path:
+    """The sandbox's folder, SANDBOX_HOME read at each call (tests and the CLI point it elsewhere at run time)."""
+    return Path(os.environ.get("SANDBOX_HOME", HOME))
+
+
+def state_path(folder: Path | None = None) -> Path:
+    """The running process's pid, ports and per-run control secret (0600), in `folder` (default: home())."""
+    return Path(folder or home()) / "state.json"
+
+
+def log_path(folder: Path | None = None) -> Path:
+    """What the background process prints, in `folder` (default: home())."""
+    return Path(folder or home()) / "sandbox.log"
+
+
 def aws_endpoint_url(port: int = AWS_PORT) -> str:
     return f"http://{HOST}:{port}"
 

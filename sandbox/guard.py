@@ -40,7 +40,7 @@ HOST_REFUSED = (
 )
 SECRET_REFUSED = (
     "Rota de controle do sandbox sem o segredo desta execução. Use a CLI (python -m sandbox ...) ou "  # noqa: S105
-    "sandbox.tutorial, que leem o segredo do arquivo de estado."
+    "o tutorial (tutorial/), que leem o segredo do arquivo de estado."
 )
 CONTENT_TYPE_REFUSED = (
     "As rotas de controle do sandbox só aceitam corpo JSON (Content-Type: application/json)."

@@ -25,14 +25,6 @@ log = logging.getLogger(__name__)
 sys.modules.setdefault("rfc3987_syntax", None)
 
 
-def state_file(home: Path | None = None) -> Path:
-    return Path(home or config.HOME) / "state.json"
-
-
-def log_file(home: Path | None = None) -> Path:
-    return Path(home or config.HOME) / "sandbox.log"
-
-
 def write_private(path: Path, text: str) -> None:
     """Write a file only this OS user can read (0600), replacing it atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,11 +89,8 @@ class SandboxServer:
         self._stopped = threading.Event()
 
     def _setup_telegram(self, port: int) -> None:
-        try:
-            from sandbox.telegram import TelegramSandbox
-        except ImportError:
-            log.warning("sandbox.telegram não encontrado: o emulador do Telegram não será iniciado")
-            return
+        from sandbox.telegram import TelegramSandbox
+
         server = make_server(self.host, port, _not_ready, threaded=True)
         self.telegram = TelegramSandbox(
             seed=self.seed,
@@ -155,7 +144,7 @@ class SandboxServer:
             "telegram_port": self.telegram_port,
             "seed": self.seed,
             "started_at": time.time(),
-            "log_file": str(log_file()),
+            "log_file": str(config.log_path()),
             "control_secret": self.control_secret,
         }
 
@@ -169,7 +158,7 @@ def serve(aws_port: int, telegram_port: int, seed: int) -> None:
     """Foreground process (`python -m sandbox serve`): runs until SIGTERM/SIGINT, keeps the state file."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = SandboxServer(aws_port, telegram_port, seed).start()
-    path = state_file()
+    path = config.state_path()
     write_private(path, json.dumps(server.state()))  # holds the control secret
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
-from tests.stack import isolated_sandbox
+from tutorial.harness import isolated_sandbox
 
 _session = ExitStack()
 

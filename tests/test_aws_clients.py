@@ -17,16 +17,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.stack import PREFIX, deployed_stack
+from tutorial.contract import DATABASE, ETL_FUNCTION, KEY_PREFIX, PREFIX, TABLE, WORKGROUP, log_group
+from tutorial.harness import deployed_stack
 
 wr = pytest.importorskip("awswrangler")
 pyathena = pytest.importorskip("pyathena")
 
 pytestmark = pytest.mark.slow
 
-DATABASE = WORKGROUP = PREFIX
-TABLE = "mensagens"
-ETL_FUNCTION = f"{PREFIX}-etl"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -57,7 +55,7 @@ def wrangler(stack):
 def dataset(stack, session, wrangler):
     """The enriched layer as awswrangler reads it: a Hive-partitioned Parquet dataset."""
     return wrangler.s3.read_parquet(
-        f"s3://{stack.enriched_bucket}/{PREFIX}/", dataset=True, boto3_session=session
+        f"s3://{stack.enriched_bucket}/{KEY_PREFIX}", dataset=True, boto3_session=session
     )
 
 
@@ -69,7 +67,7 @@ def per_day(dataset) -> dict[str, int]:
 
 # ---- awswrangler --------------------------------------------------------------------------------------------
 def test_awswrangler_lists_and_reads_the_enriched_layer(stack, session, wrangler, dataset, per_day):
-    keys = wrangler.s3.list_objects(f"s3://{stack.enriched_bucket}/{PREFIX}/", boto3_session=session)
+    keys = wrangler.s3.list_objects(f"s3://{stack.enriched_bucket}/{KEY_PREFIX}", boto3_session=session)
     assert keys and all(k.endswith(".parquet") for k in keys)
     assert {k.split("context_date=")[1].split("/")[0] for k in keys} == set(per_day)
     assert len(dataset) == sum(per_day.values()) > 0
@@ -199,7 +197,7 @@ def aws(stack, tmp_path_factory):
 
 
 def test_aws_cli_s3_ls(stack, aws, per_day):
-    listing = aws("s3", "ls", f"s3://{stack.enriched_bucket}/{PREFIX}/", "--recursive", output="text")
+    listing = aws("s3", "ls", f"s3://{stack.enriched_bucket}/{KEY_PREFIX}", "--recursive", output="text")
     keys = [line.split()[-1] for line in listing.splitlines()]
     assert {k.split("context_date=")[1].split("/")[0] for k in keys} == set(per_day)
     buckets = aws("s3", "ls", output="text")
@@ -224,7 +222,7 @@ def test_aws_cli_invokes_the_etl_and_reads_its_logs(aws, per_day):
         "logs",
         "filter-log-events",
         "--log-group-name",
-        f"/aws/lambda/{ETL_FUNCTION}",
+        log_group(ETL_FUNCTION),
         "--filter-pattern",
         '"etl_done"',
     )

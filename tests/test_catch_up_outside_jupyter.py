@@ -1,8 +1,8 @@
 """Catching up from a plain Python script, in an environment with only the `[sandbox]` extra.
 
 A clean virtual environment (no system site-packages) gets `.[sandbox]` installed (by uv, for speed), then a plain
-script runs `tutorial.prepare("05")` against a sandbox of its own: notebooks 01 to 04 run in a Jupyter kernel that
-extra provides. Without a `python3` kernel, the learner is told in Portuguese what to install.
+script runs `tutorial.setup.prepare("05")` against a sandbox of its own: notebooks 01 to 04 run in a Jupyter kernel
+that extra provides. Without a `python3` kernel, the learner is told in Portuguese what to install.
 """
 
 from __future__ import annotations
@@ -16,25 +16,25 @@ import pytest
 from jupyter_client.kernelspec import NoSuchKernel
 
 import sandbox
-from sandbox import tutorial
-from tests.stack import OTHER_WORLD, ROOT, own_sandbox
+from tutorial import runner
+from tutorial.harness import OTHER_WORLD, ROOT, own_sandbox
 
 SCRIPT = """
 import sandbox
-from sandbox import tutorial
+from tutorial import setup
 
 try:
-    tutorial.prepare("05")
+    setup.prepare("05")
 finally:
     sandbox.stop()
 """
 UV = str(Path(sys.executable).with_name("uv"))
 NO_KERNEL_SCRIPT = """
 import sandbox
-from sandbox import tutorial
+from tutorial import runner
 
 try:
-    tutorial.run_notebooks(["01-bot-telegram"])
+    runner.run_notebooks(["01-bot-telegram"])
 except sandbox.SandboxError as error:
     print("SandboxError:", error)
 """
@@ -100,4 +100,4 @@ def test_a_missing_kernel_is_a_portuguese_sandbox_error(monkeypatch):
 
     monkeypatch.setattr("jupyter_client.kernelspec.KernelSpecManager.get_kernel_spec", no_kernel)
     with pytest.raises(sandbox.SandboxError, match=r"^Para refazer .* pip install ipykernel$"):
-        tutorial.run_notebooks(["01-bot-telegram"])
+        runner.run_notebooks(["01-bot-telegram"])

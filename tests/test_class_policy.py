@@ -17,8 +17,8 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 import sandbox
-from sandbox import demo
-from tests.stack import isolated_sandbox
+from tutorial import demo
+from tutorial.harness import isolated_sandbox
 
 pytestmark = pytest.mark.slow
 

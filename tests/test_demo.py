@@ -1,4 +1,4 @@
-"""`python -m sandbox demo`, as a teacher runs it: the whole tutorial, charts and a summary, the same for a seed."""
+"""`python -m tutorial demo`, as a teacher runs it: the whole tutorial, charts and a summary, the same for a seed."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 from nbval.plugin import coalesce_streams
 
 import lambda_function
-from sandbox.demo import summarize
-from sandbox.tutorial import ORDER
 from tests import etl_fixtures as tg
-from tests.stack import isolated_sandbox, own_sandbox_environment
+from tutorial.contract import ORDER
+from tutorial.demo import summarize
+from tutorial.harness import isolated_sandbox, own_sandbox_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -29,7 +29,7 @@ def run_demo(build: Path, environment: dict, seed: int) -> subprocess.CompletedP
         [
             sys.executable,
             "-m",
-            "sandbox",
+            "tutorial",
             "demo",
             "--messages",
             "150",

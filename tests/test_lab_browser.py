@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.browser import browser_page, chromium_path, screenshot
-from tests.stack import NOTEBOOKS, ROOT, free_port, isolated_sandbox
+from tutorial.harness import NOTEBOOKS, ROOT, free_port, isolated_sandbox
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.stack import notebook_cell, run_cell
+from tutorial.harness import notebook_cell, run_cell
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 TODAY = datetime.now(SAO_PAULO).date().isoformat()

@@ -21,7 +21,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser import browser_page, chromium_path, screenshot
-from tests.stack import ROOT, deployed_stack, own_sandbox_environment
+from tutorial.harness import ROOT, deployed_stack, own_sandbox_environment
 from tutorial.live.observer import describe, parse_log_line
 from tutorial.live.server import TOKEN_HEADER, LiveView
 
@@ -253,9 +253,9 @@ def test_an_update_is_described_by_who_wrote_what():
 
 
 def test_the_command_prints_the_address_and_serves_the_page(tmp_path):
-    """`python -m sandbox aula` in a sandbox of its own, without deploying: the page says what is missing."""
+    """`python -m tutorial aula` in a sandbox of its own, without deploying: the page says what is missing."""
     environment = own_sandbox_environment(tmp_path / "sandbox")
-    command = [sys.executable, "-m", "sandbox", "aula", "--porta", "0", "--sem-implantar"]
+    command = [sys.executable, "-m", "tutorial", "aula", "--porta", "0", "--sem-implantar"]
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120

@@ -13,7 +13,8 @@ import json
 import nbformat
 import pytest
 
-from tests.stack import FUNCTION, NOTEBOOKS, deployed_stack
+from tutorial.contract import INGESTION_FUNCTION
+from tutorial.harness import NOTEBOOKS, deployed_stack
 
 TIMEOUT = 120
 
@@ -29,7 +30,7 @@ def stack():
 @pytest.fixture(scope="module")
 def migrated(stack):
     """The migration, then the class keeps talking; returns (old id, new id, update ids the bot received)."""
-    configured = stack.client("lambda").get_function_configuration(FunctionName=FUNCTION)
+    configured = stack.client("lambda").get_function_configuration(FunctionName=INGESTION_FUNCTION)
     result = stack.control("POST", "chat/migrate", {})
     people = [p["first_name"] for p in stack.participants()[:3]]
     later = [stack.post(name, f"depois da migração {n} 👋") for n, name in enumerate(people)]
@@ -59,7 +60,9 @@ def test_every_message_after_the_migration_is_stored_with_no_manual_step(stack, 
     assert chats[update_ids[0]] == old  # migrate_to_chat_id, in the old group
     assert {chats[u] for u in update_ids[1:]} == {new}  # the supergroup's first message and all later ones
     # Nothing configured changed: the function still lists only the id notebook 01 found.
-    variables = stack.client("lambda").get_function_configuration(FunctionName=FUNCTION)["Environment"]
+    variables = stack.client("lambda").get_function_configuration(FunctionName=INGESTION_FUNCTION)[
+        "Environment"
+    ]
     assert variables["Variables"]["TELEGRAM_CHAT_ID"] == str(old)
     record = stack.client("s3").get_object(Bucket=stack.raw_bucket, Key=f"estado/migracoes/{new}.json")
     assert json.loads(record["Body"].read()) == {"migrate_from_chat_id": old, "migrate_to_chat_id": new}
@@ -68,12 +71,14 @@ def test_every_message_after_the_migration_is_stored_with_no_manual_step(stack, 
 def test_new_execution_environments_still_store_the_new_id(stack, migrated):
     _, new, _ = migrated
     lambda_ = stack.client("lambda")
-    variables = lambda_.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    variables = lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)["Environment"][
+        "Variables"
+    ]
     # A configuration change retires every warm environment, as on AWS: the next ones start cold.
     lambda_.update_function_configuration(
-        FunctionName=FUNCTION, Environment={"Variables": {**variables, "LOG_LEVEL": "INFO"}}
+        FunctionName=INGESTION_FUNCTION, Environment={"Variables": {**variables, "LOG_LEVEL": "INFO"}}
     )
-    lambda_.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION)
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=INGESTION_FUNCTION)
 
     name = stack.participants()[4]["first_name"]
     update_ids = [stack.post(name, f"depois do cold start {n}") for n in range(3)]

@@ -18,12 +18,12 @@ import random
 import pytest
 
 import sandbox
-from sandbox import tutorial
-from tests.stack import isolated_sandbox, run_notebook
+from tutorial import contract
+from tutorial.harness import isolated_sandbox, run_notebook
 
 pytestmark = pytest.mark.slow
 
-STEPS = [name[:2] for name in tutorial.ORDER] + ["reset"]
+STEPS = [name[:2] for name in contract.ORDER] + ["reset"]
 DEFAULT = [
     (
         "06",
@@ -55,6 +55,6 @@ def test_every_notebook_opened_cold_runs_to_the_end_after_any_sequence(sequence,
             if name == "reset":
                 sandbox.reset()
                 continue
-            notebook = next(full for full in tutorial.ORDER if full.startswith(name))
+            notebook = next(full for full in contract.ORDER if full.startswith(name))
             # Raises, naming the notebook and keeping its executed copy, if any cell fails.
             run_notebook(notebook, tmp_path / f"{step}")

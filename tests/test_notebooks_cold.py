@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 import sandbox
-from sandbox import demo
-from tests.stack import isolated_sandbox
+from tutorial import demo
+from tutorial.harness import isolated_sandbox
 
 
 @pytest.fixture(scope="module")

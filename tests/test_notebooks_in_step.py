@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 import lambda_function
-from tests.stack import NOTEBOOKS
+from tutorial.harness import NOTEBOOKS
 
 # The helpers the notebooks share today: if one is renamed or dropped from a notebook, this list says so.
 SHARED_HELPERS = {

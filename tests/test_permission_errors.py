@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from sandbox.permissions import hint
+from tutorial.permissions import hint
 
 USER = "arn:aws:iam::123456789012:user/aluna"
 ROLE = "arn:aws:iam::123456789012:role/telegram-etl-role"
@@ -60,7 +60,7 @@ def test_a_failing_cell_keeps_failing_and_ends_with_the_explanation():
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            "from sandbox.permissions import explain_access_denied\nexplain_access_denied()"
+            "from tutorial.permissions import explain_access_denied\nexplain_access_denied()"
         ),
         nbformat.v4.new_code_cell(
             "from botocore.exceptions import ClientError\n"

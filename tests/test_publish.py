@@ -1,4 +1,4 @@
-"""Colab and Binder: the links `python -m sandbox publish` writes, the Colab-only install, and Binder's build plan."""
+"""Colab and Binder: the links `python -m maintainer.publish` writes, the Colab-only install, and Binder's build plan."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sandbox import publish
-from sandbox.tutorial import ORDER
-from tests.stack import OTHER_WORLD, own_sandbox, repository_files
+from maintainer import publish
+from tutorial.contract import ORDER
+from tutorial.harness import OTHER_WORLD, own_sandbox, repository_files
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "turma-dados/data-pipeline-telegram"
@@ -77,7 +77,7 @@ def test_setup_cells_clone_the_published_repository_only_in_colab(published):
         assert '"git", "clone"' in guarded and '"pip", "install"' in guarded
         assert 'os.chdir(f"{PROJETO}/notebooks")' in guarded
         assert all(line.startswith("    ") or not line for line in guarded.splitlines())  # all of it guarded
-        assert source.index("google.colab") < source.index("from sandbox import tutorial")
+        assert source.index("google.colab") < source.index("import tutorial")
 
 
 def test_readme_gets_binder_badge_and_the_real_clone_command(published):
@@ -139,7 +139,7 @@ def test_committed_files_match_the_repository_named_in_pyproject(tmp_path):
             assert "colab.research.google.com" not in text and "mybinder.org" not in text, path.name
         return
     copy = project_copy(tmp_path / "repo")
-    assert publish.publish(repo, copy) == [], "rode `python -m sandbox publish` e faça o commit"
+    assert publish.publish(repo, copy) == [], "rode `python -m maintainer.publish` e faça o commit"
 
 
 # ---- Colab: a fresh runtime runs a notebook alone ------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_binder_and_conda_use_the_same_python_and_the_one_dependency_list():
 def test_publish_command_explains_a_bad_name_in_portuguese_and_writes_nothing():
     before = {path: path.read_bytes() for path in [ROOT / "README.md", ROOT / "pyproject.toml"]}
     result = subprocess.run(
-        [sys.executable, "-m", "sandbox", "publish", "data-pipeline-telegram"],
+        [sys.executable, "-m", "maintainer.publish", "data-pipeline-telegram"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 import sandbox
-from sandbox import tutorial
-from tests.stack import free_port
+from tutorial import setup
+from tutorial.harness import free_port
 
 REAL_TOKEN = "7312845519:AAH" + "x" * 32  # real-shaped, not a real token
 REAL_VARIABLES = {
@@ -58,7 +58,7 @@ def real(monkeypatch, tmp_path):
         )
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
-    monkeypatch.setattr(tutorial, "prepare", no_sandbox)
+    monkeypatch.setattr(setup, "prepare", no_sandbox)
     monkeypatch.setattr("getpass.getpass", no_terminal)
     return clients
 
@@ -70,15 +70,15 @@ class FakeSts:
 
 @pytest.mark.parametrize("typed", ["sanbox", "prod", "", "  "])
 def test_unknown_environment_stops_before_anything(real, typed):
-    with pytest.raises(tutorial.ConfigurationError) as error:
-        tutorial.configure("02", typed)
+    with pytest.raises(setup.ConfigurationError) as error:
+        setup.configure("02", typed)
     assert "use AMBIENTE=sandbox" in str(error.value) and "AMBIENTE=real" in str(error.value)
     assert real == []
 
 
 @pytest.mark.parametrize("typed", ["Real", " real ", "REAL\n"])
 def test_real_in_any_case_is_the_real_account(real, typed, capsys):
-    assert tutorial.configure("02", typed) == "real"
+    assert setup.configure("02", typed) == "real"
     printed = capsys.readouterr().out
     assert "Conta AWS 111122223333, região sa-east-1" in printed
     assert printed.rstrip().endswith("Ambiente: real")
@@ -88,8 +88,8 @@ def test_real_in_any_case_is_the_real_account(real, typed, capsys):
 def test_shell_left_pointing_at_the_sandbox_is_refused(real, monkeypatch):
     port = sandbox.config.AWS_PORT
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(tutorial.ConfigurationError) as error:
-        tutorial.configure("04", "real")
+    with pytest.raises(setup.ConfigurationError) as error:
+        setup.configure("04", "real")
     assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{port} aponta para o sandbox" in str(error.value)
     assert 'eval "$(python -m sandbox env --unset)"' in str(error.value)
     assert real == []
@@ -109,21 +109,21 @@ def test_a_sandbox_on_another_port_is_recognised_by_its_control_route(real, monk
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         monkeypatch.setenv("TELEGRAM_API_URL", f"http://localhost:{server.server_port}")
-        with pytest.raises(tutorial.ConfigurationError, match="TELEGRAM_API_URL=.* aponta para o sandbox"):
-            tutorial.configure("01", "real")
+        with pytest.raises(setup.ConfigurationError, match="TELEGRAM_API_URL=.* aponta para o sandbox"):
+            setup.configure("01", "real")
     finally:
         server.shutdown()
 
 
 def test_an_unreachable_local_bot_api_is_not_mistaken_for_the_sandbox(real, monkeypatch):
     monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{free_port()}")
-    assert tutorial.configure("01", "real") == "real"
+    assert setup.configure("01", "real") == "real"
 
 
 def test_the_sandboxs_credentials_are_refused(real, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", sandbox.config.ACCESS_KEY_ID)
-    with pytest.raises(tutorial.ConfigurationError, match="credencial de mentira do sandbox"):
-        tutorial.configure("05", "real")
+    with pytest.raises(setup.ConfigurationError, match="credencial de mentira do sandbox"):
+        setup.configure("05", "real")
     assert real == []
 
 
@@ -143,8 +143,8 @@ def test_what_is_missing_is_said_in_portuguese_before_anything_is_created(
     monkeypatch.delenv(missing)
     if missing == "AWS_ACCESS_KEY_ID":
         monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(tutorial.ConfigurationError) as error:
-        tutorial.configure(notebook, "real")
+    with pytest.raises(setup.ConfigurationError) as error:
+        setup.configure(notebook, "real")
     assert message in str(error.value)
     assert real == []
 
@@ -152,23 +152,23 @@ def test_what_is_missing_is_said_in_portuguese_before_anything_is_created(
 @pytest.mark.parametrize("token", ["", "   ", "meu-token", "123:abc"])
 def test_an_empty_or_malformed_token_stops(real, monkeypatch, token):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
-    with pytest.raises(tutorial.ConfigurationError, match="token") as error:
-        tutorial.configure("01", "real")
+    with pytest.raises(setup.ConfigurationError, match="token") as error:
+        setup.configure("01", "real")
     assert not token.strip() or token not in str(error.value)
 
 
 def test_a_typed_token_is_kept_for_the_next_cells_and_never_printed(real, monkeypatch, capsys):
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
     monkeypatch.setattr("getpass.getpass", lambda prompt: f" {REAL_TOKEN}\n")
-    tutorial.configure("01", "real")
-    assert tutorial.os.environ["TELEGRAM_BOT_TOKEN"] == REAL_TOKEN
+    setup.configure("01", "real")
+    assert setup.os.environ["TELEGRAM_BOT_TOKEN"] == REAL_TOKEN
     assert REAL_TOKEN not in capsys.readouterr().out
 
 
 def test_a_chat_id_that_is_not_a_number_stops(real, monkeypatch):
     monkeypatch.setenv("TELEGRAM_CHAT_ID", "-100123, -100456")
-    with pytest.raises(tutorial.ConfigurationError, match="não é um id de grupo"):
-        tutorial.configure("02", "real")
+    with pytest.raises(setup.ConfigurationError, match="não é um id de grupo"):
+        setup.configure("02", "real")
     assert real == []
 
 
@@ -184,8 +184,8 @@ def test_no_network_to_aws_is_said_in_portuguese(monkeypatch, tmp_path):
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{port}")
-    with pytest.raises(tutorial.ConfigurationError, match="Não foi possível falar com a AWS"):
-        tutorial.check_real("04")
+    with pytest.raises(setup.ConfigurationError, match="Não foi possível falar com a AWS"):
+        setup.check_real("04")
 
 
 def test_env_unset_clears_every_variable_env_sets():
@@ -202,12 +202,12 @@ def test_env_unset_clears_every_variable_env_sets():
 
 
 def test_the_setup_cell_imports_nothing_a_real_mode_learner_lacks():
-    """Real mode needs only the base dependencies: no moto, papermill or flask behind `from sandbox import tutorial`."""
+    """Real mode needs only the base dependencies: no moto, papermill or flask behind `import tutorial`."""
     import subprocess
     import sys
 
     code = (
-        "import sys\nfrom sandbox import tutorial\n"
+        "import sys\nimport tutorial\n"
         "print(sorted(m for m in ('moto', 'papermill', 'flask', 'duckdb') if m in sys.modules))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

@@ -13,7 +13,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from tests.sandbox.aws_fixtures import create_function, start_sandbox, stop_sandbox
-from tests.stack import FUNCTION, Stack, deployed_stack, notebook_cell, run_cell, run_notebook
+from tutorial.contract import INGESTION_FUNCTION
+from tutorial.harness import Stack, deployed_stack, notebook_cell, run_cell, run_notebook
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +147,7 @@ def stack():
 
 
 def api_gateway_sources(stack: Stack) -> list[str]:
-    policy = json.loads(stack.client("lambda").get_policy(FunctionName=FUNCTION)["Policy"])
+    policy = json.loads(stack.client("lambda").get_policy(FunctionName=INGESTION_FUNCTION)["Policy"])
     return [s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]]
 
 
@@ -174,9 +175,9 @@ def test_a_recreated_api_gets_its_own_permission_and_the_old_one_goes(stack, tmp
 
     # The sandbox, like API Gateway, refuses the call when the only permission names another API.
     lambda_ = stack.client("lambda")
-    lambda_.remove_permission(FunctionName=FUNCTION, StatementId=f"apigateway-{stack.api_id}")
+    lambda_.remove_permission(FunctionName=INGESTION_FUNCTION, StatementId=f"apigateway-{stack.api_id}")
     lambda_.add_permission(
-        FunctionName=FUNCTION,
+        FunctionName=INGESTION_FUNCTION,
         StatementId="apigateway-webhook",
         Action="lambda:InvokeFunction",
         Principal="apigateway.amazonaws.com",

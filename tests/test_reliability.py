@@ -16,7 +16,8 @@ import pytest
 
 from sandbox.aws.layers import pandas_layer_arn
 from tests.sandbox.aws_fixtures import ROLE_POLICY
-from tests.stack import FUNCTION, ROOT, Stack, StackError, deployed_stack, zip_files
+from tutorial.contract import ETL_FUNCTION, ETL_ROLE, INGESTION_FUNCTION, INGESTION_ROLE, log_group
+from tutorial.harness import ROOT, Stack, StackError, deployed_stack, zip_files
 
 GROUP_WRITERS = 10  # participants writing in the group
 PRIVATE_WRITERS = 4  # participants writing privately to the bot: one chat (and one Telegram queue) each
@@ -170,14 +171,19 @@ def handler(event, context):
 
 def deploy_ingestion(stack: Stack, files: dict, handler: str, timeout: int, extra_env: dict) -> None:
     lambda_ = stack.client("lambda")
-    lambda_.update_function_code(FunctionName=FUNCTION, ZipFile=zip_files(files))
-    lambda_.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION)
-    variables = lambda_.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    lambda_.update_function_code(FunctionName=INGESTION_FUNCTION, ZipFile=zip_files(files))
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=INGESTION_FUNCTION)
+    variables = lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)["Environment"][
+        "Variables"
+    ]
     variables = {k: v for k, v in variables.items() if not k.startswith("CHAOS_")} | extra_env
     lambda_.update_function_configuration(
-        FunctionName=FUNCTION, Handler=handler, Timeout=timeout, Environment={"Variables": variables}
+        FunctionName=INGESTION_FUNCTION,
+        Handler=handler,
+        Timeout=timeout,
+        Environment={"Variables": variables},
     )
-    lambda_.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION)
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=INGESTION_FUNCTION)
 
 
 @pytest.mark.parametrize("mode", ["crash", "timeout"])
@@ -197,9 +203,7 @@ def test_update_that_crashes_or_times_out_is_retried_while_other_chats_flow(clea
         ],
     }
     iam = stack.client("iam")
-    iam.put_role_policy(
-        RoleName=f"{FUNCTION}-role", PolicyName="chaos", PolicyDocument=json.dumps(chaos_access)
-    )
+    iam.put_role_policy(RoleName=INGESTION_ROLE, PolicyName="chaos", PolicyDocument=json.dumps(chaos_access))
     source = (ROOT / "lambda_function.py").read_text()
     deploy_ingestion(
         stack,
@@ -242,19 +246,18 @@ def test_update_that_crashes_or_times_out_is_retried_while_other_chats_flow(clea
             timeout=10,
             extra_env={},
         )
-        iam.delete_role_policy(RoleName=f"{FUNCTION}-role", PolicyName="chaos")
+        iam.delete_role_policy(RoleName=INGESTION_ROLE, PolicyName="chaos")
         for key in [item["Key"] for item in s3.list_objects_v2(Bucket=chaos_bucket).get("Contents", [])]:
             s3.delete_object(Bucket=chaos_bucket, Key=key)
         s3.delete_bucket(Bucket=chaos_bucket)
 
 
 # ---- the ETL -----------------------------------------------------------------------------------------------
-ETL_FUNCTION = "telegram-etl"
 
 
 def etl_policy(stack: Stack) -> dict:
     """Least privilege for the ETL: read raw/telegram/*, write and clean enriched/telegram/*, its own logs."""
-    logs = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:/aws/lambda/{ETL_FUNCTION}"
+    logs = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group(ETL_FUNCTION)}"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -285,9 +288,9 @@ def etl_policy(stack: Stack) -> dict:
 
 def deploy_etl(stack: Stack) -> None:
     iam, lambda_ = stack.client("iam"), stack.client("lambda")
-    role = iam.create_role(RoleName=f"{ETL_FUNCTION}-role", AssumeRolePolicyDocument=ROLE_POLICY)
+    role = iam.create_role(RoleName=ETL_ROLE, AssumeRolePolicyDocument=ROLE_POLICY)
     iam.put_role_policy(
-        RoleName=f"{ETL_FUNCTION}-role",
+        RoleName=ETL_ROLE,
         PolicyName=f"{ETL_FUNCTION}-policy",
         PolicyDocument=json.dumps(etl_policy(stack)),
     )

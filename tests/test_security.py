@@ -18,19 +18,26 @@ import nbformat
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.stack import (
+from tutorial.contract import (
+    FUNCTIONS,
+    INGESTION_FUNCTION,
+    INGESTION_ROLE,
+    ROLES,
+    SCHEDULE,
+    SCHEDULER_ROLE,
+    SECRET_HEADER,
+    log_group,
+)
+from tutorial.harness import (
     BOT_TOKEN_SHAPE,
-    FUNCTION,
     NOTEBOOKS,
     ROOT,
-    SECRET_HEADER,
     Stack,
     deployed_stack,
     repository_files,
     run_notebook,
 )
 
-TUTORIAL_FUNCTIONS = ("telegram-ingestao", "telegram-etl")
 PUBLIC_GROUPS = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -103,7 +110,7 @@ def policy_violations(
     under `telegram/` (the data) or `estado/migracoes/` (the ingestion's record of a group's new id) of the
     tutorial's buckets. S3 buckets themselves only for listing.
     """
-    log_groups = [f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}" for name in functions]
+    log_groups = [f"arn:aws:logs:{region}:{account}:log-group:{log_group(name)}" for name in functions]
     allowed_logs = set(log_groups) | {f"{arn}:*" for arn in log_groups}
     problems = []
     for statement in as_list(document.get("Statement", [])):
@@ -120,9 +127,7 @@ def policy_violations(
                 if resource not in allowed_logs:
                     problems.append(f"log fora do log group da função: {resource}")
             elif resource.startswith("arn:aws:lambda:"):
-                if resource not in {
-                    f"arn:aws:lambda:{region}:{account}:function:{n}" for n in TUTORIAL_FUNCTIONS
-                }:
+                if resource not in {f"arn:aws:lambda:{region}:{account}:function:{n}" for n in FUNCTIONS}:
                     problems.append(f"função inesperada: {resource}")
             elif resource.startswith("arn:aws:s3:::"):
                 bucket, _, key = resource.removeprefix("arn:aws:s3:::").partition("/")
@@ -171,7 +176,7 @@ def tutorial_buckets(stack: Stack) -> list[str]:
 def test_every_role_the_notebooks_create_is_least_privilege(stack):
     roles = role_documents(stack)
     by_role = functions_by_role(stack)
-    assert {"telegram-ingestao-role", "telegram-etl-role", "telegram-etl-scheduler-role"} <= set(roles)
+    assert set(ROLES) <= set(roles)
     for name, documents in roles.items():
         assert documents, f"{name}: papel sem política"
         for document in documents:
@@ -186,7 +191,7 @@ def test_every_role_the_notebooks_create_is_least_privilege(stack):
 
 
 def test_ingestion_role_can_only_put_raw_objects_record_migrations_and_write_its_logs(stack):
-    (document,) = role_documents(stack)["telegram-ingestao-role"]
+    (document,) = role_documents(stack)[INGESTION_ROLE]
     grants = {
         (action, resource, json.dumps(s.get("Condition"), sort_keys=True))
         for s in document["Statement"]
@@ -202,9 +207,7 @@ def test_ingestion_role_can_only_put_raw_objects_record_migrations_and_write_its
         ("s3:GetObject", f"{raw}/estado/migracoes/*", no_condition),
         ("s3:ListBucket", raw, json.dumps({"StringLike": {"s3:prefix": "estado/migracoes/*"}})),
     }
-    trust = stack.client("iam").get_role(RoleName="telegram-ingestao-role")["Role"][
-        "AssumeRolePolicyDocument"
-    ]
+    trust = stack.client("iam").get_role(RoleName=INGESTION_ROLE)["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "lambda.amazonaws.com"}]
 
@@ -229,7 +232,7 @@ def test_the_privilege_check_catches_broad_policies(stack, statement, problem):
         {"Statement": [statement]},
         region=stack.region,
         account=stack.account,
-        functions=[FUNCTION],
+        functions=[INGESTION_FUNCTION],
         buckets=tutorial_buckets(stack),
     )
     assert any(problem in text for text in problems), problems
@@ -238,14 +241,12 @@ def test_the_privilege_check_catches_broad_policies(stack, statement, problem):
 # ---- nothing public ------------------------------------------------------------------------------------------
 def test_only_this_accounts_schedules_may_assume_the_scheduler_role(stack):
     """The confused-deputy guard AWS recommends: the Scheduler acts for this account's schedules only."""
-    trust = stack.client("iam").get_role(RoleName="telegram-etl-scheduler-role")["Role"][
-        "AssumeRolePolicyDocument"
-    ]
+    trust = stack.client("iam").get_role(RoleName=SCHEDULER_ROLE)["Role"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": stack.account}}
-    schedule = stack.client("scheduler").get_schedule(Name="telegram-etl-diario")
-    assert schedule["Target"]["RoleArn"].endswith(":role/telegram-etl-scheduler-role")  # and it was accepted
+    schedule = stack.client("scheduler").get_schedule(Name=SCHEDULE)
+    assert schedule["Target"]["RoleArn"].endswith(f":role/{SCHEDULER_ROLE}")  # and it was accepted
 
 
 def test_every_bucket_blocks_public_access(stack):
@@ -271,7 +272,7 @@ def test_every_bucket_blocks_public_access(stack):
 
 
 def test_only_the_webhook_api_may_invoke_the_function(stack):
-    policy = json.loads(stack.client("lambda").get_policy(FunctionName=FUNCTION)["Policy"])
+    policy = json.loads(stack.client("lambda").get_policy(FunctionName=INGESTION_FUNCTION)["Policy"])
     for statement in policy["Statement"]:
         assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
         source = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
@@ -281,7 +282,7 @@ def test_only_the_webhook_api_may_invoke_the_function(stack):
         assert f":{stack.api_id}/" in source
     # No second, unauthenticated way in: the function has no Function URL.
     with pytest.raises(ClientError) as raised:
-        stack.client("lambda").get_function_url_config(FunctionName=FUNCTION)
+        stack.client("lambda").get_function_url_config(FunctionName=INGESTION_FUNCTION)
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
@@ -312,7 +313,7 @@ def test_function_logs_after_traffic_hold_no_secret_token_or_message_text(stack,
     assert texts
     logs = stack.client("logs")
     groups = [group["logGroupName"] for group in logs.describe_log_groups()["logGroups"]]
-    assert f"/aws/lambda/{FUNCTION}" in groups
+    assert log_group(INGESTION_FUNCTION) in groups
     lines = [message for group in groups for _, message in stack.function_log_messages(group)]
     assert any('"decision": "stored"' in line for line in lines)
     everything = "\n".join(lines)

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from tests.sandbox.aws_fixtures import start_sandbox, stop_sandbox
-from tests.stack import NOTEBOOKS, OTHER_WORLD, free_port
+from tutorial.harness import NOTEBOOKS, OTHER_WORLD, free_port
 
 REAL_TOKEN = "7312845519:AAH" + "q" * 32  # real-shaped, not a real token
 BOT_API_NOTEBOOKS = ["01-bot-telegram", "03-webhook", "06-limpeza"]
@@ -100,7 +100,7 @@ def test_notebook_01_in_real_mode_against_an_unreachable_telegram_saves_no_token
     }
     output = tmp_path / "01-bot-telegram.ipynb"
     # The tutorial's own runner, in a process of its own: what it prints on failure is checked too.
-    script = f"from sandbox import tutorial; tutorial.run_notebooks(['01-bot-telegram'], output_dir={str(tmp_path)!r})"
+    script = f"from tutorial import runner; runner.run_notebooks(['01-bot-telegram'], output_dir={str(tmp_path)!r})"
     run = subprocess.run(
         [sys.executable, "-c", script],
         env=environment,

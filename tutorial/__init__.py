@@ -1,5 +1,12 @@
-"""The tutorial's tooling: what a teacher or a learner runs around the notebooks (the classroom live view).
+"""The tutorial's tooling: what a teacher or a learner runs around the notebooks, on top of the sandbox.
 
-`sandbox/tutorial.py` (the notebooks' setup and runner) and its companions will move here; the deployed code
-(`lambda_function.py`) and the offline sandbox (`sandbox/`) stay where they are.
+Each notebook's setup cell is `import tutorial` then `AMBIENTE = tutorial.configure("NN", AMBIENTE)`. The parts:
+`contract` (the names the notebooks create), `setup` (configure, catch-up), `runner` (the notebook runner),
+`control` (the Telegram emulator's control routes), `permissions`, `demo`, `bridge`, `harness` (what tests and
+benchmarks share) and `live` (the classroom live view); `python -m tutorial` is their command line. The offline
+sandbox (`sandbox/`) never imports this package.
 """
+
+from tutorial.setup import ConfigurationError, configure
+
+__all__ = ["ConfigurationError", "configure"]

@@ -205,7 +205,7 @@ class AwsSandbox:
             if conflict is not None:
                 return conflict(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if self.athena is not None and target.startswith("AmazonAthena."):
+        if target.startswith("AmazonAthena."):
             action = target.split(".", 1)[1]
             if action in ATHENA_QUERY_ACTIONS:
                 return self._athena(action, Request(environ), environ.get("sandbox.caller"))(
@@ -508,13 +508,8 @@ class AwsSandbox:
 
     # ---- Athena ---------------------------------------------------------------------------------------
     def _new_athena(self):
-        try:
-            from sandbox.athena import AthenaService
-        except ImportError:
-            log.warning(
-                "sandbox.athena indisponível: as consultas do Athena vão para o moto (sem resultados)"
-            )
-            return None
+        from sandbox.athena import AthenaService
+
         return AthenaService(self.endpoint_url, config.REGION)
 
     def _athena(self, action: str, request: Request, caller: Caller | None = None) -> Response:
@@ -568,7 +563,7 @@ class AwsSandbox:
             "rss_mb": rss_mb(),
             "lambda_workers": self.runner.worker_count(),
             "s3": self.faults.snapshot(),
-            "athena": "sandbox.athena" if self.athena is not None else "moto",
+            "athena": "sandbox.athena",
         }
         for hook in self.status_hooks:
             status.update(hook())

@@ -178,7 +178,7 @@ class WebhookDelivery:
         if hook is None:
             raise SandboxError(
                 "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 "
-                "(ou python -m sandbox demo) antes."
+                "(ou python -m tutorial demo) antes."
             )
         status, _, error = self._send(hook, dumps(update), update_id)
         if error is not None:

@@ -1,14 +1,10 @@
-"""Helpers for the AWS-side sandbox tests: a `python -m sandbox serve` process on free ports, tiny zips."""
+"""Helpers for the AWS-side sandbox tests: a `python -m sandbox serve` process on free ports, tiny functions."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
-import sys
-import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +12,9 @@ import boto3
 import requests
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+import sandbox as sandbox_package
+from tutorial.harness import zip_files
+
 REGION = "sa-east-1"
 ROLE_POLICY = json.dumps(
     {
@@ -59,32 +57,15 @@ class RunningSandbox:
         return response.json()
 
 
-def start_sandbox(home: Path, seed: int = 42, timeout: float = 30.0) -> RunningSandbox:
-    """Start the serve process on free ports (port 0) with its state in `home`; waits until it answers."""
-    env = {**os.environ, "SANDBOX_HOME": str(home), "SANDBOX_AWS_PORT": "0", "SANDBOX_TELEGRAM_PORT": "0"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    log = (home / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--seed", str(seed)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((home / "serve.log").read_text())
-        try:
-            state = json.loads((home / "state.json").read_text())
-            sandbox = RunningSandbox(process, home, state)
-            if sandbox.control("/_sandbox/health")["status"] == "ok":
-                return sandbox
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("sandbox did not start in time")
+def start_sandbox(home: Path, seed: int = 42) -> RunningSandbox:
+    """Start the serve process on free ports (port 0) with its state in `home`; waits until it answers.
+
+    The server gets this process's whole environment (but AWS_ENDPOINT_URL), not the allowlist `up` uses: the
+    tests check that nothing of it leaks further (into a Lambda function, say).
+    """
+    environ = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
+    process, state = sandbox_package.launch(home, seed, environ=environ)
+    return RunningSandbox(process, home, state)
 
 
 def stop_sandbox(sandbox: RunningSandbox) -> None:
@@ -94,14 +75,6 @@ def stop_sandbox(sandbox: RunningSandbox) -> None:
     except subprocess.TimeoutExpired:
         sandbox.process.kill()
         sandbox.process.wait()
-
-
-def zip_bytes(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def create_role(sandbox: RunningSandbox, name: str = "lambda-role") -> str:
@@ -125,7 +98,7 @@ def create_function(sandbox: RunningSandbox, name: str, source: str, **extra) ->
         Runtime="python3.12",
         Role=create_role(sandbox),
         Handler=extra.pop("Handler", "lambda_function.lambda_handler"),
-        Code={"ZipFile": zip_bytes({"lambda_function.py": source})},
+        Code={"ZipFile": zip_files({"lambda_function.py": source})},
         **extra,
     )
     lam.get_waiter("function_active_v2").wait(FunctionName=name)

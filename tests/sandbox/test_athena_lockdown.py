@@ -14,7 +14,7 @@ import sandbox
 from sandbox.athena.engine import Runner, lake_only_connection
 from sandbox.athena.errors import QueryFailed
 from tests.sandbox.aws_fixtures import create_function, invoke, start_sandbox, stop_sandbox
-from tests.stack import isolated_sandbox
+from tutorial.harness import isolated_sandbox
 
 
 class EmptyCatalog:

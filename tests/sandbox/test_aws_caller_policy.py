@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from sandbox.aws.authorization import SignedRequest, request_checks, signed_request
 from sandbox.aws.iam_policy import evaluate
-from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_sandbox, zip_bytes
+from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_sandbox
+from tutorial.harness import zip_files
 
 ACCOUNT = "123456789012"
 POLICY_FILE = Path(__file__).resolve().parents[2] / "iam" / "politica-da-turma.json"
@@ -360,7 +361,7 @@ def test_a_student_with_the_class_policy_works_inside_the_tutorial_names(sandbox
         Role=arn,
         Runtime="python3.12",
         Handler="lambda_function.handler",
-        Code={"ZipFile": zip_bytes({"lambda_function.py": "def handler(event, context):\n    return 1\n"})},
+        Code={"ZipFile": zip_files({"lambda_function.py": "def handler(event, context):\n    return 1\n"})},
     )
     assert created["FunctionName"] == "telegram-etl"
     assert as_user(sandbox, student, "athena").list_work_groups()["WorkGroups"]
@@ -396,7 +397,7 @@ def test_lambda_denies_pass_role_for_a_role_outside_the_policy(sandbox, student)
         Role=role,
         Runtime="python3.12",
         Handler="a.b",
-        Code={"ZipFile": zip_bytes({"a.py": ""})},
+        Code={"ZipFile": zip_files({"a.py": ""})},
     )
     assert (status, code, message) == (403, "AccessDeniedException", denial("aluna", "iam:PassRole", role))
     assert "telegram-x" not in {

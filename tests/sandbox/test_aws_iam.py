@@ -15,8 +15,8 @@ from tests.sandbox.aws_fixtures import (
     invoke,
     start_sandbox,
     stop_sandbox,
-    zip_bytes,
 )
+from tutorial.harness import zip_files
 
 RAW = "telegram-123456789012-sa-east-1-raw"
 ENRICHED = "telegram-123456789012-sa-east-1-enriched"
@@ -290,7 +290,7 @@ def test_function_logs_need_the_logs_permissions_of_its_role(sandbox, name, crea
         Runtime="python3.12",
         Role=role,
         Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": zip_bytes({"lambda_function.py": HELLO})},
+        Code={"ZipFile": zip_files({"lambda_function.py": HELLO})},
     )
     lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
     response, payload = invoke(sandbox, name)

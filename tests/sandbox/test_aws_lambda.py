@@ -10,7 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.aws.layers import pandas_layer_arn
-from tests.sandbox.aws_fixtures import REGION, create_function, invoke, start_sandbox, stop_sandbox, zip_bytes
+from tests.sandbox.aws_fixtures import REGION, create_function, invoke, start_sandbox, stop_sandbox
+from tutorial.harness import zip_files
 
 COUNTER = """
 import os
@@ -100,7 +101,7 @@ def test_new_code_runs_in_a_new_worker(sandbox):
     lam = sandbox.client("lambda")
     lam.update_function_code(
         FunctionName="versioned",
-        ZipFile=zip_bytes({"lambda_function.py": "def lambda_handler(event, context):\n    return 'v2'\n"}),
+        ZipFile=zip_files({"lambda_function.py": "def lambda_handler(event, context):\n    return 'v2'\n"}),
     )
     lam.get_waiter("function_updated_v2").wait(FunctionName="versioned")
     assert invoke(sandbox, "versioned")[1] == "v2"
@@ -182,7 +183,7 @@ def test_user_layer_content_is_on_the_path(sandbox):
     lam = sandbox.client("lambda")
     layer = lam.publish_layer_version(
         LayerName="helpers",
-        Content={"ZipFile": zip_bytes({"python/helpers.py": "def greet():\n    return 'olá da layer'\n"})},
+        Content={"ZipFile": zip_files({"python/helpers.py": "def greet():\n    return 'olá da layer'\n"})},
         CompatibleRuntimes=["python3.12"],
     )
     source = "import helpers\n\ndef lambda_handler(event, context):\n    return helpers.greet()\n"

@@ -11,14 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.aws.lambda_runner import UNZIPPED_LIMIT, CodeTooLarge, extract_bounded, unzipped_size
-from tests.sandbox.aws_fixtures import (
-    create_function,
-    create_role,
-    invoke,
-    start_sandbox,
-    stop_sandbox,
-    zip_bytes,
-)
+from tests.sandbox.aws_fixtures import create_function, create_role, invoke, start_sandbox, stop_sandbox
+from tutorial.harness import zip_files
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +110,7 @@ def test_extraction_stops_at_its_budget_whatever_the_zip_says(tmp_path):
         extract_bounded(code, tmp_path, budget=5 * 1024 * 1024)
     written = sum(path.stat().st_size for path in tmp_path.rglob("*") if path.is_file())
     assert written <= 5 * 1024 * 1024
-    assert extract_bounded(zip_bytes({"a/b.py": "x = 1\n", "../evil.py": "x"}), tmp_path / "ok", 1024) == 6
+    assert extract_bounded(zip_files({"a/b.py": "x = 1\n", "../evil.py": "x"}), tmp_path / "ok", 1024) == 6
     assert (tmp_path / "ok" / "a" / "b.py").read_text() == "x = 1\n"
     assert not (tmp_path / "evil.py").exists()
 

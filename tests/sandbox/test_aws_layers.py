@@ -8,15 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.aws.layers import PUBLISHED_LAYERS, pandas_layer_arn, parameter_name
-from tests.sandbox.aws_fixtures import (
-    REGION,
-    create_function,
-    create_role,
-    start_sandbox,
-    stop_sandbox,
-    zip_bytes,
-)
-from tests.stack import NOTEBOOKS
+from tests.sandbox.aws_fixtures import REGION, create_function, create_role, start_sandbox, stop_sandbox
+from tutorial.harness import NOTEBOOKS, zip_files
 
 HANDLER = "def lambda_handler(event, context):\n    return 1\n"
 NOTEBOOK = NOTEBOOKS / "04-etl.ipynb"
@@ -64,7 +57,7 @@ def test_the_resolved_layer_is_accepted_by_lambda_in_its_region(sandbox, region)
         Runtime="python3.12",
         Role=create_role(sandbox),  # IAM is global
         Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": zip_bytes({"lambda_function.py": HANDLER})},
+        Code={"ZipFile": zip_files({"lambda_function.py": HANDLER})},
         Layers=[arn],
     )
     assert config["Layers"][0]["Arn"] == arn

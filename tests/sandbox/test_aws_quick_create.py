@@ -9,7 +9,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_sandbox, zip_bytes
+from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_sandbox
+from tutorial.harness import zip_files
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "updates"
 BUCKET = "curso-telegram-raw"
@@ -96,7 +97,7 @@ def _function(sandbox, name: str, source: str, **extra) -> str:
         Runtime="python3.12",
         Role=role,
         Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": zip_bytes({"lambda_function.py": source})},
+        Code={"ZipFile": zip_files({"lambda_function.py": source})},
         **extra,
     )["FunctionArn"]
     lam.get_waiter("function_active_v2").wait(FunctionName=name)

@@ -26,8 +26,9 @@ from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 import sandbox
-from sandbox import tutorial
-from sandbox.bridge import (
+from sandbox.telegram import TelegramSandbox
+from tutorial import setup
+from tutorial.bridge import (
     MAX_CONSECUTIVE_FAILURES,
     Bridge,
     BridgeError,
@@ -35,8 +36,7 @@ from sandbox.bridge import (
     TelegramSource,
     resolve_token,
 )
-from sandbox.telegram import TelegramSandbox
-from tests.stack import isolated_sandbox
+from tutorial.harness import isolated_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_BUCKET = "telegram-123456789012-sa-east-1-raw"
@@ -58,7 +58,7 @@ def target():
     with isolated_sandbox():
         for name in ("BRIDGE_TELEGRAM_BOT_TOKEN", "BRIDGE_TELEGRAM_API_URL"):
             os.environ.pop(name, None)
-        tutorial.prepare("04")
+        setup.prepare("04")
         yield SandboxTarget.running()
 
 
@@ -421,7 +421,7 @@ def test_a_failing_telegram_is_retried_with_a_message_and_nothing_is_lost(source
 def start_cli(source: Source, *args: str) -> tuple[subprocess.Popen, list[str]]:
     environment = {**os.environ, "BRIDGE_TELEGRAM_BOT_TOKEN": source.tg.token, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "bridge", "--api-url", source.url, *args],
+        [sys.executable, "-m", "tutorial", "bridge", "--api-url", source.url, *args],
         cwd=ROOT,
         env=environment,
         stdin=subprocess.DEVNULL,
@@ -505,7 +505,8 @@ def test_without_a_webhook_in_the_sandbox_the_cli_says_to_run_notebooks_02_and_0
     wait_for(lambda: output, what="the CLI output")
     text = "".join(output)
     assert (
-        "Erro: O sandbox ainda não tem webhook: rode os notebooks 02 e 03 (ou python -m sandbox demo)" in text
+        "Erro: O sandbox ainda não tem webhook: rode os notebooks 02 e 03 (ou python -m tutorial demo)"
+        in text
     )
     assert source.tg.token not in text
     assert source.pending_ids()  # nothing was read
@@ -612,7 +613,7 @@ def test_https_and_loopback_http_api_urls_are_accepted(url):
 def test_the_cli_refuses_a_plain_http_api_url(target):
     environment = {**os.environ, "BRIDGE_TELEGRAM_BOT_TOKEN": REAL_TOKEN}
     finished = subprocess.run(
-        [sys.executable, "-m", "sandbox", "bridge", "--api-url", "http://api.telegram.org"],
+        [sys.executable, "-m", "tutorial", "bridge", "--api-url", "http://api.telegram.org"],
         cwd=ROOT,
         env=environment,
         stdin=subprocess.DEVNULL,

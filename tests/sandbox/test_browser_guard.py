@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 import sandbox
 from sandbox.telegram.people import make_token
-from tests.stack import isolated_sandbox
+from tutorial.harness import isolated_sandbox
 
 EVIL = "https://evil.example"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.stack import own_sandbox_environment
+from tutorial.harness import own_sandbox_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ import requests
 from botocore.exceptions import ClientError
 
 import sandbox
-from tests.stack import isolated_sandbox
+from tutorial.harness import isolated_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}

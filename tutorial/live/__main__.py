@@ -18,6 +18,7 @@ def build_parser(prog: str = "python -m tutorial.live") -> argparse.ArgumentPars
         prog=prog, description="A aula ao vivo: a turma vê as próprias mensagens passando pelo pipeline."
     )
     add_arguments(parser)
+    parser.set_defaults(func=run)
     return parser
 
 
@@ -36,16 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox import tutorial
+    from tutorial import setup
 
     from .server import LiveView
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the teacher's terminal
     variables = sandbox.start()
     if not args.sem_implantar:
-        tutorial.prepare_group()
+        setup.prepare_group()
         # Notebooks 02-05 headless, when their resources are missing: ingestion, webhook, ETL, Athena's table.
-        tutorial.catch_up("06")
+        setup.catch_up("06")
     try:
         view = LiveView(
             variables["TELEGRAM_API_URL"],
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         )
     view.start()
     print(f"Aula ao vivo em {view.url}  (abra no navegador; Ctrl+C para parar)")
-    print("Para trazer um grupo de verdade, em outro terminal: python -m sandbox bridge")
+    print("Para trazer um grupo de verdade, em outro terminal: python -m tutorial bridge")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -76,14 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except sandbox.SandboxError as error:
-        print(f"Erro: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return sandbox.run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ import time
 
 import boto3
 
-PREFIX = "telegram"
-WORKGROUP = DATABASE = PREFIX
+from tutorial.contract import DATABASE, WORKGROUP
+
 # Notebook 05's queries, as the learner runs them.
 QUERIES = {
     "por_dia": """

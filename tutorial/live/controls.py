@@ -16,9 +16,8 @@ import requests
 from botocore.config import Config
 
 import sandbox
-from sandbox import tutorial
-
-from .observer import ETL, PREFIX
+from tutorial.contract import ETL_FUNCTION, KEY_PREFIX
+from tutorial.control import telegram_control
 
 MAX_OUTAGE_S = 120
 
@@ -46,7 +45,7 @@ class Controls:
 
     def _telegram(self, method: str, path: str, body: dict | None = None):
         try:
-            return tutorial.telegram_control(method, path, body, api_url=self.telegram_api, timeout=60)
+            return telegram_control(method, path, body, api_url=self.telegram_api, timeout=60)
         except sandbox.SandboxError as error:
             raise ControlError(str(error)) from None
 
@@ -135,7 +134,7 @@ class Controls:
         if not raw_bucket:
             raise ControlError("O pipeline ainda não foi implantado.")
         pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=raw_bucket, Prefix=f"{PREFIX}/", Delimiter="/"
+            Bucket=raw_bucket, Prefix=KEY_PREFIX, Delimiter="/"
         )
         days = sorted(
             p["Prefix"].split("context_date=")[1].rstrip("/")
@@ -146,7 +145,7 @@ class Controls:
             raise ControlError("O bucket bruto está vazio: não há o que transformar.")
         try:
             response = self.lambda_.invoke(
-                FunctionName=ETL, Payload=json.dumps({"start_date": days[0], "end_date": days[-1]})
+                FunctionName=ETL_FUNCTION, Payload=json.dumps({"start_date": days[0], "end_date": days[-1]})
             )
         except self.lambda_.exceptions.ResourceNotFoundException:
             raise ControlError("A função do ETL não existe: rode o notebook 04.") from None

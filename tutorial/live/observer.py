@@ -26,11 +26,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 import sandbox
+from tutorial.contract import API_NAME, ETL_FUNCTION, INGESTION_FUNCTION, KEY_PREFIX, log_group
 
-PREFIX = "telegram"
-INGESTION = f"{PREFIX}-ingestao"
-ETL = f"{PREFIX}-etl"
-API_NAME = f"{PREFIX}-webhook"
 # How many journeys a browser receives when it connects (the most recent ones); the table shows fewer.
 RECENT = 60
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<ms>[\d.]+) ms")
@@ -163,9 +160,9 @@ class Observer:
     def discover(self) -> bool:
         """Find the buckets and the webhook URL from the deployed function and API; False until deployed."""
         try:
-            variables = self.lambda_.get_function_configuration(FunctionName=INGESTION)["Environment"][
-                "Variables"
-            ]
+            variables = self.lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)[
+                "Environment"
+            ]["Variables"]
         except self.lambda_.exceptions.ResourceNotFoundException:
             return False
         self.raw_bucket = variables["AWS_S3_BUCKET"]
@@ -283,7 +280,7 @@ class Observer:
         return events
 
     def _ingestion_logs(self) -> None:
-        for event in self._new_events(f"/aws/lambda/{INGESTION}"):
+        for event in self._new_events(log_group(INGESTION_FUNCTION)):
             message = event["message"]
             started = _START.match(message)
             if started:
@@ -350,7 +347,7 @@ class Observer:
                 row["kind"] = describe({"update_id": 0, line["type"]: {}})["kind"]
 
     def _raw_listing(self) -> None:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.raw_bucket, Prefix=f"{PREFIX}/")
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.raw_bucket, Prefix=KEY_PREFIX)
         keys = {item["Key"] for page in pages for item in page.get("Contents", [])}
         new = sorted(keys - self._raw_keys, key=lambda k: update_id_of(k) or 0)
         self._raw_keys = keys
@@ -383,7 +380,7 @@ class Observer:
             self._to_describe.discard(key)
 
     def _etl_logs(self) -> None:
-        for event in self._new_events(f"/aws/lambda/{ETL}"):
+        for event in self._new_events(log_group(ETL_FUNCTION)):
             message = event["message"]
             report = _REPORT.match(message)
             if report and report["id"] in self._etl_requests:
@@ -405,7 +402,7 @@ class Observer:
     def _enriched_listing(self) -> None:
         try:
             pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.enriched_bucket, Prefix=f"{PREFIX}/"
+                Bucket=self.enriched_bucket, Prefix=KEY_PREFIX
             )
             objects = {item["Key"]: item["ETag"] for page in pages for item in page.get("Contents", [])}
         except self.s3.exceptions.NoSuchBucket:

@@ -1,7 +1,7 @@
 """The one-command demo and the notebook runner: the tutorial's notebooks, headless, in order, in the sandbox.
 
-`python -m sandbox demo` resets the sandbox, has the simulated class talk, runs every notebook and saves the
-executed copies under `build/`. `python -m sandbox notebooks --store` re-executes the notebooks in place, which is
+`python -m tutorial demo` resets the sandbox, has the simulated class talk, runs every notebook and saves the
+executed copies under `build/`. `python -m tutorial notebooks --store` re-executes the notebooks in place, which is
 how their committed outputs are refreshed after a change (`make notebooks`).
 """
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import sandbox
-from sandbox import tutorial
+from tutorial import contract, runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -26,12 +26,12 @@ ANALYSIS = "05-analise"
 
 def notebook_names() -> list[str]:
     """The tutorial's notebooks that exist, in order."""
-    return [name for name in tutorial.ORDER if (tutorial.NOTEBOOKS / f"{name}.ipynb").exists()]
+    return [name for name in contract.ORDER if (runner.NOTEBOOKS / f"{name}.ipynb").exists()]
 
 
 def execute(names: list[str], *, store: bool = False, output_dir: Path | None = None, progress=None) -> dict:
-    """Run notebooks in order, each in a fresh kernel; returns seconds per notebook (see tutorial.run_notebooks)."""
-    return tutorial.run_notebooks(names, store=store, output_dir=output_dir, progress=progress)
+    """Run notebooks in order, each in a fresh kernel; returns seconds per notebook (see runner.run_notebooks)."""
+    return runner.run_notebooks(names, store=store, output_dir=output_dir, progress=progress)
 
 
 def summary_cells() -> list[str]:
@@ -40,7 +40,7 @@ def summary_cells() -> list[str]:
 
     return [
         cell.source
-        for cell in nbformat.read(tutorial.NOTEBOOKS / f"{ANALYSIS}.ipynb", as_version=4).cells
+        for cell in nbformat.read(runner.NOTEBOOKS / f"{ANALYSIS}.ipynb", as_version=4).cells
         if cell.cell_type == "code" and SUMMARY_TAG in cell.metadata.get("tags", [])
     ]
 
@@ -94,7 +94,7 @@ def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     sandbox.start(seed=seed, reset=True)
     output = build / "notebooks"
     analysis, teardown = names[:-1], names[-1:]  # the summary needs the data that 06 deletes
-    with tqdm(total=sum(map(tutorial.code_cells, names)), bar_format=tutorial.BAR) as progress:
+    with tqdm(total=sum(map(runner.code_cells, names)), bar_format=runner.BAR) as progress:
         timings = execute(analysis, output_dir=output, progress=progress)
         summary = summarize()
         timings |= execute(teardown, output_dir=output, progress=progress)

@@ -1,4 +1,4 @@
-"""The live bridge (`python -m sandbox bridge`): a real Telegram group feeding the offline sandbox.
+"""The live bridge (`python -m tutorial bridge`): a real Telegram group feeding the offline sandbox.
 
 A teacher with a bot token but no AWS account lets the class write in the real group while the sandbox plays
 AWS. The bridge long-polls the real Bot API (the SOURCE) with getUpdates and hands each update to the running
@@ -39,11 +39,10 @@ import boto3
 import requests
 
 import sandbox
+from tutorial.contract import ALLOWED_UPDATES, INGESTION_FUNCTION
+from tutorial.control import telegram_control
 
 DEFAULT_API_URL = "https://api.telegram.org"
-# The update types notebook 03 asks for in setWebhook.
-ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
-INGESTION_FUNCTION = "telegram-ingestao"
 POLL_TIMEOUT_S = 30
 # Seconds before the next attempt after the 1st, 2nd, ... failure (then the last one, again and again).
 BACKOFF_S = (1, 2, 4, 8, 16, 30)
@@ -59,7 +58,7 @@ _TOKEN_SHAPE = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,50}")
 
 
 class BridgeError(sandbox.SandboxError):
-    """A failure the teacher has to fix (pt-BR message, never the token); `python -m sandbox` prints it."""
+    """A failure the teacher has to fix (pt-BR message, never the token); `python -m tutorial` prints it."""
 
 
 class Unavailable(Exception):
@@ -181,11 +180,9 @@ class SandboxTarget:
         token: str,
         aws: dict[str, str],
         function_name: str = INGESTION_FUNCTION,
-        control_headers: dict[str, str] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
-        self.control_headers = control_headers or {}  # the per-run secret of the sandbox's control routes
         self.function_name = function_name
         # The sandbox's own endpoint and fake credentials: never the teacher's AWS account.
         self.lambda_ = boto3.client(
@@ -204,12 +201,7 @@ class SandboxTarget:
             raise BridgeError(
                 "O sandbox está no ar sem o emulador do Telegram: rode python -m sandbox down e up."
             )
-        return cls(
-            variables["TELEGRAM_API_URL"],
-            variables["TELEGRAM_BOT_TOKEN"],
-            variables,
-            control_headers=sandbox.control_headers(),
-        )
+        return cls(variables["TELEGRAM_API_URL"], variables["TELEGRAM_BOT_TOKEN"], variables)
 
     def webhook_url(self) -> str:
         response = requests.get(f"{self.api_url}/bot{self.token}/getWebhookInfo", timeout=30)
@@ -218,18 +210,17 @@ class SandboxTarget:
     def deliver(self, update: dict) -> dict:
         """Have the emulator POST the update to its webhook; {"delivered", "status", "error"}."""
         try:
-            response = requests.post(
-                f"{self.api_url}/_sandbox/webhook/deliver",
-                json={"update": update},
-                headers=self.control_headers,
+            return telegram_control(
+                "POST",
+                "webhook/deliver",
+                {"update": update},
+                api_url=self.api_url,
                 timeout=DELIVERY_TIMEOUT_S,
             )
-            answer = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise Unavailable(f"o sandbox não respondeu ({type(exc).__name__})") from None
-        if not answer.get("ok"):
-            raise BridgeError(answer.get("error") or f"o sandbox respondeu {response.status_code}")
-        return answer["result"]
+        except sandbox.SandboxError as error:
+            raise BridgeError(str(error)) from None
 
     def _variables(self) -> dict[str, str]:
         try:
@@ -237,7 +228,7 @@ class SandboxTarget:
         except self.lambda_.exceptions.ResourceNotFoundException:
             raise BridgeError(
                 f"A função {self.function_name} não existe no sandbox: rode os notebooks 02 e 03 "
-                "(ou python -m sandbox demo) antes."
+                "(ou python -m tutorial demo) antes."
             ) from None
         return dict((configuration.get("Environment") or {}).get("Variables") or {})
 
@@ -282,7 +273,7 @@ class Bridge:
         """Check both ends before polling: the sandbox's webhook, the bot, its privacy mode, its webhook."""
         if not self.target.webhook_url():
             raise BridgeError(
-                "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 (ou python -m sandbox demo) e "
+                "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 (ou python -m tutorial demo) e "
                 "depois a ponte de novo."
             )
         self.chat_ids = self.target.chat_ids()
@@ -441,7 +432,7 @@ def main(
     exit_when_idle: bool = False,
     chat_ids: list[int] | None = None,
 ) -> int:
-    """`python -m sandbox bridge`: connect to the running sandbox and to the real bot, then forward."""
+    """`python -m tutorial bridge`: connect to the running sandbox and to the real bot, then forward."""
     if not 0 <= poll_timeout <= 50:
         raise BridgeError("--timeout vai de 0 a 50 segundos (o limite do getUpdates).")
     if max_updates is not None and max_updates < 1:

@@ -1,6 +1,6 @@
 """Colab and Binder links for the tutorial's public GitHub repository (for maintainers).
 
-`python -m sandbox publish OWNER/NAME` writes, from that one name:
+`python -m maintainer.publish OWNER/NAME` writes, from that one name:
 - an "Open in Colab" badge under each notebook's title, pointing at that notebook on GitHub;
 - at the top of each setup cell, the lines that only run in Google Colab: a new Colab runtime starts empty, so
   they clone the repository and install the project (sandbox included) before anything else;
@@ -13,7 +13,9 @@ be the one the notebooks are published in: the Colab cell runs `pip install` on 
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -156,9 +158,20 @@ def published_repo(root: Path = ROOT) -> str | None:
     return match.group(1) if match else None
 
 
-def main(repo: str, branch: str) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m maintainer.publish",
+        description="põe os links do Colab e do Binder do repositório público (para quem mantém o tutorial)",
+    )
+    parser.add_argument("repo", help="o repositório no GitHub, como DONO/NOME")
+    parser.add_argument("--branch", default="main", help="o branch publicado (padrão main)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        changed = publish(repo, branch=branch)
+        changed = publish(args.repo, branch=args.branch)
     except PublishError as error:
         print(f"Erro: {error}")
         return 2
@@ -169,3 +182,7 @@ def main(repo: str, branch: str) -> int:
     else:
         print("Depois: `make test` (as saídas guardadas não mudam fora do Colab) e um commit.")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,18 +13,17 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
 import sandbox
-from sandbox.permissions import explain_access_denied
+from tutorial.contract import CREATES, ORDER
+from tutorial.control import telegram_control
+from tutorial.permissions import explain_access_denied
+from tutorial.runner import BAR, code_cells, run_notebooks
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-ORDER = ["01-bot-telegram", "02-ingestao-aws", "03-webhook", "04-etl", "05-analise", "06-limpeza"]
-PREFIX = "telegram"
 # The class conversation notebook 03 shows arriving; `SANDBOX_MESSAGES` makes it bigger (the demo uses ~2,000).
 CONVERSATION = {"participants": 12, "days": 7, "messages": int(os.environ.get("SANDBOX_MESSAGES", "240"))}
 # Notebook 03 waits until at least this many updates are stored.
@@ -285,23 +284,6 @@ def catch_up(notebook: str) -> list[str]:
     return missing
 
 
-def telegram_control(
-    method: str, path: str, body: dict | None = None, *, api_url: str | None = None, timeout: float = 120
-) -> dict:
-    """Call the Telegram emulator's control routes (`/_sandbox/...`); `api_url` defaults to TELEGRAM_API_URL."""
-    response = requests.request(
-        method,
-        f"{api_url or os.environ['TELEGRAM_API_URL']}/_sandbox/{path}",
-        json=body,
-        headers=sandbox.control_headers(),  # the per-run secret from the state file
-        timeout=timeout,
-    )
-    answer = response.json()
-    if not answer.get("ok"):
-        raise sandbox.SandboxError(answer.get("error") or f"o sandbox respondeu {response.status_code}")
-    return answer["result"]
-
-
 def _index(notebook: str) -> int:
     for index, name in enumerate(ORDER):
         if name.startswith(notebook):
@@ -311,114 +293,42 @@ def _index(notebook: str) -> int:
 
 def _done(notebook: str) -> bool:
     """Whether the resources a notebook creates exist (checked by name, as a real account would be)."""
+    return all(_EXISTS[resource.kind](resource.name) for resource in CREATES.get(notebook, ()))
+
+
+def _function_exists(name: str) -> bool:
     import boto3
 
-    if notebook == "02-ingestao-aws":
-        names = [f"{PREFIX}-ingestao"]
-    elif notebook == "03-webhook":
-        return bool(_bot_api("getWebhookInfo")["url"])
-    elif notebook == "04-etl":
-        names = [f"{PREFIX}-etl"]
-    elif notebook == "05-analise":
-        glue = boto3.client("glue")
-        try:
-            glue.get_table(DatabaseName=PREFIX, Name="mensagens")
-        except glue.exceptions.EntityNotFoundException:
-            return False
-        return True
-    else:
-        return True
     client = boto3.client("lambda")
     try:
-        for name in names:
-            client.get_function(FunctionName=name)
+        client.get_function(FunctionName=name)
     except client.exceptions.ResourceNotFoundException:
         return False
     return True
 
 
+def _table_exists(name: str) -> bool:
+    import boto3
+
+    database, table = name.split(".")
+    glue = boto3.client("glue")
+    try:
+        glue.get_table(DatabaseName=database, Name=table)
+    except glue.exceptions.EntityNotFoundException:
+        return False
+    return True
+
+
+def _webhook_set(name: str) -> bool:
+    return bool(_bot_api("getWebhookInfo")["url"])
+
+
+_EXISTS = {"function": _function_exists, "table": _table_exists, "webhook": _webhook_set}
+
+
 def _bot_api(method: str) -> dict:
     url = f"{os.environ['TELEGRAM_API_URL']}/bot{os.environ['TELEGRAM_BOT_TOKEN']}/{method}"
     return requests.get(url, timeout=30).json()["result"]
-
-
-def run_notebooks(
-    names: list[str], *, output_dir: Path | None = None, store: bool = False, progress=None
-) -> dict[str, float]:
-    """Execute notebooks in order, each in a fresh kernel, against the current environment; seconds per notebook.
-
-    `store=True` writes the outputs back into `notebooks/` (without the metadata that changes on every run);
-    otherwise executed copies go to `output_dir`. `progress` (a tqdm bar) advances once per code cell and shows
-    the notebook running. A failing notebook raises SandboxError, naming it and where its executed copy is.
-    """
-    import nbformat
-    from jupyter_client.kernelspec import NoSuchKernel
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-    from traitlets.config import Config
-
-    timings = {}
-    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
-        config = Config()
-        if os.name == "posix":
-            # Unix sockets instead of TCP: the kernel is reachable by this user only, and ipykernel does not
-            # print, in a learner's notebook, its English warning that localhost TCP is unencrypted.
-            config.KernelManager.transport = "ipc"
-            config.KernelManager.ip = f"{sockets}/kernel"
-        for name in names:
-            source = NOTEBOOKS / f"{name}.ipynb"
-            notebook = nbformat.read(source, as_version=4)
-            target = (
-                source if store else Path(output_dir or tempfile.mkdtemp(prefix="notebooks-")) / source.name
-            )
-            if progress is not None:
-                progress.set_description(f"notebook {name[:2]}")
-            started = time.monotonic()
-            client = NotebookClient(
-                notebook,
-                timeout=900,
-                kernel_name="python3",
-                record_timing=False,
-                resources={"metadata": {"path": str(NOTEBOOKS)}},
-                config=config,
-                on_cell_executed=_advance(progress),
-            )
-            try:
-                client.execute()
-            except CellExecutionError as error:
-                raise sandbox.SandboxError(
-                    f"O notebook {name} falhou ao rodar; a cópia executada, com o erro, está em {target}"
-                ) from error
-            except NoSuchKernel:
-                raise sandbox.SandboxError(
-                    "Para refazer os notebooks é preciso o kernel do Jupyter: pip install ipykernel"
-                ) from None
-            finally:
-                for cell in notebook.cells:
-                    cell.metadata.pop("execution", None)
-                notebook.metadata.pop("widgets", None)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(notebook, target)
-            timings[name] = time.monotonic() - started
-    return timings
-
-
-# The bar names the notebook and counts its cells; no rate or time estimate (cells differ too much for them).
-BAR = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} células"  # tqdm adds ": " to desc
-
-
-def _advance(progress):
-    if progress is None:
-        return None
-    return lambda cell, cell_index, execute_reply: progress.update(1) if cell.cell_type == "code" else None
-
-
-def code_cells(name: str) -> int:
-    import nbformat
-
-    return sum(
-        cell.cell_type == "code" for cell in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
-    )
 
 
 def _listed(names: list[str]) -> str:

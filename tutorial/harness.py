@@ -1,7 +1,7 @@
 """A learner's deployment in an isolated sandbox, for the reliability, security and hostile-input tests.
 
 `deployed_stack()` starts a sandbox of its own (temporary home, free ports: never the default 4566/8081 one),
-deploys with the notebooks themselves (`sandbox.tutorial.catch_up`, so the tests check exactly what learners
+deploys with the notebooks themselves (`tutorial.setup.catch_up`, so the tests check exactly what learners
 deploy), and reads the function's secret and the webhook URL back with boto3, as a learner would.
 Also used by `benchmarks/stress.py`.
 """
@@ -28,17 +28,19 @@ import requests
 from botocore.config import Config
 
 import sandbox
-from sandbox import tutorial
+from tutorial import setup
+from tutorial.contract import (
+    ALLOWED_UPDATES,
+    API_NAME,
+    INGESTION_FUNCTION,
+    KEY_PREFIX,
+    SECRET_HEADER,
+    log_group,
+)
+from tutorial.control import telegram_control
+from tutorial.runner import NOTEBOOKS, run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
-PREFIX = "telegram"
-FUNCTION = f"{PREFIX}-ingestao"
-API_NAME = f"{PREFIX}-webhook"
-LOG_GROUP = f"/aws/lambda/{FUNCTION}"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
-# What notebook 03 asks Telegram for; the tests subscribe the webhook the same way.
-ALLOWED_UPDATES = ["message", "edited_message", "my_chat_member"]
 
 
 class StackError(AssertionError):
@@ -86,7 +88,9 @@ class Stack:
     def read_back(self) -> None:
         """The function's secret, the buckets and the webhook URL, read from the deployment itself."""
         lambda_ = self.client("lambda")
-        variables = lambda_.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+        variables = lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)["Environment"][
+            "Variables"
+        ]
         self.secret = variables["TELEGRAM_SECRET_TOKEN"]
         self.raw_bucket = variables["AWS_S3_BUCKET"]
         self.enriched_bucket = self.raw_bucket.removesuffix("-raw") + "-enriched"
@@ -94,7 +98,7 @@ class Stack:
         self.api_id = api["ApiId"]
         self.webhook_url = f"{api['ApiEndpoint']}/webhook"
 
-    def raw_keys(self, prefix: str = f"{PREFIX}/") -> list[str]:
+    def raw_keys(self, prefix: str = KEY_PREFIX) -> list[str]:
         pages = (
             self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.raw_bucket, Prefix=prefix)
         )
@@ -124,7 +128,7 @@ class Stack:
             f"{self.endpoint_url}/_sandbox/status", headers=sandbox.control_headers(), timeout=30
         ).json()
 
-    def function_log_messages(self, group: str = LOG_GROUP) -> list[tuple[int, str]]:
+    def function_log_messages(self, group: str = log_group(INGESTION_FUNCTION)) -> list[tuple[int, str]]:
         """(timestamp ms, message) of every CloudWatch Logs event of the function, across its streams."""
         logs = self.client("logs")
         events = []
@@ -160,7 +164,7 @@ class Stack:
     def control(self, method: str, path: str, body: dict | None = None):
         """The emulator's control routes (`/_sandbox/...`): the class writing, status, pending updates."""
         try:
-            return tutorial.telegram_control(method, path, body, api_url=self.telegram_api)
+            return telegram_control(method, path, body, api_url=self.telegram_api)
         except sandbox.SandboxError as error:
             raise StackError(f"/_sandbox/{path}: {error}") from None
 
@@ -220,7 +224,7 @@ class Stack:
         """POST to the public webhook URL; `secret="deployed"` adds the deployed secret header."""
         headers = dict(headers or {})
         headers.setdefault("Content-Type", "application/json")
-        if secret == "deployed":
+        if secret == "deployed":  # noqa: S105 - the marker, not a secret
             headers[SECRET_HEADER] = self.secret
         elif secret is not None:
             headers[SECRET_HEADER] = secret
@@ -234,8 +238,8 @@ class Stack:
         saved = os.environ.get("AWS_ENDPOINT_URL")
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         try:
-            tutorial.prepare_group()
-            tutorial.catch_up("03")
+            setup.prepare_group()
+            setup.catch_up("03")
         finally:
             if saved is None:
                 os.environ.pop("AWS_ENDPOINT_URL")
@@ -310,8 +314,8 @@ def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
     The default, "03", stops after notebook 02: everything is deployed and no webhook is set yet.
     """
     with isolated_sandbox(seed) as variables:
-        status = tutorial.prepare_group()
-        tutorial.catch_up(upto)
+        status = setup.prepare_group()
+        setup.catch_up(upto)
         stack = Stack(
             home=Path(os.environ["SANDBOX_HOME"]),
             endpoint_url=variables["AWS_ENDPOINT_URL"],
@@ -327,8 +331,8 @@ def deployed_stack(seed: int = 42, upto: str = "03") -> Iterator[Stack]:
 
 
 def run_notebook(name: str, folder: Path) -> Path:
-    """Execute a notebook headless against the current sandbox (as `tutorial` does); returns the output file."""
-    tutorial.run_notebooks([name], output_dir=folder)
+    """Execute a notebook headless against the current sandbox (as the setup's catch-up does); returns the output file."""
+    run_notebooks([name], output_dir=folder)
     return folder / f"{name}.ipynb"
 
 
