@@ -159,6 +159,7 @@ class AwsSandbox:
         self.seed = seed
         self.started = time.time()
         self._moto_lock = threading.Lock()  # moto's log backend is not thread-safe
+        self._s3_lock = threading.Lock()  # one S3 request at a time inside moto (see __call__)
         # The credentials each function runs with.
         self.role_sessions: dict[str, tuple[str, str, str]] = {}  # key -> (role ARN, session name, token)
         self.runner = LambdaRunner(
@@ -212,10 +213,14 @@ class AwsSandbox:
                     environ, start_response
                 )
         if _scope(environ)[1] == "s3":
-            status = self.faults.before_request()
+            status = self.faults.before_request()  # its latency is waited outside the lock, as on S3
             if status is not None:
                 code, headers, body = s3_error_response(status, f"{time.time_ns():X}"[-16:])
                 return Response(body, status=code, headers=headers)(environ, start_response)
+            # S3 serves each request whole. moto closes an overwritten object's buffer at once, so a request
+            # still reading it (the ETL run twice at once, a GET during a PUT) would answer 500.
+            with self._s3_lock:
+                return self.moto_app(environ, start_response)
         return self.moto_app(environ, start_response)
 
     # ---- Lambda ---------------------------------------------------------------------------------------
