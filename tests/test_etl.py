@@ -313,7 +313,25 @@ def test_running_twice_leaves_the_same_rows_and_one_file(etl):
     assert second["details"][0]["removed_keys"] == []
 
 
-def test_two_runs_at_once_leave_the_same_rows(etl):
+@pytest.fixture
+def whole_s3_requests(monkeypatch):
+    """In-process moto serves one request at a time, as S3 (and the sandbox's server) serve each one whole.
+
+    Unlocked, a PUT that overwrites a key closes the buffer another thread's PUT of that key is still reading.
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    serve = BotocoreStubber.process_request
+
+    def serve_whole(self, request):
+        with lock:
+            return serve(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", serve_whole)
+
+
+def test_two_runs_at_once_leave_the_same_rows(etl, whole_s3_requests):
     put(*(tg.text(n, n, at("09:00") + n, f"msg {n}") for n in range(1, 41)))
     results, errors = [], []
 
