@@ -42,10 +42,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Unit tests first, then every notebook re-run in a fresh sandbox and compared strictly with its stored outputs.
+# The tests and every notebook re-run in a fresh sandbox and compared strictly with its stored outputs, in parallel
+# workers (each test module, and the notebooks together, on one worker with sandboxes of its own). The suite is
+# mostly CPU-bound: one worker more than a 2-core machine's cores still gains from the waits.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 3 ] && echo 3 || echo $$n)
 test: lint
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest -p tests.nbval_sandbox --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -p tests.nbval_sandbox tests notebooks \
+		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 demo: $(STAMP)
 	$(BIN)/python -m tutorial demo

@@ -6,6 +6,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 
+def pytest_collection_modifyitems(items):
+    # Under pytest-xdist (`make test`, `--dist loadgroup`) a module's tests stay on one worker, so the sandbox a
+    # module-scoped fixture starts is started once. The notebooks form one group of their own (tests/nbval_sandbox.py).
+    for item in items:
+        if item.path.suffix == ".py" and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 @pytest.fixture(autouse=True)
 def _fake_aws_credentials(monkeypatch):
     # moto intercepts calls made with any credentials; fake ones make sure a real account is never touched.
