@@ -6,12 +6,20 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 
-def pytest_collection_modifyitems(items):
-    # Under pytest-xdist (`make test`, `--dist loadgroup`) a module's tests stay on one worker, so the sandbox a
-    # module-scoped fixture starts is started once. The notebooks form one group of their own (tests/nbval_sandbox.py).
-    for item in items:
-        if item.path.suffix == ".py" and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs pytest-xdist with `--dist loadscope`: each test module on one worker (its module-scoped
+    sandbox starts once), and the notebooks, which run in order in one sandbox (tests/nbval_sandbox.py), together."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "notebooks" if path.endswith(".ipynb") else path
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

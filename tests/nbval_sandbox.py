@@ -3,8 +3,8 @@
 Loaded with `-p tests.nbval_sandbox`. The sandbox gets its own home and free ports, so a sandbox the user left
 running is neither used nor disturbed; the notebooks' setup cells join this one through the environment.
 
-The notebooks run in order, one after the other, in one sandbox: under pytest-xdist they form one group that a
-single worker runs. The sandbox starts before the first notebook's kernel and stops after the last notebook, so the
+The notebooks run in order, one after the other, in one sandbox: under pytest-xdist they form one scope that a
+single worker runs (tests/conftest.py). The sandbox starts before the first notebook's kernel and stops after the last notebook, so the
 environment it sets never reaches the other tests that worker runs.
 """
 
@@ -22,12 +22,6 @@ _running = False
 
 def _is_notebook(item) -> bool:
     return item is not None and item.path.suffix == ".ipynb"
-
-
-def pytest_collection_modifyitems(items) -> None:
-    for item in items:
-        if _is_notebook(item):
-            item.add_marker(pytest.mark.xdist_group("notebooks"))
 
 
 @pytest.hookimpl(tryfirst=True)
