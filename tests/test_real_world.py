@@ -24,24 +24,13 @@ def aws(tmp_path_factory):
     stop_sandbox(running)
 
 
-def client(aws, service: str, region: str = "sa-east-1", **config):
-    return boto3.client(
-        service,
-        endpoint_url=aws.endpoint_url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(**config) if config else None,
-    )
-
-
 # ---- us-east-1: creating a bucket you own again answers 200 -------------------------------------------------
 def test_us_east_1_answers_200_when_you_create_your_own_bucket_again(aws):
-    s3 = client(aws, "s3", "us-east-1")
+    s3 = aws.client("s3", "us-east-1")
     s3.create_bucket(Bucket="telegram-again-us-east-1")
     again = s3.create_bucket(Bucket="telegram-again-us-east-1")  # AWS's legacy behaviour in us-east-1
     assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
-    other = client(aws, "s3", "sa-east-1")
+    other = aws.client("s3", "sa-east-1")
     location = {"LocationConstraint": "sa-east-1"}
     other.create_bucket(Bucket="telegram-again-sa-east-1", CreateBucketConfiguration=location)
     with pytest.raises(ClientError, match="BucketAlreadyOwnedByYou"):  # every other region refuses
@@ -57,7 +46,7 @@ def test_notebook_02_says_ja_existia_on_a_second_run_in_every_region(aws, region
     }
     for _ in range(2):
         run_cell(
-            source, {"s3": client(aws, "s3", region), "REGION": region, "ClientError": ClientError, **names}
+            source, {"s3": aws.client("s3", region), "REGION": region, "ClientError": ClientError, **names}
         )
     printed = capsys.readouterr().out.splitlines()
     assert printed == [f"criado: {names['RAW_BUCKET']}", f"criado: {names['ENRICHED_BUCKET']}"] + [
@@ -77,7 +66,7 @@ def versioned_bucket(s3, name: str) -> None:
 
 
 def test_deleting_the_objects_of_a_versioned_bucket_leaves_it_not_empty_as_on_aws(aws):
-    s3 = client(aws, "s3")
+    s3 = aws.client("s3")
     versioned_bucket(s3, "telegram-versioned-old-way")
     current = s3.list_objects_v2(Bucket="telegram-versioned-old-way")["Contents"]
     s3.delete_objects(
@@ -90,7 +79,7 @@ def test_deleting_the_objects_of_a_versioned_bucket_leaves_it_not_empty_as_on_aw
 
 
 def test_notebook_06_empties_and_deletes_a_versioned_bucket(aws, monkeypatch, capsys):
-    s3 = client(aws, "s3")
+    s3 = aws.client("s3")
     versioned_bucket(s3, "telegram-versioned-raw")
     monkeypatch.setenv("CONFIRMAR_LIMPEZA", "sim")
     run_cell(
@@ -108,7 +97,7 @@ SLOW = "import time\n\ndef lambda_handler(event, context):\n    print('rodando')
 
 
 def starts(aws, name: str) -> int:
-    logs = client(aws, "logs")
+    logs = aws.client("logs")
     try:
         events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
     except logs.exceptions.ResourceNotFoundException:
@@ -119,7 +108,7 @@ def starts(aws, name: str) -> int:
 def test_a_read_timeout_makes_botocore_invoke_again_so_the_function_runs_twice(aws):
     """What a backfill longer than 60 s does with boto3's defaults (here 1 s stands for 60 s)."""
     create_function(aws, "slow", SLOW, Timeout=10)
-    impatient = client(aws, "lambda", read_timeout=1, retries={"total_max_attempts": 2})
+    impatient = aws.client("lambda", read_timeout=1, retries={"total_max_attempts": 2})
     with pytest.raises(ReadTimeoutError):
         impatient.invoke(FunctionName="slow", Payload=b"{}")
     deadline = time.monotonic() + 15

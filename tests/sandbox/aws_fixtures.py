@@ -36,11 +36,11 @@ class RunningSandbox:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.state['aws_port']}"
 
-    def client(self, service: str, **config):
+    def client(self, service: str, region: str = REGION, **config):
         return boto3.client(
             service,
             endpoint_url=self.endpoint_url,
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
             config=Config(**config) if config else None,

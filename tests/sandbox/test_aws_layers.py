@@ -22,19 +22,9 @@ def sandbox(tmp_path_factory):
     stop_sandbox(running)
 
 
-def client(sandbox, service: str, region: str):
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.endpoint_url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def test_every_published_region_resolves_its_own_arn(sandbox):
     for region in PUBLISHED_LAYERS:
-        value = client(sandbox, "ssm", region).get_parameter(Name=parameter_name())["Parameter"]["Value"]
+        value = sandbox.client("ssm", region).get_parameter(Name=parameter_name())["Parameter"]["Value"]
         assert value == pandas_layer_arn(region)
         assert f":lambda:{region}:" in value and value.split(":")[6] == "AWSSDKPandas-Python312"
     # Facts from release 3.17.0's table: most regions publish from 336392948345, some from an account of their own.
@@ -51,8 +41,8 @@ def test_every_published_region_resolves_its_own_arn(sandbox):
 
 @pytest.mark.parametrize("region", ["sa-east-1", "us-east-1", "ap-east-1", "ca-west-1"])
 def test_the_resolved_layer_is_accepted_by_lambda_in_its_region(sandbox, region):
-    arn = client(sandbox, "ssm", region).get_parameter(Name=parameter_name())["Parameter"]["Value"]
-    config = client(sandbox, "lambda", region).create_function(
+    arn = sandbox.client("ssm", region).get_parameter(Name=parameter_name())["Parameter"]["Value"]
+    config = sandbox.client("lambda", region).create_function(
         FunctionName=f"etl-{region}",
         Runtime="python3.12",
         Role=create_role(sandbox),  # IAM is global
@@ -98,14 +88,14 @@ def run_layer_cell(namespace: dict) -> dict:
 
 def test_the_notebook_resolves_the_layer_from_ssm(sandbox, monkeypatch):
     monkeypatch.delenv("PANDAS_LAYER_ARN", raising=False)
-    boto = type("Boto", (), {"client": staticmethod(lambda service: client(sandbox, service, REGION))})
+    boto = type("Boto", (), {"client": staticmethod(lambda service: sandbox.client(service, REGION))})
     assert run_layer_cell({"boto3": boto, "REGION": REGION})["LAYER_ARN"] == pandas_layer_arn(REGION)
 
 
 def test_an_unsupported_region_stops_in_portuguese_before_anything_is_created(sandbox, monkeypatch):
     monkeypatch.delenv("PANDAS_LAYER_ARN", raising=False)
     region = "ap-southeast-7"  # a real region without the layer in release 3.17.0
-    boto = type("Boto", (), {"client": staticmethod(lambda service: client(sandbox, service, region))})
+    boto = type("Boto", (), {"client": staticmethod(lambda service: sandbox.client(service, region))})
     with pytest.raises(RuntimeError) as error:
         run_layer_cell({"boto3": boto, "REGION": region})
     assert str(error.value).startswith(
