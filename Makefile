@@ -47,7 +47,7 @@ format: $(STAMP)
 # mostly CPU-bound: one worker more than a 2-core machine's cores still gains from the waits.
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 3 ] && echo 3 || echo $$n)
 test: lint
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope -p tests.nbval_sandbox tests notebooks \
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder -p tests.nbval_sandbox tests notebooks \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 demo: $(STAMP)

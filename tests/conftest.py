@@ -6,10 +6,20 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 
+def pytest_collection_modifyitems(items):
+    """The long modules first (the notebooks, then those with `slow` tests), so parallel workers do not end on one.
+
+    A stable sort by module keeps each module's tests together and in their order.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: 0 if item.path.suffix == ".ipynb" else 1 if item.path in slow else 2)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """`make test` runs pytest-xdist with `--dist loadscope`: each test module on one worker (its module-scoped
-    sandbox starts once), and the notebooks, which run in order in one sandbox (tests/nbval_sandbox.py), together."""
+    """`make test` runs pytest-xdist with `--dist loadscope --no-loadscope-reorder`: each test module on one worker
+    (its module-scoped sandbox starts once), the notebooks, which run in order in one sandbox (tests/nbval_sandbox.py),
+    together, in the order above."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling

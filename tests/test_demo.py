@@ -21,6 +21,8 @@ from tutorial.demo import summarize
 from tutorial.harness import isolated_sandbox, own_sandbox_environment
 from tutorial.setup import CONVERSATION
 
+pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
+
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STORED_SEED = 42  # `make notebooks` stores the notebooks run with this seed and the default class size

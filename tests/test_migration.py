@@ -16,6 +16,8 @@ import pytest
 from tutorial.contract import INGESTION_FUNCTION
 from tutorial.harness import NOTEBOOKS, deployed_stack
 
+pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
+
 TIMEOUT = 120
 
 

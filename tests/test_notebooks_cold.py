@@ -12,6 +12,8 @@ import sandbox
 from tutorial import demo
 from tutorial.harness import isolated_sandbox
 
+pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
+
 
 @pytest.fixture(scope="module")
 def fresh_sandbox():

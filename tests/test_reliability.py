@@ -152,6 +152,8 @@ import boto3
 
 import lambda_function
 
+pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
+
 s3 = boto3.client("s3")
 
 

@@ -38,6 +38,8 @@ from tutorial.harness import (
     run_notebook,
 )
 
+pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
+
 PUBLIC_GROUPS = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
