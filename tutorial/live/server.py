@@ -96,7 +96,7 @@ class LiveView:
                 self.observer.tick()
                 self.board.set_section("erro", "")
             except Exception as error:  # shown on the page; the next tick tries again
-                log.exception("live view tick failed")
+                log.exception("a aula ao vivo não conseguiu ler o pipeline")
                 self.board.set_section("erro", f"Não consegui ler o pipeline: {error}")
             self._stop.wait(max(0.05, self.interval - (time.monotonic() - started)))
 
@@ -111,7 +111,7 @@ class LiveView:
             except Exception as error:
                 if self._stop.is_set():
                     return
-                log.exception("chart refresh failed")
+                log.exception("a aula ao vivo não conseguiu atualizar os gráficos")
                 self.charts.error = f"Não consegui consultar o Athena: {error}"
             version += 1
             self.board.set_section(
