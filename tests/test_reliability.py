@@ -19,6 +19,8 @@ from tests.sandbox.aws_fixtures import ROLE_POLICY
 from tutorial.contract import ETL_FUNCTION, ETL_ROLE, INGESTION_FUNCTION, INGESTION_ROLE, log_group
 from tutorial.harness import ROOT, Stack, StackError, deployed_stack, zip_files
 
+pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
+
 GROUP_WRITERS = 10  # participants writing in the group
 PRIVATE_WRITERS = 4  # participants writing privately to the bot: one chat (and one Telegram queue) each
 
@@ -151,8 +153,6 @@ import time
 import boto3
 
 import lambda_function
-
-pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
 
 s3 = boto3.client("s3")
 
