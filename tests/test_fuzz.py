@@ -36,6 +36,7 @@ ENRICHED = "turma-fuzz-enriched"
 GROUP_ID = -1001987654321
 SECRET = "Fz9_secret-token-for-fuzzing_Q2"
 TZ = ZoneInfo("America/Sao_Paulo")
+ETL_DAY_START = int(datetime(2025, 3, 17, tzinfo=TZ).timestamp())  # the day the ETL examples are written on
 ENVELOPES = {
     "rest_v1": "apigateway_rest_v1.json",
     "http_v2": "apigateway_http_v2.json",
@@ -107,6 +108,12 @@ def empty_buckets() -> None:
         keys = [{"Key": item["Key"]} for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+
+
+def fresh_environment(handler) -> None:
+    """Each example in a fresh execution environment: empty buckets and no migration recorded before it."""
+    empty_buckets()
+    handler._migrations.clear()
 
 
 # --- Telegram-shaped updates ---------------------------------------------------------------------------------------
@@ -589,8 +596,7 @@ def expected_outcome(event: dict, now: float) -> tuple[int, dict[str, bytes]]:
 
 def check_handler(handler, event: dict) -> tuple[int, str | None]:
     """Run the handler on event and check every ingestion invariant; returns (status, stored key)."""
-    empty_buckets()
-    handler._migrations.clear()  # each example in a fresh execution environment: nothing recorded before it
+    fresh_environment(handler)
     now = datetime.now(timezone.utc).timestamp()
     expected_status, expected_objects = expected_outcome(event, now)
 
@@ -708,10 +714,10 @@ def is_message(update: dict) -> bool:
 @ETL_SETTINGS
 @given(data=st.data())
 def test_every_stored_group_message_becomes_exactly_one_row_or_one_skipped_entry(handler, data):
-    empty_buckets()
-    handler._migrations.clear()
-    day_start = int(datetime(2025, 3, 17, tzinfo=TZ).timestamp())
-    batch = data.draw(st.lists(group_updates_for_the_etl(day_start), min_size=1, max_size=6), label="batch")
+    fresh_environment(handler)
+    batch = data.draw(
+        st.lists(group_updates_for_the_etl(ETL_DAY_START), min_size=1, max_size=6), label="batch"
+    )
     for update in batch:
         event, _ = data.draw(envelopes(telegram_json(update)), label="envelope")
         response = handler.lambda_handler(event, None)
@@ -755,12 +761,10 @@ def broken_group_messages(day_start: int) -> st.SearchStrategy[bytes]:
 @given(data=st.data())
 def test_etl_never_raises_on_any_stored_object(handler, data):
     """Objects put straight into the raw bucket (an old version of the handler, a learner's upload, a bug)."""
-    empty_buckets()
-    handler._migrations.clear()
-    day_start = int(datetime(2025, 3, 17, tzinfo=TZ).timestamp())
+    fresh_environment(handler)
     # Every day has broken group messages (the records that reach every step of the ETL) among sound ones.
-    broken = data.draw(st.lists(broken_group_messages(day_start), min_size=1, max_size=3), label="broken")
-    others = st.one_of(group_updates_for_the_etl(day_start).map(telegram_json), st.binary(max_size=40))
+    broken = data.draw(st.lists(broken_group_messages(ETL_DAY_START), min_size=1, max_size=3), label="broken")
+    others = st.one_of(group_updates_for_the_etl(ETL_DAY_START).map(telegram_json), st.binary(max_size=40))
     bodies = data.draw(st.permutations(broken + data.draw(st.lists(others, max_size=3), label="others")))
     client = s3()
     for number, body in enumerate(bodies):
