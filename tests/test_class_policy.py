@@ -17,7 +17,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 import sandbox
-from tutorial import demo
+from tutorial import runner
 from tutorial.harness import isolated_sandbox
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def run_as(key: dict, notebooks: list[str], folder: Path, monkeypatch) -> None:
     monkeypatch.setenv("SANDBOX_AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("SANDBOX_AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)  # a user's long-term key carries no session token
-    demo.execute(notebooks, output_dir=folder)
+    runner.run_notebooks(notebooks, output_dir=folder)
 
 
 def outputs(path: Path) -> str:

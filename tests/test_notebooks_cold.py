@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 import sandbox
-from tutorial import demo
+from tutorial import runner
 from tutorial.harness import isolated_sandbox
 
 pytestmark = pytest.mark.slow  # deploys the pipeline with the notebooks themselves
@@ -33,7 +33,7 @@ def last_output(path) -> str:
 
 def test_analysis_notebook_opened_cold_rebuilds_what_earlier_notebooks_leave(fresh_sandbox, tmp_path):
     # Nothing exists yet: the setup cell of 05 must run 01-04 headless before its own cells.
-    demo.execute(["05-analise"], output_dir=tmp_path)
+    runner.run_notebooks(["05-analise"], output_dir=tmp_path)
 
     assert "Tudo certo" in last_output(tmp_path / "05-analise.ipynb")
     names = {f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]}
@@ -41,7 +41,7 @@ def test_analysis_notebook_opened_cold_rebuilds_what_earlier_notebooks_leave(fre
 
 
 def test_running_notebooks_again_updates_instead_of_duplicating(fresh_sandbox, tmp_path):
-    demo.execute(["02-ingestao-aws", "04-etl", "05-analise"], output_dir=tmp_path)
+    runner.run_notebooks(["02-ingestao-aws", "04-etl", "05-analise"], output_dir=tmp_path)
 
     apigw = aws("apigatewayv2")
     apis = [api for api in apigw.get_apis()["Items"] if api["Name"] == "telegram-webhook"]
@@ -56,8 +56,8 @@ def test_running_notebooks_again_updates_instead_of_duplicating(fresh_sandbox, t
 
 
 def test_teardown_twice_is_harmless(fresh_sandbox, tmp_path):
-    demo.execute(["06-limpeza"], output_dir=tmp_path / "first")
-    demo.execute(["06-limpeza"], output_dir=tmp_path / "second")
+    runner.run_notebooks(["06-limpeza"], output_dir=tmp_path / "first")
+    runner.run_notebooks(["06-limpeza"], output_dir=tmp_path / "second")
 
     assert "Tudo limpo" in last_output(tmp_path / "second" / "06-limpeza.ipynb")
     assert "já não existia" in "".join(

@@ -1,4 +1,4 @@
-"""The one-command demo and the notebook runner: the tutorial's notebooks, headless, in order, in the sandbox.
+"""The one-command demo and `notebooks --store`: the tutorial's notebooks, headless, in order, in the sandbox.
 
 `python -m tutorial demo` resets the sandbox, has the simulated class talk, runs every notebook and saves the
 executed copies under `build/`. `python -m tutorial notebooks --store` re-executes the notebooks in place, which is
@@ -27,11 +27,6 @@ ANALYSIS = "05-analise"
 def notebook_names() -> list[str]:
     """The tutorial's notebooks that exist, in order."""
     return [name for name in contract.ORDER if (runner.NOTEBOOKS / f"{name}.ipynb").exists()]
-
-
-def execute(names: list[str], *, store: bool = False, output_dir: Path | None = None, progress=None) -> dict:
-    """Run notebooks in order, each in a fresh kernel; returns seconds per notebook (see runner.run_notebooks)."""
-    return runner.run_notebooks(names, store=store, output_dir=output_dir, progress=progress)
 
 
 def summary_cells() -> list[str]:
@@ -95,9 +90,9 @@ def run_demo(messages: int, seed: int, build: Path = BUILD) -> int:
     output = build / "notebooks"
     analysis, teardown = names[:-1], names[-1:]  # the summary needs the data that 06 deletes
     with tqdm(total=sum(map(runner.code_cells, names)), bar_format=runner.BAR) as progress:
-        timings = execute(analysis, output_dir=output, progress=progress)
+        timings = runner.run_notebooks(analysis, output_dir=output, progress=progress)
         summary = summarize()
-        timings |= execute(teardown, output_dir=output, progress=progress)
+        timings |= runner.run_notebooks(teardown, output_dir=output, progress=progress)
     for name, seconds in timings.items():
         print(f"  {name:<20} {seconds:5.1f} s")
     charts = [chart for name in names for chart in save_charts(output / f"{name}.ipynb", build / "graficos")]
@@ -128,6 +123,6 @@ def run_store() -> int:
     """Re-execute the notebooks in place from a fresh sandbox with the default seed (what nbval compares)."""
     os.environ.pop("SANDBOX_MESSAGES", None)
     sandbox.start(seed=42, reset=True)
-    for name, seconds in execute(notebook_names(), store=True).items():
+    for name, seconds in runner.run_notebooks(notebook_names(), store=True).items():
         print(f"{name}: {seconds:.1f} s")
     return 0
