@@ -167,7 +167,7 @@ class Worker:
             # between two looks, or just before the answer, is not missed.
             ready, _, _ = select.select([self.process.stdout], [], [], MEMORY_POLL_S)
             if self.peak_kb() > limit_kb:
-                self.process.kill()
+                self.kill()
                 raise OutOfMemory
             if ready:
                 break
@@ -193,6 +193,8 @@ class Worker:
         return self.peak_kb() // 1024
 
     def kill(self) -> None:
+        """Kill the environment and wait until it is gone: until then `poll()` may still say it runs, and a dying
+        worker put back in the pool would answer the next invocation with an exit error."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -303,7 +305,7 @@ class LambdaRunner:
                 "init_ms": 0.0,
                 "logs": "",
             }
-            worker.process.kill()
+            worker.kill()
         duration_ms = (time.time() - started) * 1000
         memory = reply.get("memory_mb") if reply else None
         memory = memory or worker.max_memory_mb()
@@ -320,7 +322,7 @@ class LambdaRunner:
                 "init_ms": 0.0,
                 "logs": self._drain_log(worker) + f"{_utc_stamp()} {request_id} {message}\n",
             }
-            worker.process.kill()
+            worker.kill()
         self._release(worker)
         log_text = self._log_lines(spec, worker, request_id, reply, duration_ms, memory)
         worker.cold = False
