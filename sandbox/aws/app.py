@@ -121,6 +121,7 @@ def configure_moto() -> None:
 
     # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
     default_user_config["lambda"]["use_docker"] = False
+    _regions_read_once()
     from sandbox.aws.layers import install_managed_layers
 
     install_managed_layers()
@@ -129,6 +130,35 @@ def configure_moto() -> None:
     install_quick_create()
     _find_access_keys_without_creating_backends()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def _regions_read_once() -> None:
+    """moto asks a new boto3 Session for a service's regions again and again (three times at EC2's import, once per
+    account backend), and each new Session parses botocore's endpoint files: 0.7 s of every start. The answer
+    depends only on the installed botocore, so it is read once."""
+    from functools import cache
+
+    from boto3.session import Session
+
+    if getattr(Session, "_sandbox_regions_read_once", False):
+        return
+    read_regions, read_partitions = Session.get_available_regions, Session.get_available_partitions
+    reader = cache(Session)  # one Session, whose loader keeps what it parsed
+
+    @cache
+    def regions(service: str, partition: str, non_regional: bool) -> tuple[str, ...]:
+        return tuple(read_regions(reader(), service, partition, non_regional))
+
+    @cache
+    def partitions() -> tuple[str, ...]:
+        return tuple(read_partitions(reader()))
+
+    def get_available_regions(self, service_name, partition_name="aws", allow_non_regional=False):
+        return list(regions(service_name, partition_name, allow_non_regional))
+
+    Session.get_available_regions = get_available_regions
+    Session.get_available_partitions = lambda self: list(partitions())
+    Session._sandbox_regions_read_once = True
 
 
 def _find_access_keys_without_creating_backends() -> None:
