@@ -7,6 +7,7 @@ pyarrow by column name and cast to the Glue schema, as Athena's Hive connector d
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
@@ -53,22 +54,39 @@ class Catalog:
     """Glue (through boto3) and S3 (through boto3 for listings and pyarrow for Parquet) of the sandbox."""
 
     def __init__(self, endpoint_url: str, region: str):
-        session = boto3.session.Session(
-            aws_access_key_id=config.ACCESS_KEY_ID,
-            aws_secret_access_key=config.SECRET_ACCESS_KEY,
-            region_name=region,
-        )
-        self.glue = session.client("glue", endpoint_url=endpoint_url)
-        self.s3 = session.client("s3", endpoint_url=endpoint_url)
-        self.athena = session.client("athena", endpoint_url=endpoint_url)
-        parsed = urlparse(endpoint_url)
-        self.fs = pafs.S3FileSystem(
-            access_key=config.ACCESS_KEY_ID,
-            secret_key=config.SECRET_ACCESS_KEY,
-            region=region,
-            endpoint_override=parsed.netloc,
-            scheme=parsed.scheme or "http",
-        )
+        self._endpoint_url, self._region = endpoint_url, region
+        self._lock = threading.Lock()
+        self._connections: tuple | None = None
+
+    # Clients are made at the first query, not with the sandbox (0.5 s of every start and reset); a botocore
+    # Session may not make clients from two threads at once, hence the lock.
+    def _connect(self) -> tuple:
+        with self._lock:
+            if self._connections is None:
+                session = boto3.session.Session(
+                    aws_access_key_id=config.ACCESS_KEY_ID,
+                    aws_secret_access_key=config.SECRET_ACCESS_KEY,
+                    region_name=self._region,
+                )
+                parsed = urlparse(self._endpoint_url)
+                self._connections = (
+                    session.client("glue", endpoint_url=self._endpoint_url),
+                    session.client("s3", endpoint_url=self._endpoint_url),
+                    session.client("athena", endpoint_url=self._endpoint_url),
+                    pafs.S3FileSystem(
+                        access_key=config.ACCESS_KEY_ID,
+                        secret_key=config.SECRET_ACCESS_KEY,
+                        region=self._region,
+                        endpoint_override=parsed.netloc,
+                        scheme=parsed.scheme or "http",
+                    ),
+                )
+            return self._connections
+
+    glue = property(lambda self: self._connect()[0])
+    s3 = property(lambda self: self._connect()[1])
+    athena = property(lambda self: self._connect()[2])
+    fs = property(lambda self: self._connect()[3])
 
     # -- Glue ------------------------------------------------------------------------------------------
     def database_exists(self, name: str) -> bool:
