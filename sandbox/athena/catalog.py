@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 import boto3
@@ -23,6 +25,9 @@ from sandbox.athena.errors import QueryFailed
 from sandbox.athena.translate import joda_to_strftime
 from sandbox.athena.types import arrow_type, parse_hive_type
 
+# Decoded Parquet kept between queries (the tutorial's whole enriched layer is a few MB).
+CACHE_BYTES = 256 * 1024 * 1024
+
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     parsed = urlparse(uri)
@@ -33,6 +38,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 def _as_dir(uri: str) -> str:
     return uri if uri.endswith("/") else uri + "/"
+
+
+class DataFile(NamedTuple):
+    uri: str
+    size: int
+    etag: str  # changes whenever the object is written again: the key of the read cache
 
 
 @dataclass
@@ -57,6 +68,8 @@ class Catalog:
         self._endpoint_url, self._region = endpoint_url, region
         self._lock = threading.Lock()
         self._connections: tuple | None = None
+        self._files: OrderedDict[tuple[str, str], pa.Table] = OrderedDict()  # (uri, ETag) -> table, LRU
+        self._cached_bytes = 0
 
     # Clients are made at the first query, not with the sandbox (0.5 s of every start and reset); a botocore
     # Session may not make clients from two threads at once, hence the lock.
@@ -122,8 +135,8 @@ class Catalog:
         ]
 
     # -- S3 --------------------------------------------------------------------------------------------
-    def list_files(self, uri: str) -> list[tuple[str, int]]:
-        """(s3 uri, size) of the data files under a key prefix; Athena skips `_`/`.` names and empty keys."""
+    def list_files(self, uri: str) -> list[DataFile]:
+        """The data files under a key prefix; Athena skips `_`/`.` names and empty keys."""
         bucket, prefix = split_s3_uri(uri)
         files = []
         try:
@@ -131,7 +144,7 @@ class Catalog:
                 for obj in page.get("Contents", []):
                     name = obj["Key"].rsplit("/", 1)[-1]
                     if obj["Size"] and name and not name.startswith(("_", ".")):
-                        files.append((f"s3://{bucket}/{obj['Key']}", obj["Size"]))
+                        files.append(DataFile(f"s3://{bucket}/{obj['Key']}", obj["Size"], obj["ETag"]))
         except ClientError as error:
             if error.response["Error"]["Code"] == "NoSuchBucket":
                 raise QueryFailed(
@@ -171,7 +184,8 @@ class Catalog:
             )
         )
         found: dict[str, Partition] = {}
-        for uri, _size in self.list_files(fixed_prefix):
+        for file in self.list_files(fixed_prefix):
+            uri = file.uri
             match = pattern.match(uri)
             if not match:
                 continue
@@ -197,8 +211,8 @@ class Catalog:
             sources = [(_as_dir(p.location), p.values) for p in partitions]
         pieces, result = [], TableData(full_schema.empty_table())
         for location, values in sources:
-            for uri, size in self.list_files(_as_dir(location)):
-                piece = self._read_file(uri, data_schema)
+            for uri, size, etag in self.list_files(_as_dir(location)):
+                piece = self._read_file(uri, etag, data_schema)
                 for key, key_type in key_types.items():
                     piece = piece.append_column(
                         key, _partition_column(values[key], key_type, len(piece), key)
@@ -210,16 +224,8 @@ class Catalog:
             result.table = pa.concat_tables(pieces)
         return result
 
-    def _read_file(self, uri: str, schema: pa.Schema) -> pa.Table:
-        path = uri.removeprefix("s3://")
-        try:
-            raw = pq.read_table(path, filesystem=self.fs)
-        except (pa.ArrowInvalid, OSError) as error:
-            raise QueryFailed(
-                f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split {uri}: {error}. "
-                "Verifique se o arquivo é Parquet.",
-                1109,
-            ) from error
+    def _read_file(self, uri: str, etag: str, schema: pa.Schema) -> pa.Table:
+        raw = self._parquet(uri, etag)
         by_name = {name.lower(): i for i, name in enumerate(raw.column_names)}
         arrays = []
         for column in schema:
@@ -236,6 +242,30 @@ class Catalog:
                     1107,
                 ) from error
         return pa.Table.from_arrays(arrays, schema=schema)
+
+    def _parquet(self, uri: str, etag: str) -> pa.Table:
+        """A Parquet file as stored, read once per version: a query listed its ETag just before, so a file
+        written again is read again. Notebook 05's queries each read every file of the table; this spares the
+        sandbox's S3 a HEAD and a GET per file and query."""
+        with self._lock:
+            cached = self._files.get((uri, etag))
+            if cached is not None:
+                self._files.move_to_end((uri, etag))
+                return cached
+        try:
+            table = pq.read_table(uri.removeprefix("s3://"), filesystem=self.fs)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise QueryFailed(
+                f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split {uri}: {error}. "
+                "Verifique se o arquivo é Parquet.",
+                1109,
+            ) from error
+        with self._lock:
+            self._files[(uri, etag)] = table
+            self._cached_bytes += table.nbytes
+            while self._cached_bytes > CACHE_BYTES and len(self._files) > 1:
+                self._cached_bytes -= self._files.popitem(last=False)[1].nbytes
+        return table
 
 
 def _partition_column(value: str, key_type: pa.DataType, length: int, key: str) -> pa.Array:

@@ -337,8 +337,8 @@ def repair_table(catalog: Catalog, text: str, database: str | None) -> Result:
     )
     known = {tuple(p.values.values()) for p in catalog.glue_partitions(db, table)}
     found: dict[tuple, Partition] = {}
-    for uri, _size in catalog.list_files(location):
-        m = pattern.match(uri)
+    for file in catalog.list_files(location):
+        m = pattern.match(file.uri)
         if m and m.groups() not in known:
             found.setdefault(m.groups(), Partition(dict(zip(keys, m.groups(), strict=True)), m.group(0)))
     new = sorted(found.values(), key=lambda p: p.location)
