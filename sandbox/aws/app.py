@@ -20,6 +20,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -121,7 +122,7 @@ def configure_moto() -> None:
 
     # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
     default_user_config["lambda"]["use_docker"] = False
-    _regions_read_once()
+    _one_botocore_loader()
     from sandbox.aws.layers import install_managed_layers
 
     install_managed_layers()
@@ -132,33 +133,19 @@ def configure_moto() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
-def _regions_read_once() -> None:
-    """moto asks a new boto3 Session for a service's regions again and again (three times at EC2's import, once per
-    account backend), and each new Session parses botocore's endpoint files: 0.7 s of every start. The answer
-    depends only on the installed botocore, so it is read once."""
-    from functools import cache
+def _one_botocore_loader() -> None:
+    """moto makes new boto3 Sessions again and again (three at EC2's import, one per service model it loads) and
+    each parsed botocore's endpoint and model files anew: 0.75 s of every start. The files depend only on the
+    installed botocore, so one loader (per data path, as botocore keys it) serves them all, as it serves all the
+    clients of one Session."""
+    import botocore.loaders
+    import botocore.session
+    import moto.core.loaders
+    import moto.core.utils
 
-    from boto3.session import Session
-
-    if getattr(Session, "_sandbox_regions_read_once", False):
-        return
-    read_regions, read_partitions = Session.get_available_regions, Session.get_available_partitions
-    reader = cache(Session)  # one Session, whose loader keeps what it parsed
-
-    @cache
-    def regions(service: str, partition: str, non_regional: bool) -> tuple[str, ...]:
-        return tuple(read_regions(reader(), service, partition, non_regional))
-
-    @cache
-    def partitions() -> tuple[str, ...]:
-        return tuple(read_partitions(reader()))
-
-    def get_available_regions(self, service_name, partition_name="aws", allow_non_regional=False):
-        return list(regions(service_name, partition_name, allow_non_regional))
-
-    Session.get_available_regions = get_available_regions
-    Session.get_available_partitions = lambda self: list(partitions())
-    Session._sandbox_regions_read_once = True
+    if not hasattr(botocore.session.create_loader, "cache_info"):
+        botocore.session.create_loader = cache(botocore.loaders.create_loader)
+        moto.core.utils.create_loader = cache(moto.core.loaders.create_loader)  # moto's models, same files
 
 
 def _find_access_keys_without_creating_backends() -> None:
