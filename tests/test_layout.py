@@ -51,3 +51,11 @@ def test_the_readme_folder_table_names_every_folder_and_only_those():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `([^`/]+)/` \|", readme, re.M))
     assert listed == folders
+
+
+def test_the_schedulers_longest_modules_all_exist():
+    # tests/conftest.py starts these first; a renamed module would silently lose its place.
+    from tests.conftest import LONGEST
+
+    modules = {path.name for path in (ROOT / "tests").rglob("test_*.py")}
+    assert set(LONGEST) <= modules, set(LONGEST) - modules
