@@ -27,7 +27,7 @@ $(BIN)/python:
 		{ echo "Erro: não foi possível criar o ambiente virtual. No Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
 
 # Reinstall whenever the dependency list changes. uv installs the same packages as pip, many times faster. Unlike
-# pip, uv leaves the bytecode to be compiled at first import; compiled here once (15 s), it is not compiled again by
+# pip, uv leaves the bytecode to be compiled at first import; compiled here once (12 s more), it is not compiled again by
 # every process that starts at the same time (sandboxes, kernels, Lambda environments): 3-4 min of CPU in `make test`.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip uv

@@ -1,17 +1,14 @@
 """Fixtures shared by the whole suite: no test ever reaches a real AWS account."""
 
-import functools
 import os
 
-import botocore.loaders
-import botocore.session
 import pytest
 from hypothesis import HealthCheck, settings
 
-# moto's mock_aws drops boto3's default session at every start, and each new botocore session parsed the endpoint
-# and service JSON files again: a third of the CPU of tests/test_ingestion.py. One loader (per data path, as
-# botocore keys it) for the test process; a single session shares its loader between clients the same way.
-botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+from sandbox.aws.app import share_botocore_loaders
+
+# mock_aws drops boto3's default session at every start: the same sharing as the sandbox server's.
+share_botocore_loaders()
 
 
 # The modules that take longest, longest first (wall seconds of a `make test` here, in brackets): parallel

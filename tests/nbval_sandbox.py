@@ -4,8 +4,8 @@ Loaded with `-p tests.nbval_sandbox`. The sandbox gets its own home and free por
 running is neither used nor disturbed; the notebooks' setup cells join this one through the environment.
 
 The notebooks run in order, one after the other, in one sandbox: under pytest-xdist they form one scope that a
-single worker runs (tests/conftest.py). The sandbox starts before the first notebook's kernel and stops after the last notebook, so the
-environment it sets never reaches the other tests that worker runs.
+single worker runs (tests/conftest.py). The sandbox starts before the first notebook's kernel and stops after the
+last notebook, so the environment it sets never reaches the other tests that worker runs.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def configure_moto() -> None:
 
     # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
     default_user_config["lambda"]["use_docker"] = False
-    _one_botocore_loader()
+    share_botocore_loaders()
     from sandbox.aws.layers import install_managed_layers
 
     install_managed_layers()
@@ -133,11 +133,13 @@ def configure_moto() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
-def _one_botocore_loader() -> None:
-    """moto makes new boto3 Sessions again and again (three at EC2's import, one per service model it loads) and
-    each parsed botocore's endpoint and model files anew: 0.75 s of every start. The files depend only on the
-    installed botocore, so one loader (per data path, as botocore keys it) serves them all, as it serves all the
-    clients of one Session."""
+def share_botocore_loaders() -> None:
+    """One botocore loader (per data path, as botocore keys it) and one moto model loader for this process.
+
+    moto makes new boto3 Sessions again and again (three at EC2's import, one per service model it loads), and
+    `mock_aws` drops boto3's default session at every start (the tests); each new one parsed botocore's endpoint
+    and model files anew: 0.75 s of every sandbox start, a third of tests/test_ingestion.py. The files depend
+    only on the installed botocore, so one loader serves them all, as it serves all the clients of one Session."""
     import botocore.loaders
     import botocore.session
     import moto.core.loaders
