@@ -129,6 +129,9 @@ def configure_moto() -> None:
     from sandbox.aws.quickcreate import install_quick_create
 
     install_quick_create()
+    from sandbox.aws.s3_versions import install_version_listing
+
+    install_version_listing()
     _find_access_keys_without_creating_backends()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
