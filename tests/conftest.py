@@ -6,9 +6,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from sandbox.aws.app import share_botocore_loaders
+from tutorial.runner import load_nbformat
 
 # mock_aws drops boto3's default session at every start: the same sharing as the sandbox server's.
 share_botocore_loaders()
+# Before the test modules import nbformat: without the grammar jsonschema would build (tutorial/runner.py).
+load_nbformat()
 
 
 # The modules that take longest, longest first (wall seconds of a `make test` here, in brackets): parallel

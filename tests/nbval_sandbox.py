@@ -15,6 +15,10 @@ from contextlib import ExitStack
 import pytest
 
 from tutorial.harness import isolated_sandbox
+from tutorial.runner import load_nbformat
+
+# Loaded before nbval (a `-p` plugin comes before installed ones): nbval's nbformat then skips the 1.5 s grammar.
+load_nbformat()
 
 _sandbox = ExitStack()
 _running = False

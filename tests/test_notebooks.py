@@ -113,3 +113,23 @@ def test_strict_check_fails_when_a_stored_output_changes(tmp_path):
     failed = run_nbval(path)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "soma: 5" in failed.stdout
+
+
+def test_the_runner_still_validates_notebooks_without_the_iri_checker():
+    """tutorial.runner loads nbformat without rfc3987-syntax's grammar; a broken notebook is still refused."""
+    code = (
+        "import sys\n"
+        "from tutorial.runner import load_nbformat\n"
+        "nbformat = load_nbformat()\n"
+        f"notebook = nbformat.read({str(NOTEBOOKS[0])!r}, as_version=4)\n"
+        "nbformat.validate(notebook)\n"
+        "notebook.cells[0]['cell_type'] = 'spreadsheet'\n"
+        "try:\n"
+        "    nbformat.validate(notebook)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('refused')\n"
+        "print(sys.modules.get('rfc3987_syntax'))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["refused", "None"]

@@ -31,11 +31,9 @@ def notebook_names() -> list[str]:
 
 def summary_cells() -> list[str]:
     """The code cells of notebook 05 tagged SUMMARY_TAG, in order."""
-    import nbformat
-
     return [
         cell.source
-        for cell in nbformat.read(runner.NOTEBOOKS / f"{ANALYSIS}.ipynb", as_version=4).cells
+        for cell in runner.load_nbformat().read(runner.NOTEBOOKS / f"{ANALYSIS}.ipynb", as_version=4).cells
         if cell.cell_type == "code" and SUMMARY_TAG in cell.metadata.get("tags", [])
     ]
 
@@ -66,8 +64,7 @@ def save_charts(executed: Path, folder: Path) -> list[Path]:
     """The PNG charts of an executed notebook, as image files."""
     import base64
 
-    import nbformat
-
+    nbformat = runner.load_nbformat()
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     for cell in nbformat.read(executed, as_version=4).cells:

@@ -38,7 +38,7 @@ from tutorial.contract import (
     log_group,
 )
 from tutorial.control import telegram_control
-from tutorial.runner import NOTEBOOKS, run_notebooks
+from tutorial.runner import NOTEBOOKS, load_nbformat, run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -338,11 +338,9 @@ def run_notebook(name: str, folder: Path) -> Path:
 
 def notebook_cell(notebook: str, needle: str) -> str:
     """The source of the one code cell of a notebook that contains `needle`."""
-    import nbformat
-
     (source,) = [
         c.source
-        for c in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells
+        for c in load_nbformat().read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells
         if c.cell_type == "code" and needle in c.source
     ]
     return source

@@ -6,6 +6,7 @@ Used by the setup cell's catch-up, the demo, `python -m tutorial notebooks --sto
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +14,20 @@ from pathlib import Path
 import sandbox
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def load_nbformat():
+    """The nbformat module, imported without jsonschema's IRI checker.
+
+    jsonschema, which nbformat imports, builds rfc3987-syntax's grammar at import when that package is installed
+    (JupyterLab's jupyter-events brings it): 1.5 s of CPU in every process that reads a notebook, each kernel
+    that catches up included. nbformat's schemas check no formats, and jsonschema skips a checker whose package
+    does not import.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+    import nbformat
+
+    return nbformat
 
 
 def run_notebooks(
@@ -24,7 +39,7 @@ def run_notebooks(
     otherwise executed copies go to `output_dir`. `progress` (a tqdm bar) advances once per code cell and shows
     the notebook running. A failing notebook raises SandboxError, naming it and where its executed copy is.
     """
-    import nbformat
+    nbformat = load_nbformat()
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -87,8 +102,7 @@ def _advance(progress):
 
 
 def code_cells(name: str) -> int:
-    import nbformat
-
     return sum(
-        cell.cell_type == "code" for cell in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
+        cell.cell_type == "code"
+        for cell in load_nbformat().read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells
     )
