@@ -1,11 +1,18 @@
 """Fixtures shared by the whole suite: no test ever reaches a real AWS account."""
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from sandbox.aws.app import share_botocore_loaders
+from tests import forked_kernels
 from tutorial.runner import load_nbformat
 
 # mock_aws drops boto3's default session at every start: the same sharing as the sandbox server's.
@@ -48,6 +55,34 @@ def pytest_collection_modifyitems(items):
         return len(LONGEST) + (1 if item.path in slow else 2)
 
     items.sort(key=rank)
+
+
+_kernels: subprocess.Popen | None = None
+
+
+def pytest_configure(config):
+    """One kernel server for the whole run (tests/forked_kernels.py); xdist's workers inherit its variables."""
+    global _kernels
+    if forked_kernels.SOCKET_VARIABLE in os.environ:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="forked-kernels-"))
+    socket_path = folder / "server.sock"
+    _kernels = subprocess.Popen(
+        [sys.executable, forked_kernels.__file__, "serve", str(socket_path)], start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while not socket_path.exists() and _kernels.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.environ[forked_kernels.SOCKET_VARIABLE] = str(socket_path)
+    jupyter_path = [str(forked_kernels.kernelspec(folder)), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
+
+
+def pytest_unconfigure(config):
+    if _kernels is not None:
+        _kernels.terminate()
+        _kernels.wait(timeout=30)
+        shutil.rmtree(Path(os.environ.pop(forked_kernels.SOCKET_VARIABLE)).parent, ignore_errors=True)
 
 
 @pytest.hookimpl(optionalhook=True)
