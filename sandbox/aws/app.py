@@ -132,6 +132,9 @@ def configure_moto() -> None:
     from sandbox.aws.s3_versions import install_version_listing
 
     install_version_listing()
+    from sandbox.aws.timestamps import install_fast_timestamps
+
+    install_fast_timestamps()
     _find_access_keys_without_creating_backends()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
