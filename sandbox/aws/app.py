@@ -135,6 +135,9 @@ def configure_moto() -> None:
     from sandbox.aws.timestamps import install_fast_timestamps
 
     install_fast_timestamps()
+    from sandbox.aws.dispatch import install_backend_lookup_cache
+
+    install_backend_lookup_cache()
     _find_access_keys_without_creating_backends()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
