@@ -16,6 +16,7 @@ Other S3 operations are checked as `s3:<Operation>` names that only a wildcard a
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -146,8 +147,14 @@ def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
 
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """IAM's matching: * is any run of characters (also /), ? is one character."""
+    return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern:
+    # Every request is checked against the same few policies: each pattern is translated once.
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 def _conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
