@@ -24,19 +24,19 @@ load_nbformat()
 # The modules that take longest, longest first (wall seconds of a `make test` here, in brackets): parallel
 # workers that start them first do not end with one of them running alone. Only the order depends on this list.
 LONGEST = (
-    "test_notebook_sequences.py",  # 112
-    "test_live_view.py",  # 94
-    "test_demo.py",  # 80
-    "test_reliability.py",  # 79
-    "test_notebooks_cold.py",  # 79
-    "test_lab_browser.py",  # 65
-    "test_publish.py",  # 58
-    "test_catch_up_outside_jupyter.py",  # 57
-    "test_security.py",  # 57
-    "test_class_policy.py",  # 56
-    "test_aws_clients.py",  # 56
-    "test_bridge.py",  # 39
-    "test_etl.py",  # 38
+    "test_notebook_sequences.py",  # 94
+    "test_live_view.py",  # 93
+    "test_reliability.py",  # 91
+    "test_publish.py",  # 72
+    "test_notebooks_cold.py",  # 58
+    "test_demo.py",  # 53
+    "test_security.py",  # 52
+    "test_lab_browser.py",  # 51
+    "test_catch_up_outside_jupyter.py",  # 50
+    "test_aws_clients.py",  # 47
+    "test_bridge.py",  # 36
+    "test_class_policy.py",  # 34
+    "test_cli.py",  # 25
 )
 
 
