@@ -78,8 +78,11 @@ def launch(arguments: list[str]) -> None:
 
 # ---- the server ------------------------------------------------------------------------------------------------
 def serve(path: str) -> None:
-    """Import the kernels' libraries once, then fork a kernel per connection until terminated."""
+    """Import the kernels' libraries once, then fork a kernel per connection until terminated, or until the test
+    run that started it is gone (killed, say, by a CI timeout): then its kernels go too."""
     import selectors
+
+    parent = os.getppid()
 
     del sys.path[0]  # this script's folder: a kernel's path starts as ipykernel_launcher leaves it
     import builtins
@@ -112,8 +115,8 @@ def serve(path: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     kernels: dict[socket.socket, int] = {}  # launcher's connection -> its kernel's pid
     try:
-        while True:
-            for key, _ in selector.select():
+        while os.getppid() == parent:
+            for key, _ in selector.select(timeout=1):
                 if key.fileobj is listener:
                     connection, _ = listener.accept()
                     in_kernel = lambda: _close_in_kernel(selector, kernels, wake_write)  # noqa: E731

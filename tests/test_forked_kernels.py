@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -111,3 +113,34 @@ def test_a_setting_read_at_import_gets_an_ordinary_kernel_that_honours_it(tmp_pa
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_the_server_ends_with_the_run_that_started_it(tmp_path):
+    """A test run killed outright (a CI timeout) leaves no kernel server behind."""
+    socket_path = tmp_path / "server.sock"
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"server = subprocess.Popen([sys.executable, {forked_kernels.__file__!r}, 'serve', {str(socket_path)!r}])\n"
+            "print(server.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    server = int(starter.stdout.readline())
+    deadline = time.monotonic() + 60
+    while not socket_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert socket_path.exists()
+    starter.kill()
+    starter.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{server}").exists() or " Z " in Path(f"/proc/{server}/stat").read_text():
+            return
+        time.sleep(0.2)
+    os.kill(server, signal.SIGKILL)
+    pytest.fail("the kernel server outlived the run that started it")
