@@ -120,7 +120,10 @@ def serve(path: str) -> None:
                 if key.fileobj is listener:
                     connection, _ = listener.accept()
                     in_kernel = lambda: _close_in_kernel(selector, kernels, wake_write)  # noqa: E731
-                    pid = _fork_kernel(connection, fixed, in_kernel)
+                    try:
+                        pid = _fork_kernel(connection, fixed, in_kernel)
+                    except (OSError, ValueError):  # a launcher that went away, or a garbled request
+                        pid = 0  # closed below: that launcher starts an ordinary kernel
                     if pid:
                         kernels[connection] = pid
                         selector.register(connection, selectors.EVENT_READ)
@@ -145,6 +148,11 @@ def _fork_kernel(connection: socket.socket, fixed: dict[str, str], close_inherit
     """Fork a kernel for the launcher on `connection`; its pid, or 0 if the launcher must start its own."""
     size = array.array("i").itemsize
     message, ancillary, _, _ = connection.recvmsg(1 << 20, socket.CMSG_SPACE(3 * size))
+    while message and not message.endswith(b"\n"):  # a long environment may arrive in pieces
+        piece = connection.recv(1 << 20)
+        if not piece:
+            break
+        message += piece
     streams = array.array("i")
     for _, _, data in ancillary:
         streams.frombytes(data[: len(data) - len(data) % size])
@@ -169,7 +177,12 @@ def _fork_kernel(connection: socket.socket, fixed: dict[str, str], close_inherit
             os._exit(code)
     for descriptor in streams:
         os.close(descriptor)
-    connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    try:
+        connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    except OSError:  # the launcher is already gone: so is its kernel
+        _kill(pid)
+        os.waitpid(pid, 0)
+        return 0
     return pid
 
 
