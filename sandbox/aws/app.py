@@ -50,6 +50,7 @@ from sandbox.aws.lambda_runner import (
     LayerCode,
     unzipped_size,
 )
+from sandbox.aws.patching import replaces
 
 log = logging.getLogger(__name__)
 
@@ -181,25 +182,18 @@ def _parse_managed_policies_once() -> None:
     """Every IAM backend moto creates (two at each start and reset) parsed the 1.3 MB of AWS's managed policies
     again (0.13 s). The parsed data is only read (each policy keeps its document as a string): parsed once here,
     the policies are then made exactly as before, with the same random ids in the same order."""
-    import functools
-    import json
-
     from moto.iam import models
 
-    if getattr(models.IAMBackend._init_aws_policies, "_sandbox_once", False):
-        return
-    parsed = functools.cache(lambda: json.loads(models.aws_managed_policies_data))
+    parsed = cache(lambda: json.loads(models.aws_managed_policies_data))
 
-    def _init_aws_policies(self) -> list:
+    @replaces(models.IAMBackend, "_init_aws_policies")
+    def _init_aws_policies(_original, self) -> list:
         if not models.load_iam_aws_managed_policies():
             return []
         return [
             models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
             for name, data in parsed().items()
         ]
-
-    _init_aws_policies._sandbox_once = True
-    models.IAMBackend._init_aws_policies = _init_aws_policies
 
 
 def rss_mb() -> float:

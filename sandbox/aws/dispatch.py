@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import threading
 
+from sandbox.aws.patching import replaces
+
 MAX_HOSTS = 512  # host names come from requests' credential scopes: bounded, whatever a client sends
+SERVICE_OF_HOST: dict[str, str] = {}
+_lock = threading.Lock()
 
 
 def install_backend_lookup_cache() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    original = DomainDispatcherApplication.get_backend_for_host
-    if getattr(original, "_sandbox_cached", False):
-        return
-    found: dict[str, str] = {}
-    lock = threading.Lock()
-
-    def get_backend_for_host(self, host):
-        backend = found.get(host)
+    @replaces(DomainDispatcherApplication, "get_backend_for_host")
+    def get_backend_for_host(original, self, host):
+        backend = SERVICE_OF_HOST.get(host)
         if backend is None:
             backend = original(self, host)
             if backend and isinstance(host, str):
-                with lock:
-                    if len(found) < MAX_HOSTS:
-                        found[host] = backend
+                with _lock:
+                    if len(SERVICE_OF_HOST) < MAX_HOSTS:
+                        SERVICE_OF_HOST[host] = backend
         return backend
-
-    get_backend_for_host._sandbox_cached = True
-    get_backend_for_host._sandbox_hosts = found
-    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host

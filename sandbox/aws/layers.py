@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sandbox.aws.patching import replaces
+
 # The AWS SDK for pandas (awswrangler) release whose layers are mirrored; the notebooks ask for this one.
 PANDAS_RELEASE = "3.17.0"
 ARCHITECTURES = ("x86_64", "arm64")
@@ -125,37 +127,27 @@ def install_managed_layers() -> None:
     from moto.awslambda.utils import get_backend
     from moto.ssm.models import Parameter, ParameterDict
 
-    if getattr(LambdaBackend.layers_versions_by_arn, "_sandbox_managed", False):
-        return
-    original = LambdaBackend.layers_versions_by_arn
-
-    def layers_versions_by_arn(self, layer_version_arn):
+    @replaces(LambdaBackend, "layers_versions_by_arn")
+    def layers_versions_by_arn(original, self, layer_version_arn):
         managed = managed_layer_version(layer_version_arn)
         if managed is not None and managed.region == self.region_name:  # layers are regional, as on AWS
             return managed
         return original(self, layer_version_arn)
 
-    layers_versions_by_arn._sandbox_managed = True
-    LambdaBackend.layers_versions_by_arn = layers_versions_by_arn
-
-    original_layers_data = LambdaFunction._get_layers_data
-
-    def get_layers_data(self, layers_versions_arns):
+    @replaces(LambdaFunction, "_get_layers_data")
+    def get_layers_data(original, self, layers_versions_arns):
         # AWS answers 400 InvalidParameterValueException "Layer version <arn> does not exist." (as reported in
         # github.com/intuit/costBuddy/issues/19); moto answers 404 ResourceNotFoundException.
         try:
-            return original_layers_data(self, layers_versions_arns)
+            return original(self, layers_versions_arns)
         except UnknownLayerVersionException:
             backend = get_backend(self.account_id, self.region)
             missing = next(arn for arn in layers_versions_arns if backend.layers_versions_by_arn(arn) is None)
             raise InvalidParameterValueException(f"Layer version {missing} does not exist.") from None
 
-    LambdaFunction._get_layers_data = get_layers_data
-
-    original_loading = ParameterDict._check_loading_status
-
-    def check_loading_status(self, key):
-        original_loading(self, key)
+    @replaces(ParameterDict, "_check_loading_status")
+    def check_loading_status(original, self, key):
+        original(self, key)
         if str(key or "").startswith("/aws/service/aws-sdk-pandas") and not getattr(
             self, "_pandas_layers", False
         ):
@@ -175,5 +167,3 @@ def install_managed_layers() -> None:
                         data_type="text",
                     )
                 )
-
-    ParameterDict._check_loading_status = check_loading_status

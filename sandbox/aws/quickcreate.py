@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 
+from sandbox.aws.patching import replaces
+
 QUICK_CREATE_FIELDS = ("target", "routeKey", "credentialsArn")
 # Wording modelled on the CreateApi reference ("Supported only for HTTP APIs"); AWS answers BadRequestException.
 ONLY_HTTP = "{field} is only supported for HTTP APIs."
@@ -44,11 +46,8 @@ def install_quick_create() -> None:
     from moto.apigatewayv2.exceptions import BadRequestException
     from moto.apigatewayv2.responses import ApiGatewayV2Response
 
-    if getattr(ApiGatewayV2Response.create_api, "_sandbox_quick_create", False):
-        return
-    original = ApiGatewayV2Response.create_api
-
-    def create_api(self):
+    @replaces(ApiGatewayV2Response, "create_api")
+    def create_api(original, self):
         params = json.loads(self.body or "{}")
         given = [name for name in QUICK_CREATE_FIELDS if params.get(name) is not None]
         if given and params.get("protocolType") == "WEBSOCKET":
@@ -59,6 +58,3 @@ def install_quick_create() -> None:
             api = self.apigatewayv2_backend.get_api(json.loads(body)["apiId"])
             quick_create(api, params["target"], params.get("routeKey"), params.get("credentialsArn"))
         return status, headers, body
-
-    create_api._sandbox_quick_create = True
-    ApiGatewayV2Response.create_api = create_api

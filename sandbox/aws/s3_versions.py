@@ -10,17 +10,23 @@ sorts). Not followed: a version of the marker's key written after the page was l
 
 from __future__ import annotations
 
+from sandbox.aws.patching import replaces
+
 
 def install_version_listing() -> None:
     from moto.core.utils import unix_time_millis
     from moto.s3.models import S3Backend
 
-    original = S3Backend.list_object_versions
-    if getattr(original, "_sandbox_markers", False):
-        return
-
+    @replaces(S3Backend, "list_object_versions")
     def list_object_versions(
-        self, bucket_name, delimiter=None, key_marker=None, max_keys=1000, prefix="", version_id_marker=None
+        original,
+        self,
+        bucket_name,
+        delimiter=None,
+        key_marker=None,
+        max_keys=1000,
+        prefix="",
+        version_id_marker=None,
     ):
         if key_marker is not None and version_id_marker:
             versions = [v for _, listed in self.get_bucket(bucket_name).keys.iterlists() for v in listed]
@@ -34,6 +40,3 @@ def install_version_listing() -> None:
                 else:
                     key_marker, version_id_marker = last.name, last.version_id
         return original(self, bucket_name, delimiter, key_marker, max_keys, prefix, version_id_marker)
-
-    list_object_versions._sandbox_markers = True
-    S3Backend.list_object_versions = list_object_versions

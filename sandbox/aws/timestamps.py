@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from dateutil.tz import tzutc
+
+from sandbox.aws.patching import replaces
+
 # 2025-03-10T12:51:18, with up to six decimals and Z or a ±hh:mm offset: the shapes datetime.fromisoformat reads
 # exactly as dateutil does. Anything else (epoch numbers, RFC 822 dates, other ISO forms) is left to botocore.
 ISO_SHAPE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)?")
@@ -17,8 +21,6 @@ ISO_SHAPE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\
 def fast_aware_datetime(value, fallback):
     """`fallback(value)` (botocore's parse_to_aware_datetime), computed without dateutil for ISO strings."""
     if isinstance(value, str) and ISO_SHAPE.fullmatch(value):
-        from dateutil.tz import tzutc
-
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=tzutc())
@@ -29,12 +31,6 @@ def fast_aware_datetime(value, fallback):
 def install_fast_timestamps() -> None:
     from moto.core import serialize
 
-    original = serialize.parse_to_aware_datetime
-    if getattr(original, "_sandbox_fast", False):
-        return
-
-    def parse_to_aware_datetime(value):
+    @replaces(serialize, "parse_to_aware_datetime")
+    def parse_to_aware_datetime(original, value):
         return fast_aware_datetime(value, original)
-
-    parse_to_aware_datetime._sandbox_fast = True
-    serialize.parse_to_aware_datetime = parse_to_aware_datetime

@@ -16,14 +16,14 @@ expected = [original(app, host) for host in hosts]
 
 from sandbox.aws.app import configure_moto
 configure_moto()
-assert DomainDispatcherApplication.get_backend_for_host._sandbox_cached
+assert DomainDispatcherApplication.get_backend_for_host._sandbox_replaced
 twice = [[app.get_backend_for_host(host) for host in hosts] for _ in range(2)]
 assert twice == [expected, expected], (twice, expected)
 
 from sandbox.aws import dispatch
 for n in range(dispatch.MAX_HOSTS + 100):  # many names: answered right, remembered up to the bound
     assert app.get_backend_for_host(f"s3.region-{n}.amazonaws.com") == "s3"
-assert len(DomainDispatcherApplication.get_backend_for_host._sandbox_hosts) == dispatch.MAX_HOSTS
+assert len(dispatch.SERVICE_OF_HOST) == dispatch.MAX_HOSTS
 print("ok", expected[3], expected[5])
 """
 
