@@ -48,6 +48,9 @@ def _environment(tmp_path) -> dict[str, str]:
     env |= {"HOME": str(home), "JUPYTER_DATA_DIR": str(home / "jupyter"), "JUPYTER_PATH": str(home / "empty")}
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
+    # A learner's new environment writes bytecode (uv installs without it): told not to, each process of the
+    # sandbox and its kernels would compile their libraries from source again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env | own_sandbox(tmp_path / "sandbox-home")
 
 
