@@ -9,6 +9,8 @@ Screenshots go to build/screenshots/aula-*.png; the refresh latency (post -> row
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import signal
 import statistics
@@ -18,11 +20,13 @@ import time
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from playwright.sync_api import expect
 
 from tests.browser import browser_page, chromium_path, screenshot
+from tutorial.contract import INGESTION_FUNCTION, log_group
 from tutorial.harness import ROOT, deployed_stack, own_sandbox_environment
-from tutorial.live.observer import describe, parse_log_line
+from tutorial.live.observer import RAW_LISTING_S, Observer, describe, parse_log_line
 from tutorial.live.server import TOKEN_HEADER, LiveView
 
 pytestmark = pytest.mark.slow
@@ -254,6 +258,90 @@ def test_an_update_is_described_by_who_wrote_what():
     assert describe(update) == {"kind": "edição", "who": "Ana Lima", "text": "corrigido"}
     photo = {"update_id": 2, "message": {"from": {"first_name": "Rui"}, "photo": [{}], "caption": "print"}}
     assert describe(photo)["text"] == "[foto] print"
+
+
+class RawBucket:
+    """The raw bucket as the observer reads it (a listing, then each new object), counting the listings."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.listings = 0
+        self.down = False
+
+    def get_paginator(self, operation: str):
+        assert operation == "list_objects_v2"
+        return self
+
+    def paginate(self, Bucket: str, Prefix: str):  # noqa: N803 - boto3's parameter names
+        if self.down:
+            raise ClientError(
+                {"Error": {"Code": "ServiceUnavailable", "Message": "fora do ar"}}, "ListObjectsV2"
+            )
+        self.listings += 1
+        return [{"Contents": [{"Key": key} for key in sorted(self.objects) if key.startswith(Prefix)]}]
+
+    def get_object(self, Bucket: str, Key: str):  # noqa: N803
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+
+def test_the_raw_bucket_is_listed_after_a_logged_write_or_every_few_seconds(monkeypatch):
+    """Listing a class's thousands of objects twice a second kept a core busy: the page lists the raw bucket
+    again when the function's logs report a write, and every RAW_LISTING_S seconds for anything else."""
+    observer = Observer("http://127.0.0.1:9", "123:abc", "http://127.0.0.1:9", "sa-east-1")
+    bucket = observer.s3 = RawBucket()
+    observer.raw_bucket = "turma-raw"
+    logged: list[dict] = []
+
+    def new_events(group: str) -> list[dict]:
+        assert group == log_group(INGESTION_FUNCTION)
+        events, logged[:] = list(logged), []
+        return events
+
+    monkeypatch.setattr(observer, "_new_events", new_events)
+
+    def tick() -> None:  # the two steps of a tick that decide and list
+        observer._ingestion_logs()
+        observer._raw_listing()
+
+    def write(update_id: int, text: str) -> str:
+        key = f"telegram/context_date=2025-03-17/{update_id}.json"
+        update = {"update_id": update_id, "message": {"from": {"first_name": "Ana"}, "text": text}}
+        bucket.objects[key] = json.dumps(update).encode()
+        line = {"update_id": update_id, "type": "message", "decision": "stored", "key": key}
+        logged.append({"message": f"[INFO]\t2025-03-17T15:00:00Z\treq-{update_id}\t{json.dumps(line)}"})
+        return key
+
+    tick()
+    tick()
+    tick()
+    assert bucket.listings == 1  # nothing written since the first listing
+
+    key = write(7, "oi, turma")
+    tick()
+    assert bucket.listings == 2  # in the same tick as the log line: no added latency
+    assert observer.journeys["7"] | {"seen": ""} == observer.journeys["7"] | {
+        "seen": "",
+        "in_s3": True,
+        "s3_key": key,
+        "who": "Ana",
+        "text": "oi, turma",
+        "decision": "gravado",
+    }
+
+    del bucket.objects[key]  # emptied without a log line (the teardown notebook)
+    tick()
+    assert bucket.listings == 2 and observer.counts["raw_objects"] == 1
+    observer._raw_listed_at -= RAW_LISTING_S
+    tick()
+    assert bucket.listings == 3 and observer.counts["raw_objects"] == 0
+
+    bucket.down = True  # a write logged while S3 does not answer the page: listed once S3 is back
+    write(8, "de novo")
+    with pytest.raises(ClientError):
+        tick()
+    bucket.down = False
+    tick()
+    assert bucket.listings == 4 and observer.journeys["8"]["in_s3"] is True
 
 
 def test_the_command_prints_the_address_and_serves_the_page(tmp_path):

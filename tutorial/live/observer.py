@@ -3,8 +3,9 @@
 Every tick reads: the Bot API's getWebhookInfo (queue size, last error) and the emulator's queue peek (the
 updates Telegram still has to deliver: what the class wrote and the bot has not received yet), the ingestion
 function's CloudWatch Logs (one JSON line per request with its decision; Lambda's REPORT line with the
-duration), the raw bucket's listing (keys and partitions; a new key's object is read to show who wrote what),
-the ETL function's logs (runs, rows written, records skipped) and the enriched bucket's listing (when it
+duration), the raw bucket's listing (keys and partitions; a new key's object is read to show who wrote what:
+only after the logs report a write, and every RAW_LISTING_S seconds for what changed otherwise, since listing
+a class's thousands of objects twice a second kept a laptop's core busy), the ETL function's logs (runs, rows written, records skipped) and the enriched bucket's listing (when it
 changes, notebook 05's charts are queried again on Athena).
 
 `Board` holds the result as sections and journey rows, each stamped with the version that last changed it, so
@@ -30,6 +31,9 @@ from tutorial.contract import API_NAME, ETL_FUNCTION, INGESTION_FUNCTION, KEY_PR
 
 # How many journeys a browser receives when it connects (the most recent ones); the table shows fewer.
 RECENT = 60
+# The raw bucket is listed again after a write the logs report, or after this many seconds (a teardown, a
+# learner's own upload): a listing of 240 objects costs 90 ms of CPU, and the page ticks twice a second.
+RAW_LISTING_S = 10.0
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<ms>[\d.]+) ms")
 _START = re.compile(r"^START RequestId: (?P<id>\S+)")
 _KEY_ID = re.compile(r"/(\d+)\.json$")
@@ -147,6 +151,8 @@ class Observer:
         self._log_cursor: dict[str, tuple[int, set[str]]] = {}
         self._requests: dict[str, dict] = {}  # ingestion request id -> what its log lines said
         self._raw_keys: set[str] = set()
+        self._raw_listed_at: float | None = None  # monotonic time of the last listing that succeeded
+        self._raw_written = False  # the logs reported a write the last listing may not include
         self._to_describe: set[str] = set()
         self._enriched: dict[str, str] = {}
         self.etl_runs: list[dict] = []
@@ -343,12 +349,25 @@ class Observer:
                 self.counts[decision] += 1
                 if decision == "stored":
                     row["s3_key"] = line.get("key", "")
+                    self._raw_written = True
             if not row["kind"] and line.get("type"):
                 row["kind"] = describe({"update_id": 0, line["type"]: {}})["kind"]
 
     def _raw_listing(self) -> None:
+        due = (
+            self._raw_listed_at is None
+            or self._raw_written
+            or time.monotonic() - self._raw_listed_at >= RAW_LISTING_S
+        )
+        if due:
+            self._list_raw()
+        self._describe_new()
+
+    def _list_raw(self) -> None:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.raw_bucket, Prefix=KEY_PREFIX)
         keys = {item["Key"] for page in pages for item in page.get("Contents", [])}
+        # Only once it succeeded: a listing that failed (an outage) is tried again at the next tick.
+        self._raw_listed_at, self._raw_written = time.monotonic(), False
         new = sorted(keys - self._raw_keys, key=lambda k: update_id_of(k) or 0)
         self._raw_keys = keys
         partitions = Counter(
@@ -369,6 +388,8 @@ class Observer:
         self._to_describe.update(
             key for key in new[-RECENT:] if not self.journeys[str(update_id_of(key))]["who"]
         )
+
+    def _describe_new(self) -> None:
         for key in sorted(self._to_describe, key=lambda k: update_id_of(k) or 0):
             row = self.journeys[str(update_id_of(key))]
             if not row["who"]:
