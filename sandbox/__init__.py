@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -46,6 +47,9 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
+# The server's command, before its arguments. The test suite swaps in a launcher that forks the server from a
+# process that has already imported moto (tests/forked.py); the server is then not the process started here.
+SERVER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "sandbox", "serve")
 STOP_TIMEOUT_S = 15.0
 
 
@@ -231,21 +235,24 @@ def launch(
 
     The one way a sandbox process starts: `up` (detached, on the configured ports), the tests and the benchmarks
     (their own home, ports 0: free ones). Returns the process and its state (pid, host, ports, control secret).
-    `environ` is what the process inherits (default: `server_environment` of this one's).
+    `environ` is what the process inherits (default: `server_environment` of this one's). This start's state is
+    the one that carries its launch id (a pid can be reused, and may be a launcher's).
     """
     home = Path(home)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     seed = config.DEFAULT_SEED if seed is None else seed
+    launch_id = secrets.token_hex(8)
     child_env = {
         **(server_environment(os.environ) if environ is None else environ),
         "SANDBOX_HOME": str(home),
         "SANDBOX_AWS_PORT": str(aws_port),
         "SANDBOX_TELEGRAM_PORT": str(telegram_port),
+        "SANDBOX_LAUNCH_ID": launch_id,
     }
     log_path = config.log_path(home)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "serve", "--seed", str(seed)],
+            [*SERVER_COMMAND, "--seed", str(seed)],
             cwd=PROJECT_ROOT,
             env=child_env,
             stdin=subprocess.DEVNULL,
@@ -261,7 +268,7 @@ def launch(
                 + _log_tail(home)
             )
         state = _read_state(home)
-        if state and state.get("pid") == process.pid and _healthy(state):
+        if state and state.get("launch_id") == launch_id and _healthy(state):
             if state.get("telegram_port") is None or _port_answers(state["telegram_port"]):
                 return process, state
         time.sleep(0.1)

@@ -146,6 +146,7 @@ class SandboxServer:
             "started_at": time.time(),
             "log_file": str(config.log_path()),
             "control_secret": self.control_secret,
+            "launch_id": os.environ.get("SANDBOX_LAUNCH_ID"),  # how `sandbox.launch` knows its start's state
         }
 
 

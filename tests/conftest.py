@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+import sandbox
 from sandbox.aws.app import share_botocore_loaders
-from tests import forked_kernels
+from tests import forked
 from tutorial.runner import load_nbformat
 
 # mock_aws drops boto3's default session at every start: the same sharing as the sandbox server's.
@@ -57,32 +58,52 @@ def pytest_collection_modifyitems(items):
     items.sort(key=rank)
 
 
-_kernels: subprocess.Popen | None = None
+# The sandbox server as a learner's starts: tests that read the server's process itself use it.
+ORDINARY_SERVER_COMMAND = sandbox.SERVER_COMMAND
+_servers: list[tuple[subprocess.Popen, type]] = []  # started by this process
 
 
 def pytest_configure(config):
-    """One kernel server for the whole run (tests/forked_kernels.py); xdist's workers inherit its variables."""
-    global _kernels
-    if forked_kernels.SOCKET_VARIABLE in os.environ:
-        return
-    folder = Path(tempfile.mkdtemp(prefix="forked-kernels-"))
+    """One kernel server and one sandbox server for the whole run (tests/forked.py); xdist's workers inherit
+    their variables, and each process of the run starts its sandboxes through the second."""
+    if forked.Kernels.socket_variable not in os.environ:
+        folder = _start_fork_server("kernel", forked.Kernels, dict(os.environ))
+        jupyter_path = [str(forked.kernelspec(folder)), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
+    if forked.Sandboxes.socket_variable not in os.environ:
+        # Started with what a server gets of this environment, so its forks match what `sandbox.launch` sends.
+        _start_fork_server("sandbox", forked.Sandboxes, sandbox.server_environment(os.environ))
+    sandbox.SERVER_COMMAND = forked.server_command()
+
+
+def _start_fork_server(name: str, kind, environment: dict[str, str]) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=f"forked-{name}-"))
     socket_path = folder / "server.sock"
-    _kernels = subprocess.Popen(
-        [sys.executable, forked_kernels.__file__, "serve", str(socket_path)], start_new_session=True
+    server = subprocess.Popen(
+        [sys.executable, forked.__file__, name, "serve", str(socket_path)],
+        env=environment,
+        start_new_session=True,
     )
+    _servers.append((server, kind))
     deadline = time.monotonic() + 60
-    while not socket_path.exists() and _kernels.poll() is None and time.monotonic() < deadline:
+    while not socket_path.exists() and server.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.environ[forked_kernels.SOCKET_VARIABLE] = str(socket_path)
-    jupyter_path = [str(forked_kernels.kernelspec(folder)), *filter(None, [os.environ.get("JUPYTER_PATH")])]
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(jupyter_path)
+    os.environ[kind.socket_variable] = str(socket_path)
+    return folder
 
 
 def pytest_unconfigure(config):
-    if _kernels is not None:
-        _kernels.terminate()
-        _kernels.wait(timeout=30)
-        shutil.rmtree(Path(os.environ.pop(forked_kernels.SOCKET_VARIABLE)).parent, ignore_errors=True)
+    for server, kind in _servers:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(Path(os.environ.pop(kind.socket_variable)).parent, ignore_errors=True)
+    _servers.clear()
+
+
+@pytest.fixture
+def ordinary_sandbox_server(monkeypatch):
+    """Sandboxes started as `python -m sandbox serve`, not forked: for tests that read the server's process."""
+    monkeypatch.setattr(sandbox, "SERVER_COMMAND", ORDINARY_SERVER_COMMAND)
 
 
 @pytest.hookimpl(optionalhook=True)

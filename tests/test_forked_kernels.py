@@ -1,4 +1,4 @@
-"""The suite's forked kernels (tests/forked_kernels.py) behave as the kernels a learner's Jupyter starts."""
+"""The suite's forked kernels (tests/forked.py) behave as the kernels a learner's Jupyter starts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from tests import forked_kernels
+from tests import forked
 
 REPORT = (
     "import json, os, sys, matplotlib, pandas\n"
@@ -47,8 +47,8 @@ def kernel(tmp_path, monkeypatch):
 def test_the_suite_starts_kernels_through_the_fork_server():
     first = Path(os.environ["JUPYTER_PATH"].split(os.pathsep)[0])
     spec = json.loads((first / "kernels" / "python3" / "kernel.json").read_text())
-    assert spec["argv"][1] == str(Path(forked_kernels.__file__).resolve())
-    assert Path(os.environ[forked_kernels.SOCKET_VARIABLE]).is_socket()
+    assert spec["argv"][1] == str(Path(forked.__file__).resolve())
+    assert Path(os.environ[forked.Kernels.socket_variable]).is_socket()
 
 
 def test_a_forked_kernel_has_the_launchers_folder_environment_and_inline_charts(kernel, tmp_path):
@@ -62,7 +62,7 @@ def test_a_forked_kernel_has_the_launchers_folder_environment_and_inline_charts(
     assert seen["marker"] == "this test"
     assert seen["backend"] == "module://matplotlib_inline.backend_inline"
     assert seen["columns"] == 20  # pandas' limit inside a kernel (0, a terminal's width, in a plain script)
-    assert seen["path0"] != os.path.dirname(forked_kernels.__file__)
+    assert seen["path0"] != os.path.dirname(forked.__file__)
 
 
 def test_an_interrupt_reaches_the_forked_kernel(kernel):
@@ -90,7 +90,7 @@ def test_a_killed_launcher_takes_its_kernel_along(kernel):
 
 
 def test_without_the_server_the_launcher_starts_an_ordinary_kernel(tmp_path, monkeypatch):
-    monkeypatch.setenv(forked_kernels.SOCKET_VARIABLE, str(tmp_path / "nothing-here.sock"))
+    monkeypatch.setenv(forked.Kernels.socket_variable, str(tmp_path / "nothing-here.sock"))
     manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
     try:
         reply, printed = run(client, REPORT)
@@ -123,7 +123,7 @@ def test_the_server_ends_with_the_run_that_started_it(tmp_path):
             sys.executable,
             "-c",
             "import subprocess, sys, time\n"
-            f"server = subprocess.Popen([sys.executable, {forked_kernels.__file__!r}, 'serve', {str(socket_path)!r}])\n"
+            f"server = subprocess.Popen([sys.executable, {forked.__file__!r}, 'kernel', 'serve', {str(socket_path)!r}])\n"
             "print(server.pid, flush=True)\n"
             "time.sleep(600)\n",
         ],

@@ -119,7 +119,7 @@ def test_server_environment_is_an_allowlist():
     assert set(kept) == {"PATH", "HOME", "LANG", "LC_ALL", "SANDBOX_SEED", "PYTHONPATH"}
 
 
-def test_the_serve_process_does_not_inherit_real_credentials(monkeypatch):
+def test_the_serve_process_does_not_inherit_real_credentials(monkeypatch, ordinary_sandbox_server):
     with isolated_sandbox():
         for name, value in HOST_CREDENTIALS.items():
             monkeypatch.setenv(name, value)
