@@ -73,7 +73,7 @@ def pytest_configure(config):
     if forked.Sandboxes.socket_variable not in os.environ:
         # Started with what a server gets of this environment, so its forks match what `sandbox.launch` sends.
         _start_fork_server("sandbox", forked.Sandboxes, sandbox.server_environment(os.environ))
-    sandbox.SERVER_COMMAND = forked.server_command()
+    sandbox.SERVER_COMMAND = forked.server_command(os.environ[forked.Sandboxes.socket_variable])
 
 
 def _start_fork_server(name: str, kind, environment: dict[str, str]) -> Path:

@@ -17,8 +17,9 @@ configuration is read at import from SANDBOX_* variables) are imported by each f
   `python -m sandbox down` recognizes a sandbox process: its forks are ones.
 - A launcher hands its arguments, environment, folder and standard streams to the server, forwards signals
   (interrupt, terminate) to the forked process and exits with its status. Kernels: the kernelspec conftest
-  writes runs `python tests/forked.py kernel -f {connection_file}`. Sandboxes: `sandbox.SERVER_COMMAND` becomes
-  `python tests/forked.py sandbox launch`, followed by the server's own arguments.
+  writes runs `python tests/forked.py kernel -f {connection_file}` (the server's socket is in the environment).
+  Sandboxes: `sandbox.SERVER_COMMAND` becomes `python tests/forked.py sandbox launch SOCKET`, followed by the
+  server's own arguments (the socket is an argument: a server's environment is an allowlist that leaves it out).
 - When the server cannot be reached, or the environment asks for what the server's imports already fixed
   (PYTHON*, IPYTHON*, MPL* or PANDAS* settings for kernels; PYTHON* and moto's settings for sandboxes), the
   launcher becomes the ordinary process instead (`python -m ipykernel_launcher`, `python -m sandbox serve`).
@@ -163,16 +164,16 @@ def kernelspec(folder: Path) -> Path:
     return folder
 
 
-def server_command() -> tuple[str, ...]:
-    """What `sandbox.SERVER_COMMAND` becomes in the suite: a launcher of forked sandbox servers."""
-    return (sys.executable, str(Path(__file__).resolve()), "sandbox", "launch")
+def server_command(socket_path: str) -> tuple[str, ...]:
+    """What `sandbox.SERVER_COMMAND` becomes in the suite: a launcher of servers forked by the one at `socket_path`."""
+    return (sys.executable, str(Path(__file__).resolve()), "sandbox", "launch", socket_path)
 
 
 # ---- the launcher (the process a test or jupyter_client starts) ------------------------------------------------
-def launch(kind, arguments: list[str]) -> None:
+def launch(kind, socket_path: str | None, arguments: list[str]) -> None:
     try:
         server = socket.socket(socket.AF_UNIX)
-        server.connect(os.environ[kind.socket_variable])
+        server.connect(socket_path)
         request = {"argv": arguments, "env": dict(os.environ), "cwd": os.getcwd()}
         server.sendmsg(
             [json.dumps(request).encode() + b"\n"],
@@ -180,7 +181,7 @@ def launch(kind, arguments: list[str]) -> None:
         )
         answers = server.makefile("r")
         forked = json.loads(answers.readline() or "{}").get("pid")
-    except (KeyError, OSError, ValueError):
+    except (OSError, TypeError, ValueError):  # TypeError: no socket given
         forked = None
     if forked is None:  # no server, or it declined: the ordinary process
         command = kind.ordinary(arguments)
@@ -350,6 +351,8 @@ if __name__ == "__main__":
     if mode == "serve":
         serve(KINDS[kind], rest[0])
     elif kind == "kernel":
-        launch(Kernels, [mode, *rest])  # the kernelspec's `-f {connection_file}`
+        launch(
+            Kernels, os.environ.get(Kernels.socket_variable), [mode, *rest]
+        )  # the kernelspec's `-f {file}`
     else:
-        launch(Sandboxes, rest)
+        launch(Sandboxes, rest[0], rest[1:])

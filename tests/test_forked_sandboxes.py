@@ -15,6 +15,7 @@ import pytest
 import sandbox
 from tests import forked
 from tests.sandbox.aws_fixtures import start_sandbox, stop_sandbox
+from tutorial.harness import isolated_sandbox
 
 
 def parent_of(pid: int) -> int:
@@ -55,12 +56,19 @@ def test_the_suite_starts_sandboxes_through_the_fork_server(tmp_path):
         server = running.state["pid"]
         assert server != running.process.pid  # forked by the fork server, not the launcher
         assert command_line(parent_of(server))[-3:-1] == ["sandbox", "serve"]
-        assert sandbox.SERVER_COMMAND == forked.server_command()
+        assert sandbox.SERVER_COMMAND == forked.server_command(os.environ[forked.Sandboxes.socket_variable])
         # `python -m sandbox down` recognizes the process by these words of its command line.
         assert {"sandbox", "serve"} <= set(command_line(server))
     finally:
         stop_sandbox(running)
     assert gone_within(server, 15)
+
+
+def test_the_sandbox_of_the_notebook_tests_is_forked_too():
+    """`sandbox.start` gives the server only an allowlist of this environment: the launcher must not need more."""
+    with isolated_sandbox():
+        server = sandbox.status()["pid"]
+        assert command_line(parent_of(server))[-3:-1] == ["sandbox", "serve"]
 
 
 def test_a_forked_server_draws_the_same_ids_as_an_ordinary_one(tmp_path, monkeypatch):
