@@ -23,7 +23,7 @@ import requests
 from botocore.exceptions import ClientError
 from playwright.sync_api import expect
 
-from tests.browser import browser_page, chromium_path, screenshot
+from tests.browser import browser_page, chromium, screenshot
 from tutorial.contract import INGESTION_FUNCTION, log_group
 from tutorial.harness import ROOT, deployed_stack, own_sandbox_environment
 from tutorial.live.observer import RAW_LISTING_S, Observer, describe, parse_log_line
@@ -45,10 +45,15 @@ def view(stack):
     live.stop()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as shared:
+        yield shared
+
+
 @pytest.fixture
-def page(view):
-    chromium_path()
-    with browser_page(1600, 1000) as opened:
+def page(view, browser):
+    with browser_page(1600, 1000, browser) as opened:
         errors = []
         opened.on("pageerror", lambda error: errors.append(str(error)))
         opened.goto(view.url)
