@@ -60,14 +60,35 @@ class Kernels:
     def ordinary(arguments: list[str]) -> list[str]:
         return [sys.executable, "-m", "ipykernel_launcher", *arguments]
 
+    # The services the notebooks and their setup cell make clients for: their models are read once, here.
+    services = ("s3", "iam", "sts", "lambda", "apigatewayv2", "logs", "glue", "athena", "scheduler", "ssm")
+
     @classmethod
     def preload(cls) -> None:
         import builtins
+        import functools
 
         import boto3  # noqa: F401 - what the notebooks import, ready in every kernel forked below
+        import botocore.loaders
+        import botocore.session
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
         import requests  # noqa: F401
+
+        # debugpy, which ipykernel imports as each kernel starts (0.15 s); without this variable, its warning that
+        # Python runs with frozen modules would land in the test run's output (a kernel's goes to its log).
+        os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        import ipykernel.debugger  # noqa: F401
+
+        del os.environ["PYDEVD_DISABLE_FILE_VALIDATION"]
+        # botocore reads its JSON models per Session (each boto3.client of a fresh kernel reads them again): one
+        # loader for every Session, as the sandbox server shares (sandbox/aws/app.py), filled here. No Session
+        # is kept: the default one reads the kernel's own environment when a cell first makes a client.
+        botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+        warm = botocore.session.Session()
+        for service in cls.services:
+            warm.get_service_model(service)
+        warm.get_component("endpoint_resolver")
 
         os.environ.setdefault("MPLBACKEND", cls.inline)
         import matplotlib.pyplot  # noqa: F401
