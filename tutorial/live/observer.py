@@ -1,12 +1,12 @@
 """What the page shows, read through the services a learner uses, and kept as versioned pieces for the stream.
 
-Every tick reads: the Bot API's getWebhookInfo (queue size, last error) and the emulator's queue peek (the
-updates Telegram still has to deliver: what the class wrote and the bot has not received yet), the ingestion
-function's CloudWatch Logs (one JSON line per request with its decision; Lambda's REPORT line with the
-duration), the raw bucket's listing (keys and partitions; a new key's object is read to show who wrote what:
-only after the logs report a write, and every RAW_LISTING_S seconds for what changed otherwise, since listing
-a class's thousands of objects twice a second kept a laptop's core busy), the ETL function's logs (runs, rows written, records skipped) and the enriched bucket's listing (when it
-changes, notebook 05's charts are queried again on Athena).
+Every tick reads: the Bot API's getWebhookInfo (queue size, last error) and the emulator's queue peek (the updates
+Telegram still has to deliver: what the class wrote and the bot has not received yet), the ingestion function's
+CloudWatch Logs (one JSON line per request with its decision; Lambda's REPORT line with the duration), the raw
+bucket's listing (keys and partitions; a new key's object is read to show who wrote what: only after the logs
+report a write, and every RAW_LISTING_S seconds for what changed otherwise, since listing a class's thousands of
+objects twice a second kept a laptop's core busy), the ETL function's logs (runs, rows written, records skipped)
+and the enriched bucket's listing (when it changes, notebook 05's charts are queried again on Athena).
 
 `Board` holds the result as sections and journey rows, each stamped with the version that last changed it, so
 each browser gets only what changed since what it already has.
