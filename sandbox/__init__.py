@@ -47,10 +47,10 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
 # The server's command, before its arguments. The test suite swaps in a launcher that forks the server from a
 # process that has already imported moto (tests/forked.py); the server is then not the process started here.
 SERVER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "sandbox", "serve")
-STOP_TIMEOUT_S = 15.0
 
 
 class SandboxError(RuntimeError):

@@ -46,9 +46,8 @@ class Kernels:
     socket_variable = "FORKED_KERNELS_SOCKET"
     # Settings read once, when the server imported its modules: a kernel that wants other values starts afresh.
     fixed_at_import = ("PYTHON", "IPYTHON", "MPL", "PANDAS")
-    inline = (
-        "module://matplotlib_inline.backend_inline"  # the backend ipykernel sets when MPLBACKEND is unset
-    )
+    # The backend ipykernel sets when MPLBACKEND is unset.
+    inline = "module://matplotlib_inline.backend_inline"
 
     @classmethod
     def fixed(cls, environment: dict[str, str]) -> dict[str, str]:
@@ -66,11 +65,8 @@ class Kernels:
     @classmethod
     def preload(cls) -> None:
         import builtins
-        import functools
 
         import boto3  # noqa: F401 - what the notebooks import, ready in every kernel forked below
-        import botocore.loaders
-        import botocore.session
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
         import requests  # noqa: F401
@@ -81,11 +77,9 @@ class Kernels:
         import ipykernel.debugger  # noqa: F401
 
         del os.environ["PYDEVD_DISABLE_FILE_VALIDATION"]
-        # botocore reads its JSON models per Session (each boto3.client of a fresh kernel reads them again): one
-        # loader for every Session, as the sandbox server shares (sandbox/aws/app.py), filled here. No Session
-        # is kept: the default one reads the kernel's own environment when a cell first makes a client.
-        botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
-        warm = botocore.session.Session()
+        # Each boto3.client of a fresh kernel read botocore's JSON models again. No Session is kept: the default
+        # one reads the kernel's own environment when a cell first makes a client.
+        warm = _shared_botocore_loader()
         for service in cls.services:
             warm.get_service_model(service)
         warm.get_component("endpoint_resolver")
@@ -99,15 +93,14 @@ class Kernels:
         del builtins.get_ipython
 
     @staticmethod
-    def run(request: dict) -> int:
+    def run(request: dict) -> None:
         """Become `python -m ipykernel_launcher ARGS`."""
         import numpy
 
         numpy.random.seed()
         sys.argv = ["ipykernel_launcher", *request["argv"]]
-        if request["env"].get(
-            "JPY_PARENT_PID"
-        ):  # ipykernel read it at import, in the server: given as its option
+        # ipykernel read JPY_PARENT_PID at import, in the server: given as its option.
+        if request["env"].get("JPY_PARENT_PID"):
             sys.argv.append(f"--IPKernelApp.parent_handle={request['env']['JPY_PARENT_PID']}")
         from ipykernel import kernelapp
 
@@ -130,9 +123,11 @@ class Sandboxes:
         "SF_",
     )
     configured = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_DISABLE_GLOBAL_CORS": "true"}
-    # moto's services the sandbox loads at start (sandbox/aws/app.py's SERVICE_APPS), by package.
-    services = ("s3", "iam", "sts", "awslambda", "apigateway", "apigatewayv2", "events", "scheduler", "glue")
-    services += ("athena", "logs", "ssm")
+    # moto's services the sandbox loads at start (sandbox/aws/app.py's SERVICE_APPS) and the HTTP APIs', by package.
+    services = (
+        *("s3", "iam", "sts", "awslambda", "apigateway", "apigatewayv2"),
+        *("events", "scheduler", "glue", "athena", "logs", "ssm"),
+    )
 
     @classmethod
     def fixed(cls, environment: dict[str, str]) -> dict[str, str]:
@@ -148,15 +143,11 @@ class Sandboxes:
         import functools
         import importlib
 
-        import botocore.loaders
-        import botocore.session
-
         sys.modules.setdefault("rfc3987_syntax", None)  # as sandbox/server.py does before moto loads
         os.environ.update(cls.configured)
-        # One botocore loader and one moto model loader for every Session, as the server's own
-        # share_botocore_loaders() makes them (and then keeps these): filled here with the endpoint data and the
-        # models that moto reads as a server creates its backends, 0.35 s of each start.
-        botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+        # Filled below with the endpoint data and the models moto reads as a server creates its backends (0.35 s of
+        # each start); the server's share_botocore_loaders() keeps these loaders, moto's included.
+        warm = _shared_botocore_loader()
         import moto.core.loaders
         import moto.core.utils
         import moto.moto_server.werkzeug_app  # noqa: F401
@@ -164,7 +155,6 @@ class Sandboxes:
         moto.core.utils.create_loader = functools.cache(moto.core.loaders.create_loader)
         for service in cls.services:
             importlib.import_module(f"moto.{service}.urls")
-        warm = botocore.session.Session()
         warm.get_available_partitions()
         for service in cls.services:
             warm.get_available_regions("lambda" if service == "awslambda" else service)
@@ -184,6 +174,19 @@ class Sandboxes:
 
 
 KINDS = {"kernel": Kernels, "sandbox": Sandboxes}
+
+
+def _shared_botocore_loader():
+    """One botocore loader for every Session of this process, as sandbox/aws/app.py's share_botocore_loaders()
+    makes it (this server cannot import it: `sandbox.*` reads SANDBOX_* at import). botocore reads its JSON files
+    per Session otherwise. Returns a Session to fill the loader through."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+    return botocore.session.Session()
 
 
 class _KernelShell:

@@ -71,13 +71,13 @@ def test_the_sandbox_of_the_notebook_tests_is_forked_too():
         assert command_line(parent_of(server))[-3:-1] == ["sandbox", "serve"]
 
 
-def test_a_forked_server_draws_the_same_ids_as_an_ordinary_one(tmp_path, monkeypatch):
+def test_a_forked_server_draws_the_same_ids_as_an_ordinary_one(tmp_path, request):
     running = start_sandbox(tmp_path / "forked", seed=7)
     try:
         from_fork = first_ids(running)
     finally:
         stop_sandbox(running)
-    monkeypatch.setattr(sandbox, "SERVER_COMMAND", (sys.executable, "-m", "sandbox", "serve"))
+    request.getfixturevalue("ordinary_sandbox_server")  # the same start, as `python -m sandbox serve`
     running = start_sandbox(tmp_path / "ordinary", seed=7)
     try:
         assert running.state["pid"] == running.process.pid  # this one is the process started
