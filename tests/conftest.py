@@ -12,12 +12,13 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import sandbox
-from sandbox.aws.app import share_botocore_loaders
+from sandbox.aws.app import share_botocore_event_caches, share_botocore_loaders
 from tests import forked
 from tutorial.runner import load_nbformat
 
 # mock_aws drops boto3's default session at every start: the same sharing as the sandbox server's.
 share_botocore_loaders()
+share_botocore_event_caches()
 # Before the test modules import nbformat: without the grammar jsonschema would build (tutorial/runner.py).
 load_nbformat()
 

@@ -124,6 +124,7 @@ def configure_moto() -> None:
     # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
     default_user_config["lambda"]["use_docker"] = False
     share_botocore_loaders()
+    share_botocore_event_caches()
     from sandbox.aws.layers import install_managed_layers
 
     install_managed_layers()
@@ -159,6 +160,34 @@ def share_botocore_loaders() -> None:
     if not hasattr(botocore.session.create_loader, "cache_info"):
         botocore.session.create_loader = cache(botocore.loaders.create_loader)
         moto.core.utils.create_loader = cache(moto.core.loaders.create_loader)  # moto's models, same files
+
+
+def share_botocore_event_caches() -> None:
+    """Half of what a new boto3 Session and client cost (19 ms here) is botocore working out the same answers again:
+    each event emitter starts with an empty cache of event-name aliases (7,500 names per Session and client), and
+    each of the ~140 handlers it registers is checked with `inspect` for `**kwargs`. Both answers depend only on
+    the name (for botocore's own aliases) and on the function, so one cache per process serves every Session."""
+    import botocore.hooks
+
+    aliases: dict[str, str] = {}
+    checked: dict[Any, bool] = {}
+
+    @replaces(botocore.hooks.EventAliaser, "__init__")
+    def __init__(original, self, event_emitter, event_aliases=None):
+        original(self, event_emitter, event_aliases)
+        if self._event_aliases == botocore.hooks.EVENT_ALIASES:  # copies of a Session's emitter pass a copy
+            self._alias_name_cache = aliases
+
+    @replaces(botocore.hooks, "accepts_kwargs")
+    def accepts_kwargs(original, func) -> bool:
+        key = getattr(func, "__func__", func)  # a bound method takes what its function takes
+        try:
+            return checked[key]
+        except KeyError:
+            checked[key] = answer = bool(original(func))
+            return answer
+        except TypeError:  # an unhashable callable
+            return bool(original(func))
 
 
 def _find_access_keys_without_creating_backends() -> None:
