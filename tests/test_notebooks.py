@@ -82,8 +82,11 @@ def test_secrets_come_from_the_environment_never_from_the_code(path):
         assert 'os.environ.get("TELEGRAM_BOT_TOKEN") or' in source and "getpass" in source
 
 
-# `pytest --nbval ...`, with nbformat loaded as `make test` loads it (without the 1.5 s IRI grammar, tutorial/runner.py).
-PYTEST = "import sys; from tutorial.runner import load_nbformat; load_nbformat(); import pytest; sys.exit(pytest.console_main())"
+# `pytest --nbval ...` with nbformat loaded as `make test` loads it: without the 1.5 s IRI grammar (tutorial/runner.py).
+PYTEST = (
+    "import sys; from tutorial.runner import load_nbformat; load_nbformat(); "
+    "import pytest; sys.exit(pytest.console_main())"
+)
 
 
 def run_nbval(notebook: Path) -> subprocess.CompletedProcess:
