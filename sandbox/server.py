@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -158,7 +159,11 @@ def _not_ready(environ, start_response):
 def serve(aws_port: int, telegram_port: int, seed: int) -> None:
     """Foreground process (`python -m sandbox serve`): runs until SIGTERM/SIGINT, keeps the state file."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = SandboxServer(aws_port, telegram_port, seed).start()
+    server = SandboxServer(aws_port, telegram_port, seed)
+    # moto, botocore's models, pandas and DuckDB leave 270,000 objects that live as long as the server: out of the
+    # collector's sight, each full collection (a few a minute under load) takes microseconds instead of 0.2 s.
+    gc.freeze()
+    server.start()
     path = config.state_path()
     write_private(path, json.dumps(server.state()))  # holds the control secret
     stop = threading.Event()

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: no test ever reaches a real AWS account."""
 
+import gc
 import os
 import shutil
 import subprocess
@@ -40,6 +41,15 @@ LONGEST = (
     "test_class_policy.py",  # 34
     "test_cli.py",  # 25
 )
+
+
+def pytest_collection_finish(session):
+    """What collection imported (moto, boto3, pandas, the test modules) stays for the whole run: out of the garbage
+    collector's sight. With botocore and moto making objects by the hundred thousand, collections of the oldest
+    generation took 0.27 s each, and 12.7 s of a 35 s run of the ETL, ingestion and fuzz tests; frozen, and
+    collected less often, 3.2 s."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)  # Python's default starts a collection every 700 new objects
 
 
 def pytest_collection_modifyitems(items):

@@ -30,6 +30,7 @@ Learners' kernels and sandboxes are never forked: only the suite's environment n
 from __future__ import annotations
 
 import array
+import gc
 import json
 import os
 import signal
@@ -242,6 +243,7 @@ def serve(kind, path: str) -> None:
     parent = os.getppid()
     del sys.path[0]  # this script's folder: a forked process's path starts as its program leaves it
     kind.preload()
+    gc.freeze()  # what it imported: never scanned again by the collections of the processes forked below
     fixed = kind.fixed(dict(os.environ))
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(path)
