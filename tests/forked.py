@@ -157,8 +157,20 @@ class Sandboxes:
         for service in cls.services:
             importlib.import_module(f"moto.{service}.urls")
         warm.get_available_partitions()
+        from moto.core.routing import get_service_router
+        from werkzeug.exceptions import NotFound
+
         for service in cls.services:
-            warm.get_available_regions("lambda" if service == "awslambda" else service)
+            name = "lambda" if service == "awslambda" else service
+            warm.get_available_regions(name)
+            # The service's model and the URL map moto builds at its first request (0.1 s each), both cached.
+            router = get_service_router(name)
+            model = router._service_model
+            for protocol in model.metadata.get("protocols", [model.protocol]):
+                try:
+                    router._get_router(protocol)
+                except NotFound:  # a protocol moto routes no other way
+                    pass
         import duckdb  # noqa: F401
         import pandas  # noqa: F401
         import pyarrow.parquet  # noqa: F401
