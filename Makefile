@@ -4,13 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint format demo lab notebooks bench stress fuzz deep clean
+.PHONY: help install lock test lint format demo lab notebooks bench stress fuzz deep clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
 	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1)"
 	@echo "make lab     - abre os notebooks no JupyterLab"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
+	@echo "make lock    - atualiza o uv.lock para as versões mais novas permitidas no pyproject.toml"
 	@echo "make lint    - ruff (lint e formato)"
 	@echo "make format  - formata o código com ruff"
 	@echo "make notebooks - reexecuta os notebooks e grava as saídas (depois de mudar o código)"
@@ -26,15 +27,23 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || \
 		{ echo "Erro: não foi possível criar o ambiente virtual. No Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
 
-# Reinstall whenever the dependency list changes. uv installs the same packages as pip, many times faster. Unlike
-# pip, uv leaves the bytecode to be compiled at first import; compiled here once (12 s more), it is not compiled again by
-# every process that starts at the same time (sandboxes, kernels, Lambda environments): 3-4 min of CPU in `make test`.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall whenever the dependency list or the lock changes. The environment is exactly uv.lock, the versions the
+# tests passed with (`--locked` fails if the lock no longer matches pyproject.toml: run `make lock`). uv installs the
+# same packages as pip, many times faster. Unlike pip, uv leaves the bytecode to be compiled at first import; compiled
+# here once (12 s more), it is not compiled again by every process that starts at the same time (sandboxes, kernels,
+# Lambda environments): 3-4 min of CPU in `make test`.
+UV_SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --quiet --compile-bytecode
+$(STAMP): pyproject.toml uv.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[sandbox,dev]'
+	$(UV_SYNC) --extra sandbox --extra dev
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The lock, re-resolved to the newest releases pyproject.toml allows. Run `make test-newest` first: it tests them.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade uv
+	$(BIN)/uv lock --upgrade
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -64,7 +73,6 @@ aula: $(STAMP)
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 lab: $(STAMP)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[sandbox,notebooks]'
 	@mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
 	@if [ "$$(id -u)" = 0 ]; then echo "Aviso: rodando como root; o JupyterLab abre com --allow-root (só em localhost, com token)."; fi
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
