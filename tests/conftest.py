@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import sandbox
-from sandbox.aws.app import share_botocore_event_caches, share_botocore_loaders
+from sandbox.aws.moto_setup import share_botocore_event_caches, share_botocore_loaders
 from tests import forked
 from tutorial.runner import load_nbformat
 

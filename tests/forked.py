@@ -112,7 +112,7 @@ class Sandboxes:
     """`python -m sandbox serve`, with moto and the libraries of the sandbox's Athena."""
 
     socket_variable = "FORKED_SANDBOXES_SOCKET"
-    # Python's own settings, and moto's (read when moto is imported: sandbox/aws/app.py sets two of them first).
+    # Python's own settings, and moto's (read when moto is imported: sandbox/aws/moto_setup.py sets two of them first).
     fixed_at_import = (
         "PYTHON",
         "MOTO_",
@@ -124,7 +124,7 @@ class Sandboxes:
         "SF_",
     )
     configured = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_DISABLE_GLOBAL_CORS": "true"}
-    # moto's services the sandbox loads at start (sandbox/aws/app.py's SERVICE_APPS) and the HTTP APIs', by package.
+    # moto's services the sandbox loads at start (sandbox/aws/moto_setup.py's SERVICE_APPS) and the HTTP APIs', by package.
     services = (
         *("s3", "iam", "sts", "awslambda", "apigateway", "apigatewayv2"),
         *("events", "scheduler", "glue", "athena", "logs", "ssm"),
@@ -190,7 +190,7 @@ KINDS = {"kernel": Kernels, "sandbox": Sandboxes}
 
 
 def _shared_botocore_loader():
-    """One botocore loader for every Session of this process, as sandbox/aws/app.py's share_botocore_loaders()
+    """One botocore loader for every Session of this process, as sandbox/aws/moto_setup.py's share_botocore_loaders()
     makes it (this server cannot import it: `sandbox.*` reads SANDBOX_* at import). botocore reads its JSON files
     per Session otherwise. Returns a Session to fill the loader through."""
     import functools

@@ -9,7 +9,7 @@ only what their identity policies allow (sandbox.aws.iam_policy). A function's l
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -18,9 +18,7 @@ import os
 import re
 import threading
 import time
-import zipfile
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -42,25 +40,31 @@ from sandbox.aws.authorization import (
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, evaluate
+from sandbox.aws.lambda_api import code_over_limits, repeated_statement, unzipped_total
 from sandbox.aws.lambda_runner import (
-    UNZIPPED_LIMIT,
     FunctionSpec,
     InvocationResult,
     LambdaRunner,
     LayerCode,
-    unzipped_size,
 )
-from sandbox.aws.patching import replaces
+from sandbox.aws.moto_setup import SERVICE_APPS, configure_moto, create_backends, seed_moto
+from sandbox.aws.protocol import (
+    UNKNOWN_OPERATION,
+    MalformedRequest,
+    Operation,
+    UnknownOperation,
+    content_type_of,
+    from_moto,
+    identify,
+    moto_protocol,
+    serialize,
+    serialize_error,
+    to_moto,
+    unknown_operation_response,
+)
 
 log = logging.getLogger(__name__)
 
-INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
-CREATE_PATH = re.compile(r"^/2015-03-31/functions/?$")
-CODE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
-CONFIGURATION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
-# A 50 MB zip, base64-encoded in the JSON request: Lambda refuses larger requests with this number.
-MAX_CODE_REQUEST = 69_905_067
-POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/policy/?$")
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request")
 ACCESS_KEY = re.compile(r"Credential=(?P<key>[^/]+)/")
 EMPTY_DELETE_RESULT = (
@@ -78,151 +82,6 @@ ATHENA_QUERY_ACTIONS = frozenset(
         "BatchGetQueryExecution",
     }
 )
-
-
-# moto's service modules (get_backend names) and server apps (URL dispatcher names) the tutorial uses.
-SERVICES = (
-    "s3",
-    "iam",
-    "sts",
-    "lambda",
-    "apigateway",
-    "apigatewayv2",
-    "events",
-    "scheduler",
-    "glue",
-    "athena",
-    "logs",
-    "ssm",
-)
-SERVICE_APPS = (
-    "s3",
-    "iam",
-    "sts",
-    "awslambda",
-    "apigateway",
-    "events",
-    "scheduler",
-    "glue",
-    "athena",
-    "logs",
-    "ssm",
-)
-
-
-def configure_moto() -> None:
-    """Settings moto reads once: must run before any backend is created."""
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
-    # moto wraps every service app in flask-cors (Access-Control-Allow-Origin: *), which would let any web
-    # page read the answers; the flag is read at import, so the module's copy is switched off too.
-    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
-    from moto.moto_server import werkzeug_app
-
-    werkzeug_app.DISABLE_GLOBAL_CORS = True
-    from moto.core.config import default_user_config
-
-    # The Docker-less Lambda backend; its echoing invoke is replaced by our runner.
-    default_user_config["lambda"]["use_docker"] = False
-    share_botocore_loaders()
-    share_botocore_event_caches()
-    from sandbox.aws.layers import install_managed_layers
-
-    install_managed_layers()
-    from sandbox.aws.quickcreate import install_quick_create
-
-    install_quick_create()
-    from sandbox.aws.s3_versions import install_version_listing
-
-    install_version_listing()
-    from sandbox.aws.timestamps import install_fast_timestamps
-
-    install_fast_timestamps()
-    from sandbox.aws.dispatch import install_backend_lookup_cache
-
-    install_backend_lookup_cache()
-    _find_access_keys_without_creating_backends()
-    _parse_managed_policies_once()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
-def share_botocore_loaders() -> None:
-    """One botocore loader (per data path, as botocore keys it) and one moto model loader for this process.
-
-    moto makes new boto3 Sessions again and again (three at EC2's import, one per service model it loads), and
-    `mock_aws` drops boto3's default session at every start (the tests); each new one parsed botocore's endpoint
-    and model files anew: 0.75 s of every sandbox start, a third of tests/test_ingestion.py. The files depend
-    only on the installed botocore, so one loader serves them all, as it serves all the clients of one Session."""
-    import botocore.loaders
-    import botocore.session
-    import moto.core.loaders
-    import moto.core.utils
-
-    if not hasattr(botocore.session.create_loader, "cache_info"):
-        botocore.session.create_loader = cache(botocore.loaders.create_loader)
-        moto.core.utils.create_loader = cache(moto.core.loaders.create_loader)  # moto's models, same files
-
-
-def share_botocore_event_caches() -> None:
-    """Half of what a new boto3 Session and client cost (19 ms here) is botocore working out the same answers again:
-    each event emitter starts with an empty cache of event-name aliases (7,500 names per Session and client), and
-    each of the ~140 handlers it registers is checked with `inspect` for `**kwargs`. Both answers depend only on
-    the name (for botocore's own aliases) and on the function, so one cache per process serves every Session."""
-    import botocore.hooks
-
-    aliases: dict[str, str] = {}
-    checked: dict[Any, bool] = {}
-
-    @replaces(botocore.hooks.EventAliaser, "__init__")
-    def __init__(original, self, event_emitter, event_aliases=None):
-        original(self, event_emitter, event_aliases)
-        if self._event_aliases == botocore.hooks.EVENT_ALIASES:  # copies of a Session's emitter pass a copy
-            self._alias_name_cache = aliases
-
-    @replaces(botocore.hooks, "accepts_kwargs")
-    def accepts_kwargs(original, func) -> bool:
-        key = getattr(func, "__func__", func)  # a bound method takes what its function takes
-        try:
-            return checked[key]
-        except KeyError:
-            checked[key] = answer = bool(original(func))
-            return answer
-        except TypeError:  # an unhashable callable
-            return bool(original(func))
-
-
-def _find_access_keys_without_creating_backends() -> None:
-    """moto finds a request's account by looking for its access key in the IAM backend of every account and every
-    partition, creating the missing ones; each new one parses AWS's 1,500 managed policies (0.1 s), so the first
-    request after a start or a reset cost 0.6 s of CPU. A key can only be in a backend that exists: look there."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.iam import models
-
-    def get_account_id_from(access_key: str) -> str:
-        for account_id, account in list(models.iam_backends.items()):
-            for backend in list(account.values()):
-                if access_key in backend.access_keys:
-                    return account_id
-        return DEFAULT_ACCOUNT_ID
-
-    models.get_account_id_from = get_account_id_from
-
-
-def _parse_managed_policies_once() -> None:
-    """Every IAM backend moto creates (two at each start and reset) parsed the 1.3 MB of AWS's managed policies
-    again (0.13 s). The parsed data is only read (each policy keeps its document as a string): parsed once here,
-    the policies are then made exactly as before, with the same random ids in the same order."""
-    from moto.iam import models
-
-    parsed = cache(lambda: json.loads(models.aws_managed_policies_data))
-
-    @replaces(models.IAMBackend, "_init_aws_policies")
-    def _init_aws_policies(_original, self) -> list:
-        if not models.load_iam_aws_managed_policies():
-            return []
-        return [
-            models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
-            for name, data in parsed().items()
-        ]
 
 
 def rss_mb() -> float:
@@ -273,41 +132,32 @@ class AwsSandbox:
         self._athena_lock = threading.Lock()
         self.reset_hooks: list[Callable[[int], None]] = []
         self.status_hooks: list[Callable[[], dict]] = []
-        _create_backends()
-        _seed_moto(seed)
+        create_backends()
+        seed_moto(seed)
 
     # ---- WSGI -----------------------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/"):
             return self._control(Request(environ))(environ, start_response)
-        denied = self._authorize(environ)
-        if denied is not None:
-            return denied(environ, start_response)
-        if environ.get("REQUEST_METHOD") == "POST" and INVOKE_PATH.match(path):
-            return self._lambda_invoke(environ)(environ, start_response)
-        method = environ.get("REQUEST_METHOD")
-        if method == "PUT" and CONFIGURATION_PATH.match(path):
-            refused = _code_over_limits(environ, "UpdateFunctionConfiguration", self._unzipped_total)
-            if refused is not None:
-                return refused(environ, start_response)
-        if (method == "POST" and CREATE_PATH.match(path)) or (method == "PUT" and CODE_PATH.match(path)):
-            refused = _code_over_limits(
-                environ, "CreateFunction" if method == "POST" else "UpdateFunctionCode", self._unzipped_total
-            )
-            if refused is not None:
-                return refused(environ, start_response)
-        if environ.get("REQUEST_METHOD") == "POST" and POLICY_PATH.match(path):
-            conflict = self._repeated_statement(environ)
-            if conflict is not None:
-                return conflict(environ, start_response)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target.startswith("AmazonAthena."):
-            action = target.split(".", 1)[1]
-            if action in ATHENA_QUERY_ACTIONS:
-                return self._athena(action, Request(environ), environ.get("sandbox.caller"))(
-                    environ, start_response
-                )
+        try:
+            operation = _identify(environ)
+        except UnknownOperation as error:
+            log.info("operação desconhecida: %s", error.message)
+            return _answer(unknown_operation_response(error))(environ, start_response)
+        try:
+            denied = self._authorize(environ, operation)
+            if denied is not None:
+                return denied(environ, start_response)
+            if operation is not None:
+                served = self._served_here(operation, environ)
+                if served is not None:
+                    return served(environ, start_response)
+                if not operation.native:
+                    return self._translated(operation, environ)(environ, start_response)
+        except MalformedRequest as error:
+            answer = serialize_error(operation, "SerializationException", str(error), 400)
+            return _answer(answer)(environ, start_response)
         if _scope(environ)[1] == "s3":
             status = self.faults.before_request()  # its latency is waited outside the lock, as on S3
             if status is not None:
@@ -316,8 +166,77 @@ class AwsSandbox:
             # S3 serves each request whole. moto closes an overwritten object's buffer at once, so a request
             # still reading it (the ETL run twice at once, a GET during a PUT) would answer 500.
             with self._s3_lock:
-                return self.moto_app(environ, start_response)
-        return self.moto_app(environ, start_response)
+                return self._moto(operation, environ, start_response)
+        return self._moto(operation, environ, start_response)
+
+    def _moto(self, operation: Operation | None, environ: dict, start_response):
+        """moto's answer, but never an HTML page: an operation moto lacks, or the page Flask writes for a route
+        nothing serves, becomes the protocol's own error; moto's JSON answers get the protocol's content type."""
+        held: dict = {}
+
+        def checked(status, headers, exc_info=None):
+            content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+            if operation is not None and content_type.startswith("text/html"):
+                if int(status.split()[0]) >= 400:  # maybe Flask's error page: decided once the body is read
+                    held.update(status=status, headers=headers)
+                    return lambda _data: None
+                wanted = content_type_of(operation)
+                headers = [(k, wanted if k.lower() == "content-type" else v) for k, v in headers]
+            return start_response(status, headers, exc_info)
+
+        try:
+            body = self.moto_app(environ, checked)
+        except NotImplementedError:
+            name = operation.name if operation is not None else environ.get("PATH_INFO", "")
+            message = f"O sandbox não implementa a operação {name} (o moto não a oferece)."
+            return _answer(serialize_error(operation, UNKNOWN_OPERATION, message, 501))(
+                environ, start_response
+            )
+        if not held:
+            return body
+        data = b"".join(body)
+        if hasattr(body, "close"):
+            body.close()
+        if not data.lstrip()[:15].lower().startswith(b"<!doctype html"):
+            headers = [
+                (k, content_type_of(operation) if k.lower() == "content-type" else v)
+                for k, v in held["headers"]
+            ]
+            start_response(held["status"], headers)
+            return [data]
+        error = UnknownOperation(
+            operation.service,
+            operation.protocol,
+            f"O sandbox não conhece esta rota ({environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}).",
+        )
+        return _answer(unknown_operation_response(error))(environ, start_response)
+
+    def _served_here(self, operation: Operation, environ: dict) -> Response | None:
+        """What the sandbox answers instead of moto, or checks before moto: Lambda runs functions and enforces its
+        limits; Athena's queries run in sandbox.athena. None: moto answers."""
+        if operation.service == "athena" and operation.name in ATHENA_QUERY_ACTIONS:
+            return self._athena(operation, environ.get("sandbox.caller"))
+        if operation.service != "lambda":
+            return None
+        if operation.name == "Invoke":
+            return self._lambda_invoke(environ, operation)
+        if operation.name in ("CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration"):
+            return code_over_limits(environ, operation.name, unzipped_total)
+        if operation.name == "AddPermission":
+            return repeated_statement(operation, self._policy)
+        return None
+
+    def _translated(self, operation: Operation, environ: dict) -> Response:
+        """A request in a protocol moto's handlers do not read: re-encoded for moto, its answer written back."""
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=int(status.split()[0]), headers=dict(headers))
+
+        as_moto_reads_it = dataclasses.replace(operation, protocol=moto_protocol(operation.service))
+        body = b"".join(self._moto(as_moto_reads_it, to_moto(operation, environ), capture))
+        status, headers, out = from_moto(operation, captured["status"], captured["headers"], body)
+        return Response(out, status=status, headers=headers)
 
     # ---- Lambda ---------------------------------------------------------------------------------------
     def function_spec(self, region: str, name: str, qualifier: str | None = None) -> FunctionSpec:
@@ -359,12 +278,12 @@ class AwsSandbox:
             return InvocationResult("", json.dumps(error).encode(), "Unhandled", "")
         return self.runner.invoke(spec, event, asynchronous=asynchronous)
 
-    def _lambda_invoke(self, environ: dict) -> Response:
+    def _lambda_invoke(self, environ: dict, operation: Operation) -> Response:
         request = Request(environ)
         region = _scope(environ)[0] or config.REGION
-        name = unquote(INVOKE_PATH.match(environ["PATH_INFO"])["name"])
+        name = operation.params["FunctionName"]
         try:
-            spec = self.function_spec(region, name, request.args.get("Qualifier"))
+            spec = self.function_spec(region, name, operation.params.get("Qualifier"))
         except LookupError:
             # moto's Docker-less invoke would echo the payload even for a missing function.
             arn = (
@@ -402,27 +321,6 @@ class AwsSandbox:
             headers["X-Amz-Log-Result"] = result.log_tail_base64
         return Response(result.payload, status=200, headers=headers)
 
-    def _repeated_statement(self, environ: dict) -> Response | None:
-        """AddPermission with a StatementId the policy already has: AWS refuses it, moto would add a twin."""
-        body = Request(environ).get_data()
-        environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
-        environ["CONTENT_LENGTH"] = str(len(body))
-        name = unquote(POLICY_PATH.match(environ["PATH_INFO"])["name"])
-        try:
-            statement_id = json.loads(body or b"{}").get("StatementId")
-            existing = self._policy(_scope(environ)[0] or config.REGION, name)
-        except (ValueError, LookupError):
-            return None  # moto answers malformed bodies and missing functions itself
-        if statement_id not in {statement.get("Sid") for statement in existing}:
-            return None
-        error = {
-            "Type": "User",
-            "message": f"The statement id ({statement_id}) provided already exists. "
-            "Please provide a new statement id, or remove the existing statement.",
-        }
-        headers = {"x-amzn-ErrorType": "ResourceConflictException", "Content-Type": "application/json"}
-        return Response(json.dumps(error), status=409, headers=headers)
-
     # ---- a function's role in S3 ------------------------------------------------------------------
     def _session_credentials(self, spec: FunctionSpec) -> tuple[str, str, str]:
         """Credentials of the function's role session (session name = function name, as Lambda does)."""
@@ -432,7 +330,7 @@ class AwsSandbox:
         self.role_sessions[access_key] = (spec.role, spec.name, token)
         return access_key, digest[16:56], token
 
-    def _authorize(self, environ: dict) -> Response | None:
+    def _authorize(self, environ: dict, operation: Operation | None) -> Response | None:
         """The caller's identity policies applied to the request; None when it may go on (always for `testing`)."""
         scope = _scope(environ)
         if scope[1] is None:
@@ -450,7 +348,7 @@ class AwsSandbox:
             body = Request(environ).get_data()
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
             environ["CONTENT_LENGTH"] = str(len(body))
-        request = signed_request(environ, body)
+        request = signed_request(environ, body, operation)
         request_id = f"{time.time_ns():X}"[-16:]
         head = environ.get("REQUEST_METHOD") == "HEAD"
         with self._moto_lock:
@@ -465,9 +363,7 @@ class AwsSandbox:
             return Response(b"" if head else out, status=status, headers=headers)
         environ["sandbox.caller"] = caller  # Athena runs queries with the caller's rights too
         checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)
-        if request.target == "AWSSecurityTokenServiceV20110615.GetCallerIdentity" or any(
-            check.action == "sts:GetCallerIdentity" for check in checks
-        ):
+        if any(check.action == "sts:GetCallerIdentity" for check in checks):
             return None  # always allowed, even with an explicit deny (as on AWS)
         if request.service == "s3" and request.method == "POST" and "delete" in request.query:
             allowed = [evaluate(list(caller.policies), check) == "allow" for check in checks]
@@ -541,36 +437,6 @@ class AwsSandbox:
         execution = service._executions.get(execution_id) if service is not None else None
         return execution.workgroup if execution is not None else None
 
-    def _unzipped_total(
-        self, region: str, name: str | None, code_size: int | None, layers: list | None
-    ) -> int:
-        """Unzipped bytes of a function's code plus its layers; what is not given is the function's current one.
-
-        Layers the sandbox provides from its own environment (the AWS-managed pandas layer) count as 0.
-        """
-        from moto.awslambda.utils import get_backend
-        from moto.core.exceptions import ServiceException, _RESTError
-
-        backend = get_backend(config.ACCOUNT_ID, region)
-        current = None
-        if name is not None and (code_size is None or layers is None):
-            try:
-                current = backend.get_function(name)
-            except (ServiceException, _RESTError) as exc:
-                raise LookupError(name) from exc
-        if code_size is None:
-            code_size = unzipped_size(getattr(current, "code_bytes", b"") or b"") if current else 0
-        arns = (
-            layers if layers is not None else [layer["Arn"] for layer in (current.layers if current else [])]
-        )
-        total = code_size
-        for arn in arns:
-            version = backend.layers_versions_by_arn(arn) if isinstance(arn, str) else None
-            if version is None:
-                raise LookupError(arn)
-            total += unzipped_size(getattr(version, "code_bytes", b"") or b"")
-        return total
-
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
         result = self.invoke(self.function_spec(region, name), event)
         return result.payload, result.function_error
@@ -620,11 +486,11 @@ class AwsSandbox:
                 self._athena_service = AthenaService(self.endpoint_url, config.REGION)
             return self._athena_service
 
-    def _athena(self, action: str, request: Request, caller: Caller | None = None) -> Response:
+    def _athena(self, operation: Operation, caller: Caller | None = None) -> Response:
+        """An Athena query action, in whichever protocol it came (JSON 1.1 or REST), answered in the same one."""
         from sandbox.athena import AthenaError
 
-        headers = {"Content-Type": "application/x-amz-json-1.1"}
-        region = _scope(request.environ)[0] or config.REGION
+        region = _scope(operation.request.environ)[0] or config.REGION
 
         def authorize(query: str, database: str | None, result_url: str) -> str | None:
             for check in athena_query_checks(query, database, result_url, region, config.ACCOUNT_ID):
@@ -634,15 +500,10 @@ class AwsSandbox:
             return None
 
         try:
-            params = json.loads(request.get_data() or b"{}")
-            result = self.athena.handle(action, params, authorize if caller is not None else None)
+            result = self.athena.handle(operation.name, operation.params, authorize if caller else None)
         except AthenaError as exc:
-            body = {"__type": exc.code, "Message": exc.message}
-            return Response(json.dumps(body), status=exc.status, headers=headers)
-        except ValueError:
-            body = {"__type": "InvalidRequestException", "Message": "Invalid JSON body"}
-            return Response(json.dumps(body), status=400, headers=headers)
-        return Response(json.dumps(result, default=str), status=200, headers=headers)
+            return _answer(serialize_error(operation, exc.code, exc.message, exc.status))
+        return _answer(serialize(operation, result))
 
     # ---- control --------------------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> None:
@@ -659,8 +520,8 @@ class AwsSandbox:
             self._athena_service = None
         for hook in self.reset_hooks:
             hook(self.seed)
-        _create_backends()
-        _seed_moto(self.seed)  # last: the steps above may draw ids, as they did before the seeding at start
+        create_backends()
+        seed_moto(self.seed)  # last: the steps above may draw ids, as they did before the seeding at start
 
     def status(self) -> dict[str, Any]:
         status = {
@@ -720,73 +581,19 @@ class AwsSandbox:
         return Response(body, status=status, headers=out_headers)
 
 
-def _code_over_limits(
-    environ: dict, operation: str, layers_size: Callable[[str, list], int]
-) -> Response | None:
-    """Lambda's size limits on code, checked before moto stores it; the messages are Lambda's own.
-
-    A direct upload's request is at most a 50 MB zip in base64 ("Request must be smaller than 69905067 bytes
-    for the CreateFunction operation", as reported in motdotla/node-lambda#123); the zip may unzip to at most
-    250 MB, and with its layers too. Sizes come from the zips' central directories: nothing is extracted
-    (the runner's extraction is bounded as well, for entries that lie).
-    """
-    length = environ.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > MAX_CODE_REQUEST:
-        return _lambda_error(
-            413,
-            "RequestEntityTooLargeException",
-            f"Request must be smaller than {MAX_CODE_REQUEST} bytes for the {operation} operation",
-        )
-    body = Request(environ).get_data()
-    environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
-    environ["CONTENT_LENGTH"] = str(len(body))
-    region = _scope(environ)[0] or config.REGION
-    name = unquote(environ["PATH_INFO"].split("/")[3]) if operation != "CreateFunction" else None
-    try:
-        params = json.loads(body or b"{}")
-        code = params.get("Code") if operation == "CreateFunction" else params
-        zipped = base64.b64decode(code["ZipFile"], validate=True) if "ZipFile" in (code or {}) else None
-        if zipped is None and "S3Key" in (code or {}):
-            zipped = _s3_object(code.get("S3Bucket"), code["S3Key"])
-        code_size = unzipped_size(zipped) if zipped is not None else None
-        layers = params.get("Layers") if operation != "UpdateFunctionCode" else None
-    except (ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile):
-        return None  # malformed, or not a zip: moto answers as before
-    if code_size is not None and code_size > UNZIPPED_LIMIT:
-        return _lambda_error(
-            400,
-            "InvalidParameterValueException",
-            f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes",
-        )
-    if code_size is None and not layers:
+def _identify(environ: dict) -> Operation | None:
+    """The operation a signed request calls, from the installed botocore's model; None for an unsigned request.
+    S3's bodies (objects of any size) are not read here: its routes depend on the method, path and query only."""
+    service = _scope(environ)[1]
+    if service is None:
         return None
-    try:
-        total = layers_size(region, name, code_size, layers)
-    except LookupError:
-        return None  # a missing function or layer: moto says so
-    if total > UNZIPPED_LIMIT:
-        return _lambda_error(
-            400,
-            "InvalidParameterValueException",
-            f"Function code combined with layers exceeds the maximum allowed size of {UNZIPPED_LIMIT} bytes. "
-            f"The actual size is {total} bytes.",
-        )
-    return None
+    body = None if service == "s3" else Request(environ).get_data()
+    return identify(environ, body, service)
 
 
-def _s3_object(bucket: str, key: str) -> bytes | None:
-    """The code object a CreateFunction/UpdateFunctionCode names in S3; None when moto has no such object."""
-    from moto.s3.models import s3_backends
-
-    try:
-        return s3_backends[config.ACCOUNT_ID]["aws"].get_object(bucket, key).value
-    except Exception:  # moto's own errors (no bucket, no key): it answers them itself
-        return None
-
-
-def _lambda_error(status: int, error_type: str, message: str) -> Response:
-    headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"}
-    return Response(json.dumps({"Type": "User", "message": message}), status=status, headers=headers)
+def _answer(answer: tuple[int, dict[str, str], bytes]) -> Response:
+    status, headers, body = answer
+    return Response(body, status=status, headers=headers)
 
 
 def _json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
@@ -805,22 +612,3 @@ def _missing_object(bucket: str, key: str) -> bool:
     except MissingBucket:
         return False
     return key not in stored.keys
-
-
-def _create_backends() -> None:
-    """Create the region's backends now: their creation draws random ids, which must not shift seeded ones."""
-    from moto.backends import get_backend
-
-    for service in SERVICES:
-        backends = get_backend(service)[config.ACCOUNT_ID]
-        for region in (config.REGION, "global", "aws"):
-            if region in backends.regions:
-                backends[region]
-                break
-
-
-def _seed_moto(seed: int) -> None:
-    # moto draws resource ids (API ids, route ids, ...) from this generator: same seed, same ids.
-    from moto.moto_api._internal import mock_random
-
-    mock_random.seed(seed)

@@ -25,24 +25,20 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import parse_qsl, unquote
 
 from sandbox.aws.iam_policy import Check, s3_checks
+from sandbox.aws.protocol import Operation, UnknownOperation, identify
 
 ACCESS_KEY = re.compile(
     r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[\w-]+)/(?P<service>[\w-]+)/aws4_request"
 )
 INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - an error text
-# Services whose APIs are REST with JSON bodies: the operation comes from the method and the path.
-REST_JSON_MODELS = {"lambda": "lambda", "scheduler": "scheduler"}
 # IAM actions whose name is not the operation's.
 ACTION_NAMES = {
     "lambda:Invoke": "lambda:InvokeFunction",
     "lambda:InvokeWithResponseStream": "lambda:InvokeFunction",
 }
-# Services whose IAM prefix is not the signing name.
-JSON_PREFIXES = {"AmazonAthena": "athena", "AWSGlue": "glue", "Logs_20140328": "logs", "AmazonSSM": "ssm"}
 
 
 @dataclass(frozen=True)
@@ -67,14 +63,15 @@ class SignedRequest:
     region: str
     # The SigV4 signing name: s3, iam, sts, lambda, apigateway, scheduler, athena, glue, logs, ssm.
     service: str
+    # What the request calls, read with the service's model (sandbox.aws.protocol); None for S3, which the
+    # checks map from the method and path themselves, and for what no operation matches.
+    operation: Operation | None = None
 
-    @property
-    def target(self) -> str:
-        return {k.lower(): v for k, v in self.headers.items()}.get("x-amz-target", "")
 
+def signed_request(environ: dict, body: bytes, operation: Operation | None = None) -> SignedRequest | None:
+    """The request's signing scope (Authorization header or presigned URL); None for an unsigned request.
 
-def signed_request(environ: dict, body: bytes) -> SignedRequest | None:
-    """The request's signing scope (Authorization header or presigned URL); None for an unsigned request."""
+    `operation` is the request already identified; otherwise it is identified here (but for S3)."""
     query_string = environ.get("QUERY_STRING", "")
     text = environ.get("HTTP_AUTHORIZATION", "") or unquote(query_string).replace(
         "X-Amz-Credential=", "Credential="
@@ -82,6 +79,11 @@ def signed_request(environ: dict, body: bytes) -> SignedRequest | None:
     match = ACCESS_KEY.search(text)
     if match is None:
         return None
+    if operation is None and match["service"] != "s3":
+        try:
+            operation = identify(environ, body, match["service"])
+        except UnknownOperation:
+            pass
     headers = {
         key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
     }
@@ -97,6 +99,7 @@ def signed_request(environ: dict, body: bytes) -> SignedRequest | None:
         access_key=match["key"],
         region=match["region"],
         service=match["service"],
+        operation=operation,
     )
 
 
@@ -118,34 +121,23 @@ def request_checks(
         # API Gateway authorizes the HTTP verb on the resource path (v2 APIs without their /v2 prefix).
         path = request.path.removeprefix("/v2")
         return [Check(f"apigateway:{request.method}", f"arn:aws:apigateway:{region}::{path}")]
-    if service in REST_JSON_MODELS:
-        operation, params = rest_operation(REST_JSON_MODELS[service], request.method, request.path)
-        params = {**request.query, **_json(request.body), **params}
-        if service == "lambda":
-            return _lambda_checks(operation, params, region, account)
-        return _scheduler_checks(operation, params, region, account)
-    if request.target:
-        prefix, _, operation = request.target.partition(".")
-        service = JSON_PREFIXES.get(prefix, service)
-        params = _json(request.body)
-        if service == "athena":
-            return _athena_checks(operation, params, region, account, query_workgroup)
-        if service == "glue":
-            return _glue_checks(operation, params, region, account)
-        if service == "logs":
-            return _logs_checks(operation, params, region, account)
-        if service == "ssm":
-            return _ssm_checks(operation, params, region, account)
-        return [Check(f"{service}:{operation}", "*")]
-    return [Check(f"{service}:{request.method}", "*")]
-
-
-def _json(body: bytes) -> dict:
-    try:
-        value = json.loads(body or b"{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    operation = request.operation
+    if operation is None:
+        return [Check(f"{service}:{request.method}", "*")]
+    name, params = operation.name, operation.params
+    if operation.service == "lambda":
+        return _lambda_checks(name, params, region, account)
+    if operation.service == "scheduler":
+        return _scheduler_checks(name, params, region, account)
+    if operation.service == "athena":
+        return _athena_checks(name, params, region, account, query_workgroup)
+    if operation.service == "glue":
+        return _glue_checks(name, params, region, account)
+    if operation.service == "logs":
+        return _logs_checks(name, params, region, account)
+    if operation.service == "ssm":
+        return _ssm_checks(name, params, region, account)
+    return [Check(f"{service}:{name}", "*")]
 
 
 def _query_checks(service: str, action: str, params: dict, account: str) -> list[Check]:
@@ -171,41 +163,6 @@ def _query_checks(service: str, action: str, params: dict, account: str) -> list
     else:
         resource = "*"
     return [Check(f"iam:{action}", resource)]
-
-
-@cache
-def _rest_routes(model: str) -> list[tuple[str, re.Pattern, str, int]]:
-    """(method, path regex, operation, literal length) of each operation of a REST service, from botocore."""
-    import botocore.session
-
-    service_model = botocore.session.get_session().get_service_model(model)
-    routes = []
-    for name in service_model.operation_names:
-        http = service_model.operation_model(name).http
-        uri = http["requestUri"].split("?", 1)[0]
-        parts, literal = [], 0
-        for piece in re.split(r"(\{[^}]+\})", uri):
-            if piece.startswith("{"):
-                label = piece[1:-1]
-                greedy = label.endswith("+")
-                label = label.rstrip("+")
-                parts.append(f"(?P<{label}>{'.+' if greedy else '[^/]+'})")
-            else:
-                parts.append(re.escape(piece))
-                literal += len(piece)
-        routes.append((http["method"], re.compile("".join(parts) + "/?"), name, literal))
-    # The most specific route first: /functions/{F}/configuration before /functions/{F}.
-    return sorted(routes, key=lambda route: -route[3])
-
-
-def rest_operation(model: str, method: str, path: str) -> tuple[str, dict[str, str]]:
-    """The operation of a REST-JSON service a request calls, and the parameters its path carries."""
-    for route_method, pattern, name, _ in _rest_routes(model):
-        if route_method == method:
-            match = pattern.fullmatch(path)
-            if match:
-                return name, match.groupdict()
-    return f"{method.title()}Unknown", {}
 
 
 def _function_arn(name: str, region: str, account: str) -> str:

@@ -10,8 +10,6 @@ import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from sandbox.athena import AthenaError, AthenaService
 from tests.sandbox import test_athena_sql as base
@@ -31,6 +29,7 @@ from tests.sandbox.test_athena_sql import (
 )
 
 # The same module-scoped moto server and lab as the SQL tests' (one server per module).
+aws_server = base.aws_server
 moto_endpoint = base.moto_endpoint
 lab = base.lab
 
@@ -313,30 +312,11 @@ def test_stop_query_execution_cancels_a_running_query(lab):
         assert not thread.is_alive()
 
 
-# -- boto3 through a tiny WSGI front --------------------------------------------------------------------
+# -- boto3 through the sandbox's AWS port ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def athena_client(lab):
-    """boto3's athena client talking to the service through the JSON protocol (as the sandbox server will)."""
-    svc = lab["svc"]
-
-    @Request.application
-    def app(request: Request) -> Response:
-        action = request.headers.get("X-Amz-Target", "").split(".")[-1]
-        try:
-            body = svc.handle(action, json.loads(request.get_data() or b"{}"))
-            return Response(json.dumps(body), content_type="application/x-amz-json-1.1")
-        except AthenaError as error:
-            payload = {"__type": error.code, "Message": error.message}
-            return Response(
-                json.dumps(payload), status=error.status, content_type="application/x-amz-json-1.1"
-            )
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield client(f"http://127.0.0.1:{server.server_port}", "athena")
-    server.shutdown()
-    thread.join(timeout=5)
+    """boto3's athena client talking to the sandbox's AWS port, in the protocol the installed botocore models."""
+    return client(lab["endpoint"], "athena")
 
 
 def test_boto3_paginator_reads_more_than_1000_rows(athena_client):

@@ -13,10 +13,9 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from sandbox.athena import AthenaService
+from sandbox.server import SandboxServer
 
 REGION = "sa-east-1"
 ENRICHED = "lab-enriched"
@@ -99,13 +98,19 @@ def upload_enriched(s3, prefix: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint():
+def aws_server():
+    """The sandbox's AWS port (moto behind the protocol layer the engine's own clients go through), in-process."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    server = SandboxServer(aws_port=0, with_telegram=False).start()
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(aws_server):
+    # moto keeps its state per process, shared by every in-process server: each module starts from a clean slate.
+    aws_server.aws.reset()
+    return aws_server.aws.endpoint_url
 
 
 def client(endpoint: str, service: str):
@@ -122,8 +127,6 @@ def client(endpoint: str, service: str):
 @pytest.fixture(scope="module")
 def lab(moto_endpoint):
     """Buckets, the enriched Parquet, a Glue database and a projection table `telegram`."""
-    # moto keeps its state per process, shared by every in-process server: start from a clean slate.
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     s3 = client(moto_endpoint, "s3")
     for bucket in (ENRICHED, RESULTS):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})

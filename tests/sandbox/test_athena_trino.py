@@ -20,6 +20,7 @@ from tests.sandbox import mensagens_lab
 from tests.sandbox import test_athena_sql as base
 from tests.sandbox.test_athena_sql import REGION, client, run_ok, start, wait
 
+aws_server = base.aws_server
 moto_endpoint = base.moto_endpoint
 BUCKET = "turma-enriched"
 RESULTS = "turma-results"
@@ -595,9 +596,6 @@ def _case(case):
 @pytest.fixture(scope="module")
 def turma(moto_endpoint):
     """`mensagens` created with notebook 05's own DDL over the hand-made class."""
-    import requests
-
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     s3 = client(moto_endpoint, "s3")
     for bucket in (BUCKET, RESULTS):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})

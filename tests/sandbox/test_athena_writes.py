@@ -14,6 +14,7 @@ import pytest
 from tests.sandbox import test_athena_sql as base
 from tests.sandbox.test_athena_sql import DB, ENRICHED, OUTPUT, RESULTS, client, rows, run_ok, start, wait
 
+aws_server = base.aws_server
 moto_endpoint = base.moto_endpoint
 lab = base.lab
 

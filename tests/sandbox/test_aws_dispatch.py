@@ -14,7 +14,7 @@ hosts = [None, "moto_api", "s3", "s3.sa-east-1.amazonaws.com", "logs.sa-east-1.a
 app = DomainDispatcherApplication(create_backend_app)
 expected = [original(app, host) for host in hosts]
 
-from sandbox.aws.app import configure_moto
+from sandbox.aws.moto_setup import configure_moto
 configure_moto()
 assert DomainDispatcherApplication.get_backend_for_host._sandbox_replaced
 twice = [[app.get_backend_for_host(host) for host in hosts] for _ in range(2)]

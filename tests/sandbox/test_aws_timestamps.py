@@ -64,7 +64,7 @@ def test_every_other_value_goes_to_botocore_unchanged(value):
 def test_the_sandbox_server_uses_it_for_moto_answers():
     # In a process of its own: configure_moto changes moto's settings for the whole process, as in the server.
     code = (
-        "from sandbox.aws.app import configure_moto\n"
+        "from sandbox.aws.moto_setup import configure_moto\n"
         "configure_moto()\n"
         "from moto.core import serialize\n"
         "print(serialize.parse_to_aware_datetime('2025-03-10T12:51:18.000Z').isoformat(),\n"
