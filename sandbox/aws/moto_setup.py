@@ -20,24 +20,12 @@ from typing import Any
 
 from sandbox import config
 from sandbox.aws.patching import replaces
+from sandbox.aws.protocol import OFFERED
 
 SPEED_SWITCH = "SANDBOX_SPEED_CHANGES"
 
 # moto's service modules (get_backend names) and server apps (URL dispatcher names) the tutorial uses.
-SERVICES = (
-    "s3",
-    "iam",
-    "sts",
-    "lambda",
-    "apigateway",
-    "apigatewayv2",
-    "events",
-    "scheduler",
-    "glue",
-    "athena",
-    "logs",
-    "ssm",
-)
+SERVICES = OFFERED  # moto's get_backend names are botocore's, the services the protocol layer offers
 SERVICE_APPS = (
     "s3",
     "iam",
