@@ -140,11 +140,22 @@ class AwsSandbox:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/"):
             return self._control(Request(environ))(environ, start_response)
+        operation = None
         try:
             operation = _identify(environ)
+            return self._serve(operation, environ, start_response)
         except UnknownOperation as error:
             log.info("operação desconhecida: %s", error.message)
             return _answer(unknown_operation_response(error))(environ, start_response)
+        except Exception:
+            # A fault of the sandbox itself: logged whole, answered as AWS answers its own faults (500
+            # InternalFailure in the request's protocol), never as an HTML page a client cannot read.
+            log.exception(
+                "erro interno do sandbox em %s", operation.name if operation else environ.get("PATH_INFO")
+            )
+            return _answer(_internal_failure(environ, operation))(environ, start_response)
+
+    def _serve(self, operation: Operation | None, environ: dict, start_response):
         try:
             denied = self._authorize(environ, operation)
             if denied is not None:
@@ -197,6 +208,7 @@ class AwsSandbox:
         data = b"".join(body)
         if hasattr(body, "close"):
             body.close()
+        status = int(held["status"].split()[0])
         if not data.lstrip()[:15].lower().startswith(b"<!doctype html"):
             headers = [
                 (k, content_type_of(operation) if k.lower() == "content-type" else v)
@@ -204,6 +216,9 @@ class AwsSandbox:
             ]
             start_response(held["status"], headers)
             return [data]
+        if status not in (404, 405):  # Flask's page for an exception in a moto handler
+            log.error("moto respondeu %s com uma página HTML em %s", status, operation.name)
+            return _answer(_internal_failure(environ, operation))(environ, start_response)
         error = UnknownOperation(
             operation.service,
             operation.protocol,
@@ -589,6 +604,15 @@ def _identify(environ: dict) -> Operation | None:
         return None
     body = None if service == "s3" else Request(environ).get_data()
     return identify(environ, body, service)
+
+
+def _internal_failure(environ: dict, operation: Operation | None) -> tuple[int, dict[str, str], bytes]:
+    message = "Erro interno do sandbox (não da AWS): veja o log do sandbox e avise quem mantém o tutorial."
+    if operation is not None:
+        return serialize_error(operation, "InternalFailure", message, 500)
+    service = _scope(environ)[1] or ""
+    wire = "rest-xml" if service == "s3" else "query" if service in ("iam", "sts") else "json"
+    return serialize_error(None, "InternalFailure", message, 500, service=service, protocol=wire)
 
 
 def _answer(answer: tuple[int, dict[str, str], bytes]) -> Response:

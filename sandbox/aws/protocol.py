@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 RETIRED_PROTOCOLS: dict[str, dict[str, str]] = {
     "athena": {"protocol": "json", "jsonVersion": "1.1", "targetPrefix": "AmazonAthena"},
 }
+CBOR = "smithy-rpc-v2-cbor"
 # The services the sandbox offers (botocore names), by the SigV4 signing name their requests carry.
 OFFERED = (
     "s3",
@@ -111,8 +112,8 @@ def install_retired_protocols() -> None:
     @replaces(utils, "_load_service_model")
     def _load_service_model(original, service_name: str, model_name: str) -> dict:
         model = original(service_name, model_name)
-        retired = RETIRED_PROTOCOLS.get(service_name)
-        if model_name == "service-2" and retired is not None:
+        retired = retired_protocol(service_name, model["metadata"]) if model_name == "service-2" else None
+        if retired is not None:
             metadata = model["metadata"]
             protocols = metadata.get("protocols") or [metadata["protocol"]]
             if retired["protocol"] not in protocols:
@@ -126,6 +127,22 @@ def install_retired_protocols() -> None:
     utils.get_service_model.cache_clear()
     routing.get_service_router.cache_clear()
     service_model.cache_clear()
+
+
+def retired_protocol(service: str, metadata: dict) -> dict[str, str] | None:
+    """The form moto's handlers read that the model no longer lists: Athena's JSON 1.1, or JSON for a JSON service
+    whose model lists CBOR alone. (The 48 services botocore 1.44 models in CBOR all list JSON or query too; the
+    day one drops it, its CBOR path `/service/{targetPrefix}/operation/...` still names the JSON target prefix.)"""
+    if service in RETIRED_PROTOCOLS:
+        return RETIRED_PROTOCOLS[service]
+    protocols = metadata.get("protocols") or [metadata["protocol"]]
+    if protocols == [CBOR] and "targetPrefix" in metadata:
+        return {
+            "protocol": "json",
+            "jsonVersion": metadata.get("jsonVersion", "1.0"),
+            "targetPrefix": metadata["targetPrefix"],
+        }
+    return None
 
 
 @cache
@@ -143,7 +160,7 @@ def moto_protocol(service: str) -> str:
         return RETIRED_PROTOCOLS[service]["protocol"]
     metadata = service_model(service).metadata
     protocols = metadata.get("protocols") or [metadata["protocol"]]
-    return next((p for p in protocols if p != "smithy-rpc-v2-cbor"), metadata["protocol"])
+    return next((p for p in protocols if p != CBOR), metadata["protocol"])
 
 
 @cache
@@ -157,14 +174,17 @@ def services_signed_as(signing_name: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def protocol_of(service: str, request) -> str:
-    """The protocol a request uses, as moto tells it (headers and content type), among those the model lists."""
+def protocol_of(service: str, request, strict: bool = False) -> str:
+    """The protocol a request uses, as moto tells it (headers and content type), among those the model lists. Not
+    one of them: NotImplementedError when strict, else the model's own (for the error's shape)."""
     from moto.core.request import determine_request_protocol
 
     model = service_model(service)
     try:
         return determine_request_protocol(model, request)
     except NotImplementedError:
+        if strict:
+            raise
         return model.metadata["protocol"]
 
 
@@ -193,9 +213,8 @@ def identify(environ: dict, body: bytes | None, signing_name: str) -> Operation:
     from moto.core.routing import get_service_router
 
     for service in candidates:
-        model = service_model(service)
         try:
-            protocol = _supported_protocol(model, request)
+            protocol = protocol_of(service, request, strict=True)
             operation, uri_params = get_service_router(service).match(request)
         except (NotFound, NotImplementedError):
             continue
@@ -209,12 +228,6 @@ def identify(environ: dict, body: bytes | None, signing_name: str) -> Operation:
         f"O sandbox não conhece esta operação do {service_model(service).metadata['serviceId']} "
         f"({described}): ela não existe no modelo do botocore instalado.",
     )
-
-
-def _supported_protocol(model, request) -> str:
-    from moto.core.request import determine_request_protocol
-
-    return determine_request_protocol(model, request)
 
 
 def _protocol_guess(signing_name: str, request) -> str:
@@ -305,10 +318,15 @@ def _unmodeled_error(service: str, protocol: str, code: str, message: str, statu
         return status, {"Content-Type": "application/xml"}, body.encode()
     headers = {"x-amzn-ErrorType": code}
     if protocol == "smithy-rpc-v2-cbor":
+        from botocore.model import ShapeResolver
         from botocore.serialize import RpcV2CBORSerializer
 
+        shapes = {"Error": {"type": "structure", "members": {"__type": {"shape": "S"}, "message": {"shape": "S"}}},
+                  "S": {"type": "string"}}  # fmt: skip
         body = bytearray()
-        RpcV2CBORSerializer()._serialize_data_item(body, {"__type": code, "message": message}, None)
+        RpcV2CBORSerializer()._serialize_data_item(
+            body, {"__type": code, "message": message}, ShapeResolver(shapes).get_shape_by_name("Error")
+        )
         return (
             status,
             headers | {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"},

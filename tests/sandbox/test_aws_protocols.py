@@ -14,6 +14,8 @@ import json
 from urllib.parse import unquote, urlencode, urlsplit
 
 import boto3
+import botocore.config
+import botocore.loaders
 import botocore.session
 import pytest
 import requests
@@ -21,6 +23,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.parsers import RpcV2CBORParser
 from botocore.serialize import create_serializer
 
 from sandbox.aws import protocol
@@ -281,3 +284,95 @@ def test_unknown_query_and_s3_operations_answer_in_xml(server):
     assert iam.status_code == 400 and "<Code>UnknownOperationException</Code>" in iam.text
     s3 = signed(server, "s3", "PATCH", "/um-bucket")
     assert s3.status_code == 501 and "<Code>NotImplemented</Code>" in s3.text
+
+
+# ---- the next service to move ----------------------------------------------------------------------------------
+@pytest.fixture
+def logs_moved_to_cbor(server, monkeypatch):
+    """CloudWatch Logs as a botocore release would model it once AWS moves it to Smithy RPC v2 CBOR alone (48
+    services list CBOR already, next to JSON or query, which botocore 1.44 still prefers): then a boto3 client
+    sends CBOR. The sandbox and the client both read the changed model; moto's caches are cleared around it."""
+    import moto.core.routing as routing
+    import moto.core.utils as utils
+
+    def moved(model: dict) -> dict:
+        cbor = "smithy-rpc-v2-cbor"
+        return {**model, "metadata": {**model["metadata"], "protocol": cbor, "protocols": [cbor]}}
+
+    def clear():
+        for cached in (utils.get_service_model, routing.get_service_router, protocol.service_model,
+                       protocol.moto_protocol, protocol.services_signed_as):  # fmt: skip
+            cached.cache_clear()
+
+    # Beneath both readers: botocore's loader class, which moto's own loader extends.
+    load = botocore.loaders.Loader.load_service_model
+
+    def load_moved(loader, name, kind, api_version=None):
+        model = load(loader, name, kind, api_version)
+        return moved(model) if (name, kind) == ("logs", "service-2") else model
+
+    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", load_moved)
+    clear()
+    session = botocore.session.get_session()
+    yield boto3.Session(botocore_session=session).client(
+        "logs", endpoint_url=server.aws.endpoint_url, region_name=REGION
+    )
+    monkeypatch.undo()
+    clear()
+
+
+def test_a_service_that_moves_to_cbor_keeps_working_with_the_new_client(logs_moved_to_cbor, server):
+    logs_server = server
+    logs = logs_moved_to_cbor
+    assert logs.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor"  # what the new client sends
+    sent = []
+    logs.meta.events.register(
+        "before-send", lambda request, **_: sent.append(request.headers["smithy-protocol"])
+    )
+    logs.create_log_group(logGroupName="/aws/lambda/ingestao")
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/aws/lambda/ingestao"]
+    with pytest.raises(ClientError) as again:
+        logs.create_log_group(logGroupName="/aws/lambda/ingestao")
+    assert again.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
+    assert again.value.response["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/cbor"
+    assert sent == [b"rpc-v2-cbor"] * 3
+    # Clients of the botocore before the move still send JSON 1.1, which AWS keeps accepting.
+    old = signed(logs_server, "logs", "POST", "/", b'{"logGroupNamePrefix": "/aws/"}',
+                 {"X-Amz-Target": "Logs_20140328.DescribeLogGroups", "Content-Type": "application/x-amz-json-1.1"})  # fmt: skip
+    assert [g["logGroupName"] for g in old.json()["logGroups"]] == ["/aws/lambda/ingestao"]
+
+
+def test_an_unknown_cbor_operation_is_a_cbor_error(logs_moved_to_cbor, server):
+    path = "/service/Logs_20140328/operation/InventarUmaOperacao"
+    answer = signed(server, "logs", "POST", path, b"\xa0",
+                    {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"})  # fmt: skip
+    assert answer.status_code == 400 and answer.headers["Content-Type"] == "application/cbor"
+    parsed = RpcV2CBORParser().parse(
+        {"status_code": 400, "headers": answer.headers, "body": answer.content}, None
+    )
+    assert parsed["Error"]["Code"] == "UnknownOperationException"
+    assert "O sandbox não conhece esta operação do CloudWatch Logs" in parsed["Error"]["Message"]
+
+
+# ---- the sandbox's own faults -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("service", ["athena", "iam", "s3"])
+def test_a_fault_of_the_sandbox_is_a_500_the_client_reads_not_an_html_page(server, monkeypatch, service):
+    def broken(*args, **kwargs):
+        raise RuntimeError("um defeito do sandbox")
+
+    monkeypatch.setattr(server.aws, "_served_here", broken)
+    client = boto3.client(
+        service,
+        endpoint_url=server.aws.endpoint_url,
+        region_name=REGION,
+        config=botocore.config.Config(retries={"max_attempts": 1}),
+    )
+    call = {"athena": lambda: client.list_work_groups(), "iam": lambda: client.list_users(),
+            "s3": lambda: client.list_buckets()}[service]  # fmt: skip
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert error["Error"]["Code"] == "InternalFailure"
+    assert "Erro interno do sandbox" in error["Error"]["Message"]
