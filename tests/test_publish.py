@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -264,7 +265,19 @@ def test_binder_installs_the_project_after_copying_it_into_the_image():
     post_build_file = (ROOT / "binder" / "postBuild").read_text()
     assert os.access(ROOT / "binder" / "postBuild", os.X_OK)
     assert "set -euo pipefail" in post_build_file
-    assert 'pip install --no-cache-dir -e ".[sandbox,ptbr]"' in post_build_file
+    # The locked versions (uv.lock), then the project without resolving again: Binder gets what the tests passed with.
+    export = re.search(r"^uv export .*$", post_build_file, re.M).group(0)
+    assert "--frozen" in export and "--extra sandbox --extra ptbr" in export
+    assert 'pip install --no-cache-dir -r "$requirements"' in post_build_file
+    assert "pip install --no-cache-dir --no-deps -e ." in post_build_file
+    exported = subprocess.run(
+        [Path(sys.executable).parent / "uv", *shlex.split(export.split(" --output-file")[0])[1:]],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    lock = (ROOT / "uv.lock").read_text()
+    for name in ("boto3", "moto", "duckdb", "sqlglot"):
+        version = re.search(rf'\[\[package\]\]\nname = "{name}"\nversion = "([^"]+)"', lock).group(1)
+        assert f"\n{name}=={version}" in exported, name
     # The same JupyterLab settings as `make lab`: interface in pt-BR, no news pop-up.
     assert "cp binder/overrides.json" in post_build_file
     overrides = json.loads((ROOT / "binder" / "overrides.json").read_text())
