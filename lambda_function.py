@@ -5,7 +5,8 @@ Two handlers live in this one file, deployed as two functions:
 - ``lambda_handler``: Telegram's webhook calls Amazon API Gateway, which invokes this handler with the update;
   it stores the update, as received, in the raw bucket at
   ``telegram/context_date=YYYY-MM-DD/{update_id}.json``. When the group becomes a supergroup (a new chat id), it
-  records that in ``estado/migracoes/{new id}.json`` and keeps storing the group under either id.
+  records that in ``estado/migracoes/{new id}.json`` and keeps storing the group under either id. A signed request
+  it cannot store as an update is kept, with the reason, in ``quarentena/YYYY-MM-DD/{sha256}.json``.
 - ``etl_handler``: the daily ETL from the raw JSON to the enriched Parquet dataset.
 
 Only the standard library and boto3 are imported at module level: both come with the Lambda Python runtime.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import io
 import json
@@ -45,6 +47,8 @@ TELEGRAM_SECRET_TOKEN = os.environ.get("TELEGRAM_SECRET_TOKEN", "")
 TELEGRAM_SECRET_TOKEN_OPTIONAL = os.environ.get("TELEGRAM_SECRET_TOKEN_OPTIONAL", "")
 TIMEZONE = ZoneInfo(os.environ.get("TIMEZONE", "America/Sao_Paulo"))
 RAW_PREFIX = "telegram"
+# Signed requests that are not a storable update: outside telegram/, so the ETL and Athena never read them.
+QUARANTINE_PREFIX = "quarentena"
 
 logger = logging.getLogger("lambda_function")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -66,11 +70,24 @@ LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Rejected(Exception):
-    """A request that can never succeed: answered with a 4xx so Telegram does not redeliver it forever."""
+    """A request without the right secret (401 or 403): not Telegram, so nothing of it is written anywhere."""
 
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
+        self.reason = reason
+
+
+class NotAnUpdate(Exception):
+    """A signed request that cannot be stored as an update: it is kept in quarantine and answered 200.
+
+    Telegram's webhook server treats every answer other than 2xx alike: it redelivers the update until it is
+    24 hours past its date, and holds that chat's later updates meanwhile (one update at a time per chat; see
+    WebhookActor in tdlib/telegram-bot-api). A 4xx would stall the group for up to a day, losing nothing visible.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
         self.reason = reason
 
 
@@ -83,15 +100,19 @@ def lambda_handler(event: dict, context) -> dict:
         # A misconfigured function must fail loudly (and Telegram retry) rather than drop updates.
         raise RuntimeError("AWS_S3_BUCKET não está definida nas variáveis de ambiente da função")
     try:
-        check_envelope(event)
-        headers = normalized_headers(event)
-        check_secret(headers, secret)
-        body = request_body(event)
-        update = parse_update(body)
-        day = partition_date(update, update_type(update), arrival_epoch(event), TIMEZONE)
+        check_secret(normalized_headers(event), secret)
     except Rejected as rejected:
         log_decision(None, None, "rejected", status=rejected.status, reason=rejected.reason)
         return http_response(rejected.status, {"ok": False, "error": rejected.reason})
+    try:
+        check_envelope(event)
+        body = request_body(event)
+        update = parse_update(body)
+        day = partition_date(update, update_type(update), arrival_epoch(event), TIMEZONE)
+    except NotAnUpdate as odd:
+        key = quarantine(event, odd.reason)
+        log_decision(None, None, "quarantined", reason=odd.reason, key=key)
+        return http_response(200, {"ok": True})
 
     update_id = update["update_id"]
     kind = update_type(update)
@@ -147,19 +168,24 @@ def check_envelope(event: object) -> None:
     AWS always sends them so; anything else is a hand-made event (a direct invocation) that can never succeed.
     """
     if not isinstance(event, dict):
-        raise Rejected(400, "evento inválido: esperado um objeto JSON")
+        raise NotAnUpdate("evento inválido: esperado um objeto JSON")
     for name, kind, label in (
         ("headers", dict, "um objeto"),
         ("isBase64Encoded", bool, "true ou false"),
         ("requestContext", dict, "um objeto"),
     ):
         if event.get(name) is not None and not isinstance(event[name], kind):
-            raise Rejected(400, f"{name} do evento deve ser {label}")
+            raise NotAnUpdate(f"{name} do evento deve ser {label}")
 
 
-def normalized_headers(event: dict) -> dict[str, str]:
-    """Headers with lower-case names: REST APIs keep the client's case, HTTP APIs and Function URLs lower it."""
-    headers = event.get("headers") or {}
+def normalized_headers(event: object) -> dict[str, str]:
+    """Headers with lower-case names: REST APIs keep the client's case, HTTP APIs and Function URLs lower it.
+
+    An event whose headers are not an object (only a direct invocation can send one) has no secret to read.
+    """
+    headers = event.get("headers") if isinstance(event, dict) else None
+    if not isinstance(headers, dict):
+        return {}
     return {str(name).lower(): value for name, value in headers.items() if isinstance(value, str)}
 
 
@@ -181,22 +207,22 @@ def request_body(event: dict) -> bytes:
     """The body exactly as Telegram sent it (API Gateway may base64-encode it)."""
     body = event.get("body")
     if body is None or body == "":
-        raise Rejected(400, "corpo da requisição ausente ou vazio")
+        raise NotAnUpdate("corpo da requisição ausente ou vazio")
     if not isinstance(body, str):
-        raise Rejected(400, "corpo da requisição não é texto")
+        raise NotAnUpdate("corpo da requisição não é texto")
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise Rejected(400, "corpo em base64 inválido") from None
+            raise NotAnUpdate("corpo em base64 inválido") from None
         if not raw:
-            raise Rejected(400, "corpo da requisição ausente ou vazio")
+            raise NotAnUpdate("corpo da requisição ausente ou vazio")
         return raw
     try:
         return body.encode("utf-8")
     except UnicodeEncodeError:
         # Lone surrogates: the text was not valid UTF-8 on the wire.
-        raise Rejected(400, "corpo da requisição não é UTF-8 válido") from None
+        raise NotAnUpdate("corpo da requisição não é UTF-8 válido") from None
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -216,18 +242,18 @@ def parse_update(body: bytes) -> dict:
         text = body.decode("utf-8")
         update = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
     except UnicodeDecodeError:
-        raise Rejected(400, "corpo da requisição não é UTF-8 válido") from None
+        raise NotAnUpdate("corpo da requisição não é UTF-8 válido") from None
     except RecursionError:
-        raise Rejected(400, "JSON aninhado demais") from None
+        raise NotAnUpdate("JSON aninhado demais") from None
     except ValueError as error:
-        raise Rejected(400, f"corpo não é JSON válido: {error}") from None
+        raise NotAnUpdate(f"corpo não é JSON válido: {error}") from None
     if not isinstance(update, dict):
-        raise Rejected(400, "o update deve ser um objeto JSON")
+        raise NotAnUpdate("o update deve ser um objeto JSON")
     if LONE_SURROGATE_ESCAPE.search(text) and not _valid_unicode(update):
-        raise Rejected(400, "o update tem texto com surrogate UTF-16 isolado (não é Unicode válido)")
+        raise NotAnUpdate("o update tem texto com surrogate UTF-16 isolado (não é Unicode válido)")
     update_id = update.get("update_id")
     if not _is_int(update_id) or not 0 <= update_id < MAX_ID:
-        raise Rejected(400, "update sem update_id inteiro válido")
+        raise NotAnUpdate("update sem update_id inteiro válido")
     check_payload(update, check_one_payload(update))
     return update
 
@@ -241,7 +267,7 @@ def check_one_payload(update: dict) -> str:
     kinds = [key for key in update if key != "update_id"]
     if len(kinds) != 1:
         found = ", ".join(kinds) if kinds else "nenhum"
-        raise Rejected(400, f"o update deve ter exatamente um campo além de update_id (veio: {found})")
+        raise NotAnUpdate(f"o update deve ter exatamente um campo além de update_id (veio: {found})")
     return kinds[0]
 
 
@@ -249,15 +275,15 @@ def check_payload(update: dict, kind: str) -> None:
     """The payload's fields that the handler reads have Telegram's types; others are stored as they came."""
     payload = update[kind]
     if not isinstance(payload, dict):
-        raise Rejected(400, f"{kind} deve ser um objeto JSON")
+        raise NotAnUpdate(f"{kind} deve ser um objeto JSON")
     chat = payload.get("chat")
     if chat is not None and (not isinstance(chat, dict) or not _is_int(chat.get("id"))):
-        raise Rejected(400, f"{kind}.chat.id deve ser um número inteiro")
+        raise NotAnUpdate(f"{kind}.chat.id deve ser um número inteiro")
     for name in ("migrate_from_chat_id", "migrate_to_chat_id"):
         if payload.get(name) is not None and not _is_int(payload[name]):
-            raise Rejected(400, f"{kind}.{name} deve ser um número inteiro")
+            raise NotAnUpdate(f"{kind}.{name} deve ser um número inteiro")
     if "date" in payload and not (_is_int(payload["date"]) and 0 <= payload["date"] < MAX_ID):
-        raise Rejected(400, f"{kind}.date deve ser um inteiro (segundos desde 1970)")
+        raise NotAnUpdate(f"{kind}.date deve ser um inteiro (segundos desde 1970)")
 
 
 def _is_int(value: object) -> bool:
@@ -308,7 +334,7 @@ def arrival_epoch(event: dict) -> float:
     if epoch_ms is None:
         return time.time()
     if not (_is_int(epoch_ms) and 0 <= epoch_ms < MAX_ID):
-        raise Rejected(400, f"requestContext.{name} deve ser um inteiro (milissegundos desde 1970)")
+        raise NotAnUpdate(f"requestContext.{name} deve ser um inteiro (milissegundos desde 1970)")
     return epoch_ms / 1000
 
 
@@ -323,7 +349,7 @@ def partition_date(update: dict, kind: str, arrived: float, tz: ZoneInfo) -> str
         return local_datetime(arrived if epoch is None else epoch, tz).date().isoformat()
     except ValueError:
         field = f"{kind}.date" if epoch is not None else "a hora de chegada (requestContext)"
-        raise Rejected(400, f"{field} está fora das datas possíveis (anos 1 a 9999)") from None
+        raise NotAnUpdate(f"{field} está fora das datas possíveis (anos 1 a 9999)") from None
 
 
 def local_datetime(epoch: float, tz: ZoneInfo) -> datetime:
@@ -337,6 +363,80 @@ def local_datetime(epoch: float, tz: ZoneInfo) -> datetime:
 def raw_key(update_id: int, day: str) -> str:
     # One key per update_id: a redelivered update overwrites itself instead of becoming a duplicate.
     return f"{RAW_PREFIX}/context_date={day}/{update_id}.json"
+
+
+def received_bytes(event: object) -> bytes:
+    """The request's body as it reached the function, however malformed: quarantine must lose nothing.
+
+    The base64 of API Gateway is undone when it is valid; otherwise the text is kept as it came (surrogatepass:
+    a lone surrogate round-trips). A body that is not text (only a direct invocation sends one) is kept as JSON.
+    """
+    if not isinstance(event, dict):
+        return json.dumps(event, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        return json.dumps(body, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
+    if event.get("isBase64Encoded") is True:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return body.encode("utf-8", "surrogatepass")
+
+
+def own_date(body: bytes) -> int | None:
+    """The `date` of the body's first payload, when the body is a JSON object holding one the calendar can hold."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for name, payload in data.items():
+        epoch = payload.get("date") if name != "update_id" and isinstance(payload, dict) else None
+        if _is_int(epoch) and 0 <= epoch < MAX_ID:
+            try:
+                local_datetime(epoch, TIMEZONE)
+            except ValueError:
+                continue
+            return epoch
+    return None
+
+
+def arrival_or_now(event: object) -> float:
+    """The gateway's arrival time when the envelope holds a usable one; else the function's own clock."""
+    if not isinstance(event, dict) or not isinstance(event.get("requestContext") or {}, dict):
+        return time.time()
+    try:
+        arrived = arrival_epoch(event)
+        local_datetime(arrived, TIMEZONE)
+    except (NotAnUpdate, ValueError):
+        return time.time()
+    return arrived
+
+
+def quarantine(event: object, reason: str) -> str:
+    """Keep a signed request that is not a storable update, with why and when; returns its key.
+
+    The key is the body's SHA-256 under the day of its own date (else of its arrival): a redelivery of the same
+    body overwrites the same object instead of adding one.
+    """
+    body = received_bytes(event)
+    arrived = arrival_or_now(event)
+    epoch = own_date(body)
+    day = local_datetime(arrived if epoch is None else epoch, TIMEZONE).date().isoformat()
+    digest = hashlib.sha256(body).hexdigest()
+    record = {
+        "reason": reason,
+        "arrived_at": datetime.fromtimestamp(arrived, tz=timezone.utc).isoformat(timespec="milliseconds"),
+        "sha256": digest,
+        "body_base64": base64.b64encode(body).decode("ascii"),
+    }
+    key = f"{QUARANTINE_PREFIX}/{day}/{digest}.json"
+    store(key, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return key
 
 
 def store(key: str, body: bytes) -> None:
@@ -781,7 +881,8 @@ def message_row(update: object, tz: ZoneInfo) -> MessageRow | None:
         update_id=update_id,
         sent_at_local=local_epoch_ms(sent, tz),
         message_type=message_type(message),
-        text_length=len(text) if text is not None else None,  # code points: "é" and "👋" are one each
+        # Code points, not what a person sees: 👍🏽 and 🇧🇷 count 2, a decomposed "é" (e + U+0301) counts 2.
+        text_length=len(text) if text is not None else None,
         reply_to_message_id=_value(reply_to, "message_id", int),
         message_thread_id=_value(message, "message_thread_id", int),
         edit_date=_value(message, "edit_date", int),

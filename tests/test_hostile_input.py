@@ -2,11 +2,14 @@
 
 Every request goes to the real `https://{id}.execute-api.../webhook` URL, through API Gateway and the deployed
 function, exactly as the notebooks left them. For each one: no crash, the right status, and the raw bucket holds
-exactly what it should (the byte-identical body, or nothing at all).
+exactly what it should: the byte-identical body under telegram/, the whole body in quarentena/ (a request with
+the right secret that is not an update: answered 200, because Telegram holds a chat's later updates behind any
+other answer for up to 24 hours), or nothing at all.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -47,7 +50,8 @@ def dumps(update: dict) -> bytes:
 
 
 # Each case builds (body, headers, secret) from the group's id; secret "deployed" is the real one.
-# Expected: (status, stored). "stored" means the very body lands under its update_id.
+# Expected: (status, stored). "telegram": the very body lands under its update_id; "quarentena": it is kept whole
+# in quarantine; False: nothing is written anywhere.
 GROUP = "{group}"
 
 
@@ -82,142 +86,160 @@ CASES = {
         {"x-telegram-bot-api-secret-token": "deployed"},
         None,
         200,
-        True,
+        "telegram",
     ),
-    "text_plain_content_type": (valid(9010), {"Content-Type": "text/plain"}, "deployed", 200, True),
+    "text_plain_content_type": (valid(9010), {"Content-Type": "text/plain"}, "deployed", 200, "telegram"),
     "binary_content_type_arrives_base64_encoded": (
         valid(9011),
         {"Content-Type": "application/octet-stream"},
         "deployed",
         200,
-        True,
+        "telegram",
     ),
     # --- bodies that are not an update
-    "empty_body": (b"", {}, "deployed", 400, False),
-    "json_null": (b"null", {}, "deployed", 400, False),
-    "json_array": (b"[" + valid(9012) + b"]", {}, "deployed", 400, False),
-    "json_string": (b'"update"', {}, "deployed", 400, False),
-    "truncated_json": (valid(9013)[:-5], {}, "deployed", 400, False),
-    "form_encoded_body": (b"update_id=9014&message=oi", {}, "deployed", 400, False),
-    "nan_update_id": (b'{"update_id":NaN,"message":{"chat":{"id":{group}}}}', {}, "deployed", 400, False),
-    "utf8_bom_before_json": (b"\xef\xbb\xbf" + valid(9015), {}, "deployed", 400, False),
+    "empty_body": (b"", {}, "deployed", 200, "quarentena"),
+    "json_null": (b"null", {}, "deployed", 200, "quarentena"),
+    "json_array": (b"[" + valid(9012) + b"]", {}, "deployed", 200, "quarentena"),
+    "json_string": (b'"update"', {}, "deployed", 200, "quarentena"),
+    "truncated_json": (valid(9013)[:-5], {}, "deployed", 200, "quarentena"),
+    "form_encoded_body": (b"update_id=9014&message=oi", {}, "deployed", 200, "quarentena"),
+    "nan_update_id": (
+        valid(9014).replace(b'"update_id":9014', b'"update_id":NaN'),
+        {},
+        "deployed",
+        200,
+        "quarentena",
+    ),
+    "utf8_bom_before_json": (b"\xef\xbb\xbf" + valid(9015), {}, "deployed", 200, "quarentena"),
     "raw_null_byte_inside_a_string": (
         valid(9016).replace(b"Athena", b"Ath\x00ena"),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "deep_nesting": (
         b'{"update_id":9017,"message":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "duplicate_update_id_keys": (
         b'{"update_id":9018,"update_id":9019,' + valid(9018)[len(b'{"update_id":9018,') :],
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "duplicate_message_keys": (
         valid(9020)[:-1] + b',"message":{"chat":{"id":1},"date":0}}',
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     # --- wrong types
     "update_id_as_string": (
         valid(9021).replace(b'"update_id":9021', b'"update_id":"9021"'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "update_id_as_float": (
         valid(9022).replace(b'"update_id":9022', b'"update_id":9022.5'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "update_id_as_integral_float": (
         valid(9023).replace(b'"update_id":9023', b'"update_id":9023.0'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "update_id_as_boolean": (
         valid(9024).replace(b'"update_id":9024', b'"update_id":true'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "negative_update_id": (
         valid(9025).replace(b'"update_id":9025', b'"update_id":-9025'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "huge_update_id": (
         valid(9026).replace(b'"update_id":9026', b'"update_id":' + b"9" * 40),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "chat_id_as_string": (
         valid(9027).replace(b'"id":{group},', b'"id":"{group}",'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "chat_id_as_float": (
         valid(9028).replace(b'"id":{group},', b'"id":{group}.0,'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
-    "message_as_string": (b'{"update_id":9029,"message":"oi"}', {}, "deployed", 400, False),
+    "message_as_string": (
+        valid(9029).split(b'"message":')[0] + b'"message":"Bom dia, turma!"}',
+        {},
+        "deployed",
+        200,
+        "quarentena",
+    ),
     # --- what Telegram never sends: one type per update, valid Unicode, dates within years 1-9999
-    "update_without_a_type": (b'{"update_id":9035}', {}, "deployed", 400, False),
+    "update_without_a_type": (b'{"update_id":9035}', {}, "deployed", 200, "quarentena"),
     "group_member_update_carrying_another_chats_message": (
         b'{"update_id":9040,"my_chat_member":{"chat":{"id":{group},"type":"supergroup"},"date":1742223600},'
         b'"message":{"message_id":1,"chat":{"id":-1001111111111,"type":"supergroup"},"date":1742223600}}',
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "lone_surrogate_escape_in_text": (
         valid(9037).replace(b"Athena", b"Athena \\ud800"),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     "date_in_year_10000": (
         valid(9041).replace(b'"date":1742223600', b'"date":253402300800'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
-    "migrate_from_chat_id_as_list": (valid(9042, migrate_from_chat_id=[1]), {}, "deployed", 400, False),
+    "migrate_from_chat_id_as_list": (
+        valid(9042, migrate_from_chat_id=[1]),
+        {},
+        "deployed",
+        200,
+        "quarentena",
+    ),
     "date_as_string": (
         valid(9030).replace(b'"date":1742223600', b'"date":"1742223600"'),
         {},
         "deployed",
-        400,
-        False,
+        200,
+        "quarentena",
     ),
     # --- valid JSON: kept or deliberately ignored
     "huge_chat_id_of_another_chat": (
@@ -251,20 +273,20 @@ CASES = {
         200,
         False,
     ),
-    "escaped_null_byte_in_text": (valid(9036, text="antes\u0000depois"), {}, "deployed", 200, True),
+    "escaped_null_byte_in_text": (valid(9036, text="antes\u0000depois"), {}, "deployed", 200, "telegram"),
     "unknown_future_field_and_type": (
         b'{"update_id":9038,"message_reaction_v9":{"chat":{"id":{group},"type":"supergroup"},"date":1742223600}}',
         {},
         "deployed",
         200,
-        True,
+        "telegram",
     ),
     "emoji_and_accents": (
         valid(9039, text="Consegui! Lambda rodando liso 🚀 ação"),
         {},
         "deployed",
         200,
-        True,
+        "telegram",
     ),
 }
 
@@ -285,15 +307,23 @@ def request_parts(stack: Stack, template: bytes, headers: dict, secret: str | No
     return body, resolved, secret, params
 
 
+def quarantined(stack: Stack) -> list[dict]:
+    s3 = stack.client("s3")
+    return [
+        json.loads(s3.get_object(Bucket=stack.raw_bucket, Key=key)["Body"].read())
+        for key in stack.raw_keys("quarentena/")
+    ]
+
+
 def update_id_of(body: bytes) -> str:
     return body.split(b'"update_id":', 1)[1].split(b",", 1)[0].split(b"}", 1)[0].decode()
 
 
 def test_the_cases_cover_every_answer_a_stranger_can_get():
-    """No secret (401), a wrong one (403), a body that is no update (400), an update kept (200, stored) or
-    deliberately ignored (200, nothing stored): every answer has cases, and no case expects an impossible one."""
+    """No secret (401), a wrong one (403), a body that is no update (200, quarantined), an update kept (200,
+    stored) or deliberately ignored (200, nothing stored): every answer has cases, and no case expects another."""
     outcomes = {(status, stored) for _, _, _, status, stored in CASES.values()}
-    assert outcomes == {(401, False), (403, False), (400, False), (200, True), (200, False)}
+    assert outcomes == {(401, False), (403, False), (200, "quarentena"), (200, "telegram"), (200, False)}
 
 
 @pytest.mark.parametrize(("template", "headers", "secret", "status", "stored"), CASES.values(), ids=CASES)
@@ -306,13 +336,17 @@ def test_hostile_request_gets_the_right_status_and_stores_only_what_it_should(
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["ok"] is (status == 200)
-    keys = bucket.raw_keys()
-    if stored:
+    keys, kept = bucket.raw_keys(), quarantined(bucket)
+    if stored == "telegram":
         assert len(keys) == 1 and keys[0].endswith(f"/{update_id_of(body)}.json"), keys
         stored_body = bucket.client("s3").get_object(Bucket=bucket.raw_bucket, Key=keys[0])["Body"].read()
         assert stored_body == body
-    else:
+        assert kept == []
+    elif stored == "quarentena":
         assert keys == []
+        assert [base64.b64decode(record["body_base64"]) for record in kept] == [body]
+    else:
+        assert bucket.raw_keys("") == []
 
 
 def test_wrong_method_and_path_never_reach_the_function(bucket):
@@ -340,12 +374,13 @@ def test_hostile_requests_do_not_disturb_the_next_real_update(bucket):
     assert bucket.raw_keys() == ["telegram/context_date=2025-03-17/9102.json"]
 
 
-def test_invalid_utf8_body_is_refused_by_the_function_and_not_stored(bucket):
+def test_invalid_utf8_body_is_kept_in_quarantine_not_stored_as_an_update(bucket):
     body = body_for(valid(9201), bucket.group_id).replace(b"Athena", b"Ath\xff\xfeena")
     response = bucket.send(body)
     assert response.headers["content-type"].startswith("application/json"), response.text[:80]
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert bucket.raw_keys() == []
+    assert len(quarantined(bucket)) == 1
 
 
 @pytest.mark.parametrize("megabytes", [7, 11])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import importlib
 import importlib.util
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from moto import mock_aws
 
 EVENTS = Path(__file__).parent / "events"
 BUCKET = "turma-123456789012-sa-east-1-raw"
+ENRICHED = "turma-123456789012-sa-east-1-enriched"
 GROUP_ID = -1001987654321
 OLD_GROUP_ID = -4012345678
 SECRET = "Zq3_secret-token-for-the-tests_9x"
@@ -235,33 +237,55 @@ def test_secret_header_with_a_lone_surrogate_is_a_wrong_secret_not_a_crash(handl
     assert stored(s3) == {}
 
 
-# --- Bodies that can never succeed ----------------------------------------------------------------------------------
+# --- Signed requests that are not a storable update: kept in quarantine, answered 200 ----------------------------
+# Telegram's webhook server redelivers any update answered with something other than 2xx until it is 24 hours past
+# its date, and holds that chat's later updates meanwhile (tdlib/telegram-bot-api, WebhookActor): a 4xx here would
+# stall the group for up to a day. So each of these is answered 200 and kept, whole, outside telegram/.
+ARRIVED_AT = "2025-03-17T15:04:12.311+00:00"  # the envelopes' timeEpoch / requestTimeEpoch
+BASE = "text_with_entities"
+
+
+def with_change(path: tuple, value=None, *, delete: bool = False, base: str = BASE) -> str:
+    """A genuine update of the group with exactly one thing wrong: `path` set to `value` (or deleted)."""
+    data = update(base)
+    target = data
+    for name in path[:-1]:
+        target = target[name]
+    if delete:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return telegram_body(data)
+
+
+VALID = telegram_body(update(BASE))
+UPDATE_ID = '"update_id":801234567'
 BAD_BODIES = {
     "absent": None,
     "empty": "",
-    "not_json": "update_id=1",
-    "truncated_json": '{"update_id": 801234567, "message": {',
-    "array": "[1, 2, 3]",
-    "string": '"update"',
+    "form_encoded": "update_id=801234567&message=Bom+dia",
+    "truncated_json": VALID[:-5],
+    "update_inside_an_array": f"[{VALID}]",
+    "update_encoded_twice": json.dumps(VALID),
     "null": "null",
-    "no_update_id": '{"message": {"message_id": 1}}',
-    "update_id_as_string": '{"update_id": "801234567"}',
-    "update_id_as_float": '{"update_id": 801234567.0}',
-    "update_id_as_bool": '{"update_id": true}',
-    "negative_update_id": '{"update_id": -5}',
-    "huge_update_id": '{"update_id": 123456789012345678901234567890}',
-    "duplicate_keys": '{"update_id": 1, "update_id": 2}',
-    "nan": '{"update_id": NaN}',
-    "deep_nesting": '{"update_id": 1, "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
-    "message_not_object": '{"update_id": 1, "message": "oi"}',
-    "chat_id_as_string": '{"update_id": 1, "message": {"message_id": 1, "date": 1742223840, '
-    '"chat": {"id": "-1001987654321", "type": "supergroup"}}}',
-    "chat_id_as_float": '{"update_id": 1, "message": {"message_id": 1, "date": 1742223840, '
-    '"chat": {"id": -1001987654321.0, "type": "supergroup"}}}',
-    "date_as_string": '{"update_id": 1, "message": {"message_id": 1, "date": "2025-03-17", '
-    '"chat": {"id": -1001987654321, "type": "supergroup"}}}',
+    "no_update_id": with_change(("update_id",), delete=True),
+    "update_id_as_string": with_change(("update_id",), "801234567"),
+    "update_id_as_float": with_change(("update_id",), 801234567.0),
+    "update_id_as_bool": with_change(("update_id",), True),
+    "negative_update_id": with_change(("update_id",), -801234567),
+    "huge_update_id": with_change(("update_id",), 123456789012345678901234567890),
+    "duplicate_update_id_keys": VALID.replace(UPDATE_ID, UPDATE_ID + ',"update_id":801234568'),
+    "nan_update_id": VALID.replace(UPDATE_ID, '"update_id":NaN'),
+    "deep_nesting_in_a_field": VALID.replace(
+        '"text":', '"extra":' + "[" * 100_000 + "]" * 100_000 + ',"text":'
+    ),
+    "message_as_string": with_change(("message",), "Bom dia, turma!"),
+    "chat_id_as_string": with_change(("message", "chat", "id"), "-1001987654321"),
+    "chat_id_as_float": with_change(("message", "chat", "id"), -1001987654321.0),
+    "chat_as_list": with_change(("message", "chat"), [-1001987654321]),
+    "date_as_string": with_change(("message", "date"), "2025-03-17"),
     # Telegram's rule: exactly one field besides update_id.
-    "no_payload": '{"update_id": 7}',
+    "no_payload": with_change(("message",), delete=True),
     "group_member_update_smuggling_another_chats_message": telegram_body(
         {
             "update_id": 7,
@@ -270,39 +294,39 @@ BAD_BODIES = {
         }
     ),
     "two_messages": telegram_body(
-        {"update_id": 7, "message": update("other_chat")["message"], "edited_message": {"chat": {"id": 1}}}
+        {**update(BASE), "edited_message": update("edited_message")["edited_message"]}
     ),
     # Fields the handler reads, with types Telegram never sends.
-    "migrate_from_chat_id_as_list": telegram_body(
-        {"update_id": 7, "message": {**update("migrate_from_group")["message"], "migrate_from_chat_id": [1]}}
+    "migrate_from_chat_id_as_list": with_change(
+        ("message", "migrate_from_chat_id"), [1], base="migrate_from_group"
     ),
-    "migrate_from_chat_id_as_object": telegram_body(
-        {"update_id": 7, "message": {**update("migrate_from_group")["message"], "migrate_from_chat_id": {}}}
+    "migrate_from_chat_id_as_object": with_change(
+        ("message", "migrate_from_chat_id"), {}, base="migrate_from_group"
     ),
-    "migrate_to_chat_id_as_string": telegram_body(
-        {"update_id": 7, "message": {**update("migrate_to_supergroup")["message"], "migrate_to_chat_id": "x"}}
+    "migrate_to_chat_id_as_string": with_change(
+        ("message", "migrate_to_chat_id"), "x", base="migrate_to_supergroup"
     ),
-    "date_in_year_10000": telegram_body(
-        {"update_id": 7, "message": {**update("voice")["message"], "date": 253402300800}}
-    ),
-    "date_near_the_id_limit": telegram_body(
-        {"update_id": 7, "message": {**update("voice")["message"], "date": 2**52}}
-    ),
-    "date_beyond_int64": telegram_body(
-        {"update_id": 7, "message": {**update("voice")["message"], "date": 2**70}}
-    ),
-    "negative_date": telegram_body({"update_id": 7, "message": {**update("voice")["message"], "date": -1}}),
-    "lone_surrogate_in_text": telegram_body(update("text_with_entities")).replace(
-        "Bom dia", "Bom \\ud800dia"
-    ),
-    "lone_low_surrogate_in_first_name": telegram_body(update("voice")).replace(
-        '"first_name":"', '"first_name":"\\uDC00'
-    ),
-    "lone_surrogate_in_a_key": telegram_body(update("voice")).replace('"voice":', '"\\ud83d":'),
-    "reversed_surrogate_pair": telegram_body(update("voice")).replace(
-        '"first_name":"', '"first_name":"\\ude00\\ud83d'
-    ),
+    "date_in_year_10000": with_change(("message", "date"), 253402300800),
+    "date_near_the_id_limit": with_change(("message", "date"), 2**52),
+    "date_beyond_int64": with_change(("message", "date"), 2**70),
+    "negative_date": with_change(("message", "date"), -1),
+    "lone_surrogate_in_text": VALID.replace("Bom dia", "Bom \\ud800dia"),
+    "lone_low_surrogate_in_first_name": VALID.replace('"first_name":"', '"first_name":"\\uDC00'),
+    "lone_surrogate_in_a_key": VALID.replace('"text":', '"\\ud83d":'),
+    "reversed_surrogate_pair": VALID.replace('"first_name":"', '"first_name":"\\ude00\\ud83d'),
 }
+
+
+def quarantined(s3) -> dict[str, dict]:
+    return {key: json.loads(body) for key, body in stored(s3).items() if key.startswith("quarentena/")}
+
+
+def quarantine_key(body: bytes, day: str = "2025-03-17") -> str:
+    return f"quarentena/{day}/{hashlib.sha256(body).hexdigest()}.json"
+
+
+def as_bytes(body: str | None) -> bytes:
+    return b"" if body is None else body.encode("utf-8")
 
 
 # Every body in the HTTP API envelope; the forged updates of issue 13 in the other two envelopes as well.
@@ -313,18 +337,110 @@ BAD_BODY_CASES = [(name, "http_v2") for name in BAD_BODIES] + [
 
 
 @pytest.mark.parametrize(("name", "kind"), BAD_BODY_CASES, ids=[f"{n}-{k}" for n, k in BAD_BODY_CASES])
-def test_body_that_can_never_succeed_gets_400_and_one_log_line_saying_why(handler, s3, caplog, name, kind):
+def test_signed_body_that_is_not_an_update_gets_200_and_is_kept_whole_in_quarantine(
+    handler, s3, caplog, name, kind
+):
     caplog.set_level(logging.INFO, logger="lambda_function")
+    body = as_bytes(BAD_BODIES[name])
 
     response = handler.lambda_handler(envelope(BAD_BODIES[name], kind), None)
 
-    assert response["statusCode"] == 400
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"ok": True}
+    [(key, record)] = quarantined(s3).items()
+    assert list(stored(s3)) == [key] == [quarantine_key(body)]
+    assert base64.b64decode(record["body_base64"]) == body
+    assert record["arrived_at"] == ARRIVED_AT
+    assert record["reason"]
+    lines = [json.loads(line.getMessage()) for line in caplog.records]
+    assert lines == [
+        {"update_id": None, "type": None, "decision": "quarantined", "reason": record["reason"], "key": key}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("form_encoded", "não é JSON"),
+        ("no_update_id", "update_id"),
+        ("two_messages", "message, edited_message"),
+        ("lone_surrogate_in_text", "surrogate"),
+        ("date_in_year_10000", "anos 1 a 9999"),
+        ("chat_id_as_string", "chat.id"),
+    ],
+)
+def test_the_quarantine_record_says_why_in_portuguese(handler, s3, name, words):
+    handler.lambda_handler(envelope(BAD_BODIES[name]), None)
+
+    [record] = quarantined(s3).values()
+    assert words in record["reason"]
+
+
+@pytest.mark.parametrize("secret", [None, "wrong-secret"], ids=["no_secret", "wrong_secret"])
+@pytest.mark.parametrize("name", ["no_update_id", "two_messages", "lone_surrogate_in_text", "form_encoded"])
+def test_unsigned_odd_body_is_refused_and_nothing_is_written(handler, s3, name, secret):
+    response = handler.lambda_handler(envelope(BAD_BODIES[name], secret=secret), None)
+
+    assert response["statusCode"] == (401 if secret is None else 403)
     assert stored(s3) == {}
-    lines = [json.loads(record.getMessage()) for record in caplog.records]
-    assert len(lines) == 1
-    assert lines[0]["decision"] == "rejected"
-    assert lines[0]["reason"]
-    assert json.loads(response["body"])["error"] == lines[0]["reason"]
+
+
+def test_a_retried_odd_body_is_kept_once_even_the_next_day(handler, s3):
+    # The body has a date of its own, so the key does not depend on when a retry arrives.
+    body = BAD_BODIES["two_messages"]
+    next_day = envelope(body, "rest_v1")
+    next_day["requestContext"]["requestTimeEpoch"] += 86_400_000
+
+    for event in (envelope(body), envelope(body, "function_url"), next_day):
+        assert handler.lambda_handler(event, None)["statusCode"] == 200
+
+    assert list(stored(s3)) == [quarantine_key(body.encode())]
+
+
+def test_odd_body_without_a_date_of_its_own_is_kept_under_its_arrival_day(handler, s3):
+    event = envelope(BAD_BODIES["form_encoded"])
+    event["requestContext"]["timeEpoch"] = 1742265000_000  # 23:30 of the 17th in São Paulo, the 18th in UTC
+
+    handler.lambda_handler(event, None)
+
+    assert list(stored(s3)) == [quarantine_key(BAD_BODIES["form_encoded"].encode(), "2025-03-17")]
+
+
+def test_quarantine_does_not_change_what_the_etl_reads(s3, configure):
+    s3.create_bucket(Bucket=ENRICHED, CreateBucketConfiguration={"LocationConstraint": "sa-east-1"})
+    handler = configure(AWS_S3_ENRICHED=ENRICHED)
+    handler.lambda_handler(envelope(VALID), None)
+    before = handler.etl_handler({"date": "2025-03-17"}, None)
+
+    for name in FORGED_UPDATES:
+        assert handler.lambda_handler(envelope(BAD_BODIES[name]), None)["statusCode"] == 200
+    after = handler.etl_handler({"date": "2025-03-17"}, None)
+
+    assert len(quarantined(s3)) == len(FORGED_UPDATES)
+    assert (
+        (after["objects_read"], after["rows_written"])
+        == (before["objects_read"], before["rows_written"])
+        == (1, 1)
+    )
+
+
+def test_s3_failure_while_keeping_an_odd_body_fails_the_invocation(s3, configure, caplog):
+    handler = configure(AWS_S3_BUCKET="bucket-that-does-not-exist-raw")
+
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        handler.lambda_handler(envelope(BAD_BODIES["two_messages"]), None)
+
+    assert any(record.levelno == logging.ERROR for record in caplog.records)
+
+
+def test_quarantine_log_line_never_carries_the_body(handler, s3, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    handler.lambda_handler(envelope(BAD_BODIES["two_messages"]), None)
+
+    everything = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Bom dia" not in everything
+    assert SECRET not in everything
 
 
 def test_valid_surrogate_pair_escape_is_an_emoji_and_is_stored(handler, s3):
@@ -364,7 +480,6 @@ def _drop_date(event: dict) -> None:
 FORGED_ENVELOPES = {
     "request_context_as_string": _set(("requestContext",), "contexto"),
     "request_context_as_list": _set(("requestContext",), []),
-    "headers_as_list": _set(("headers",), [["x-telegram-bot-api-secret-token", SECRET]]),
     "is_base64_encoded_as_string": _set(("isBase64Encoded",), "false"),
     "is_base64_encoded_as_number": _set(("isBase64Encoded",), 0),
 }
@@ -381,37 +496,62 @@ FORGED_ARRIVAL_TIMES = {
 
 @pytest.mark.parametrize("kind", ENVELOPES)
 @pytest.mark.parametrize("change", FORGED_ENVELOPES.values(), ids=FORGED_ENVELOPES.keys())
-def test_forged_envelope_gets_400_not_a_crash(handler, s3, caplog, kind, change):
+def test_signed_forged_envelope_is_kept_in_quarantine_not_a_crash(handler, s3, caplog, kind, change):
     caplog.set_level(logging.INFO, logger="lambda_function")
     event = envelope(telegram_body(update("voice")), kind)
     change(event)
 
     response = handler.lambda_handler(event, None)
 
-    assert response["statusCode"] == 400
+    assert response["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert list(stored(s3)) == list(quarantined(s3))
+    # The body is kept as it reached the function (a base64 text whose flag is unreadable stays base64).
+    body = base64.b64decode(event["body"]) if event["isBase64Encoded"] is True else event["body"].encode()
+    assert base64.b64decode(record["body_base64"]) == body
+    assert [json.loads(r.getMessage())["decision"] for r in caplog.records] == ["quarantined"]
+
+
+@pytest.mark.parametrize("kind", ENVELOPES)
+def test_headers_that_are_not_an_object_carry_no_secret(handler, s3, kind):
+    event = envelope(telegram_body(update("voice")), kind)
+    event["headers"] = [["x-telegram-bot-api-secret-token", SECRET]]
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 401
     assert stored(s3) == {}
-    assert [json.loads(r.getMessage())["decision"] for r in caplog.records] == ["rejected"]
 
 
 @pytest.mark.parametrize("kind", ENVELOPES)
 @pytest.mark.parametrize("value", FORGED_ARRIVAL_TIMES.values(), ids=FORGED_ARRIVAL_TIMES.keys())
-def test_forged_arrival_time_gets_400_not_a_crash(handler, s3, kind, value):
+def test_forged_arrival_time_is_kept_in_quarantine_with_the_functions_clock(handler, s3, kind, value):
     event = envelope(telegram_body(update("future_type_in_group")), kind)
     _drop_date(event)
     name = "requestTimeEpoch" if kind == "rest_v1" else "timeEpoch"
     event["requestContext"][name] = value
+    before = datetime.now(timezone.utc)
 
     response = handler.lambda_handler(event, None)
 
-    assert response["statusCode"] == 400
-    assert "requestContext" in json.loads(response["body"])["error"]
+    assert response["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert "requestContext" in record["reason"]
+    assert before <= datetime.fromisoformat(record["arrived_at"]) + timedelta(milliseconds=1)
+    assert datetime.fromisoformat(record["arrived_at"]) <= datetime.now(timezone.utc)
+
+
+@pytest.mark.parametrize("event", [[], "evento", None, 7], ids=["list", "string", "null", "number"])
+def test_event_that_is_not_an_object_has_no_secret_and_gets_401(handler, s3, event):
+    assert handler.lambda_handler(event, None)["statusCode"] == 401
     assert stored(s3) == {}
 
 
 @pytest.mark.parametrize("event", [[], "evento", None, 7], ids=["list", "string", "null", "number"])
-def test_event_that_is_not_an_object_gets_400(handler, s3, event):
-    assert handler.lambda_handler(event, None)["statusCode"] == 400
-    assert stored(s3) == {}
+def test_without_a_secret_by_choice_an_event_that_is_not_an_object_is_kept(s3, configure, event):
+    handler = configure(TELEGRAM_SECRET_TOKEN=None, TELEGRAM_SECRET_TOKEN_OPTIONAL="true")
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert json.loads(base64.b64decode(record["body_base64"])) == event
 
 
 @pytest.mark.parametrize(
@@ -419,12 +559,14 @@ def test_event_that_is_not_an_object_gets_400(handler, s3, event):
     [b"not base64!!", b"\xff\xfe", b"\x00\x01"],
     ids=["bad_base64", "invalid_utf8", "binary"],
 )
-def test_undecodable_base64_body_gets_400(handler, s3, raw):
+def test_undecodable_base64_body_is_kept_as_it_arrived(handler, s3, raw):
     event = envelope("x", b64=True)
     event["body"] = raw.decode("latin-1") if raw == b"not base64!!" else base64.b64encode(raw).decode()
 
-    assert handler.lambda_handler(event, None)["statusCode"] == 400
-    assert stored(s3) == {}
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    # Valid base64 is undone (the bytes Telegram sent); invalid base64 is kept as the text that came.
+    assert base64.b64decode(record["body_base64"]) == raw
 
 
 # --- What is kept and what is ignored -------------------------------------------------------------------------------

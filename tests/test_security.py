@@ -109,8 +109,8 @@ def policy_violations(
     """What makes a role's policy broader than the pipeline needs; empty when it is least privilege.
 
     Allowed wildcards: the role's functions' own log groups (`...:log-group:/aws/lambda/<name>:*`) and objects
-    under `telegram/` (the data) or `estado/migracoes/` (the ingestion's record of a group's new id) of the
-    tutorial's buckets. S3 buckets themselves only for listing.
+    under `telegram/` (the data), `quarentena/` (signed requests that are not an update) or `estado/migracoes/`
+    (the ingestion's record of a group's new id) of the tutorial's buckets. S3 buckets themselves only for listing.
     """
     log_groups = [f"arn:aws:logs:{region}:{account}:log-group:{log_group(name)}" for name in functions]
     allowed_logs = set(log_groups) | {f"{arn}:*" for arn in log_groups}
@@ -135,7 +135,7 @@ def policy_violations(
                 bucket, _, key = resource.removeprefix("arn:aws:s3:::").partition("/")
                 if bucket not in buckets:
                     problems.append(f"bucket inesperado: {resource}")
-                elif key and not key.startswith(("telegram/", "estado/migracoes/")):
+                elif key and not key.startswith(("telegram/", "quarentena/", "estado/migracoes/")):
                     problems.append(f"objetos fora de telegram/: {resource}")
                 elif not key and set(actions) - {"s3:ListBucket"}:
                     problems.append(f"o bucket inteiro para {actions}: {resource}")
@@ -205,6 +205,7 @@ def test_ingestion_role_can_only_put_raw_objects_record_migrations_and_write_its
     # It never reads or lists the messages; it lists only the one prefix where a group's new id is recorded.
     assert s3_grants == {
         ("s3:PutObject", f"{raw}/telegram/*", no_condition),
+        ("s3:PutObject", f"{raw}/quarentena/*", no_condition),
         ("s3:PutObject", f"{raw}/estado/migracoes/*", no_condition),
         ("s3:GetObject", f"{raw}/estado/migracoes/*", no_condition),
         ("s3:ListBucket", raw, json.dumps({"StringLike": {"s3:prefix": "estado/migracoes/*"}})),
