@@ -83,7 +83,7 @@ class NotAnUpdate(Exception):
 
     Telegram's webhook server treats every answer other than 2xx alike: it redelivers the update until it is
     24 hours past its date, and holds that chat's later updates meanwhile (one update at a time per chat; see
-    WebhookActor in tdlib/telegram-bot-api). A 4xx would stall the group for up to a day, losing nothing visible.
+    WebhookActor in tdlib/telegram-bot-api). A 4xx would stall the group for up to a day, without a trace.
     """
 
     def __init__(self, reason: str):

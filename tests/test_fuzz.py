@@ -612,6 +612,11 @@ def expected_outcome(event: dict, now: float) -> tuple[int, dict[str, bytes]]:
         day = _local_day(now if arrival is None else arrival / 1000)
     if day is None:
         return 200, quarantine
+    # The envelope's arrival time is checked even when the update has a date of its own.
+    if context and ("timeEpoch" in context or "requestTimeEpoch" in context):
+        name = "timeEpoch" if "timeEpoch" in context else "requestTimeEpoch"
+        if context[name] is not None and not _integer(context[name], 0, 2**53):
+            return 200, quarantine
     belongs = kind not in NOT_THE_GROUP and (
         (chat is not None and chat["id"] == GROUP_ID) or payload.get("migrate_from_chat_id") == GROUP_ID
     )

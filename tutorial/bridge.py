@@ -7,8 +7,8 @@ notebook 03 set (`POST /_sandbox/webhook/deliver`): same body, same headers, sam
 Lambda. From there the notebooks' ETL and analysis see what the class just wrote.
 
 Nothing lost, nothing repeated: an update's offset is confirmed at the source (the next getUpdates' `offset`)
-only after the webhook answered 2xx, that is, after the Lambda stored it. A failed delivery is retried, with a
-backoff, before any later update, so the order is kept. A crash or Ctrl+C between delivery and confirmation
+only after the webhook answered 2xx, that is, after the Lambda stored it (or kept it in quarantine, or ignored
+it on purpose). A failed delivery is retried, with a backoff, before any later update, so the order is kept. A crash or Ctrl+C between delivery and confirmation
 makes the source hand the update out again on the next run; it is stored again under the same S3 key
 (`{update_id}.json`), which overwrites instead of duplicating. Ctrl+C confirms what was delivered and exits 0.
 
