@@ -155,6 +155,33 @@ KINDS = [
 ]
 
 
+# What Athena's table (notebook 05's CREATE TABLE) and the course's queries read, written out here rather than taken
+# from enriched_schema(), the code under test: (name, Arrow type, nullable).
+ENRICHED_COLUMNS = [
+    ("message_id", "int64", False),
+    ("user_id", "int64", True),
+    ("user_is_bot", "bool", True),
+    ("user_first_name", "string", True),
+    ("chat_id", "int64", False),
+    ("chat_type", "string", True),
+    ("text", "string", True),
+    ("date", "int64", False),
+    ("update_id", "int64", False),
+    ("sent_at_local", "timestamp[ms]", False),
+    ("message_type", "string", False),
+    ("text_length", "int32", True),
+    ("reply_to_message_id", "int64", True),
+    ("message_thread_id", "int64", True),
+    ("edit_date", "int64", True),
+    ("user_username", "string", True),
+    ("sender_chat_id", "int64", True),
+    ("hashtag_count", "int32", False),
+    ("mention_count", "int32", False),
+    ("link_count", "int32", False),
+    ("hashtags", "list<element: string>", False),
+]
+
+
 @pytest.mark.parametrize(
     ("kind", "update", "expected"), KINDS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(KINDS)]
 )
@@ -163,7 +190,7 @@ def test_every_message_kind_is_written_with_the_one_schema(etl, kind, update, ex
     etl.etl_handler({"date": DAY}, None)
 
     table = read_table()
-    assert table.schema.equals(etl.enriched_schema())
+    assert [(field.name, str(field.type), field.nullable) for field in table.schema] == ENRICHED_COLUMNS
     [row] = table.to_pylist()
     assert row["message_type"] == kind
     assert {name: row[name] for name in expected} == expected
@@ -479,6 +506,10 @@ def test_backfill_processes_every_day_of_the_range(etl):
 
     assert summary["days"] == ["2025-03-14", "2025-03-15", "2025-03-16", "2025-03-17"]
     assert [detail["rows"] for detail in summary["details"]] == [1, 0, 1, 0]
+    assert (summary["rows_written"], summary["objects_read"]) == (
+        2,
+        2,
+    )  # the whole range, as notebook 04 shows
     assert summary["output_keys"] == [
         "telegram/context_date=2025-03-14/part-0.parquet",
         "telegram/context_date=2025-03-16/part-0.parquet",
@@ -605,3 +636,102 @@ def test_ingestion_imports_without_pyarrow():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# --- Behaviours a mutation audit found unpinned (issue 31) ------------------------------------------------------
+def test_without_the_timezone_setting_days_are_sao_paulo_days(etl, monkeypatch):
+    # A function deployed without TIMEZONE: 21:00-24:00 in São Paulo is already the next day in UTC.
+    monkeypatch.delenv("TIMEZONE")
+    etl = importlib.reload(lambda_function)
+    late = tg.epoch("2025-03-17 22:30")
+    put(tg.text(1, 1, late, "boa noite"))
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert summary["rows_written"] == 1
+    assert rows()[0]["sent_at_local"] == datetime(2025, 3, 17, 22, 30)
+
+
+def test_the_latest_edit_wins_even_when_it_has_the_smaller_update_id(etl):
+    # Telegram's update ids grow with arrival, not with the edit: an edit retried from another queue, or a
+    # webhook's pending updates after getUpdates, may carry a smaller id than an older edit.
+    original = tg.text(900001, 10, at("09:00"), "rascunho")
+    older_edit = tg.edit(original, 900009, at("09:02"), "segunda versão")
+    newer_edit = tg.edit(original, 900004, at("09:05"), "versão final")
+    put(original, older_edit, newer_edit)
+
+    etl.etl_handler({"date": DAY}, None)
+
+    [row] = rows()
+    assert (row["text"], row["edit_date"], row["update_id"]) == ("versão final", at("09:05"), 900004)
+
+
+def test_a_pinned_message_notice_is_not_a_new_row(etl):
+    pinned = tg.text(1, 1, at("09:00"), "Link da aula: meet.google.com/abc")
+    notice = tg.message(2, 2, at("09:01"), pinned_message=pinned["message"])
+    put(pinned, notice)
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert [(row["message_id"], row["text"]) for row in rows()] == [(1, "Link da aula: meet.google.com/abc")]
+    assert summary["details"][0]["ignored"] == 1
+
+
+def test_rows_written_adds_up_every_day_of_a_scheduled_run(etl):
+    put(
+        tg.text(1, 1, tg.epoch("2025-03-16 10:00"), "um"),
+        tg.text(2, 2, tg.epoch("2025-03-16 11:00"), "dois"),
+        tg.text(3, 3, tg.epoch("2025-03-17 10:00"), "três"),
+    )
+
+    summary = etl.etl_handler({"time": "2025-03-18T12:00:00Z"}, None)  # covers the 16th and the 17th
+
+    assert [detail["rows"] for detail in summary["details"]] == [2, 1]
+    assert (summary["rows_written"], summary["objects_read"]) == (3, 3)
+
+
+def test_a_folder_made_in_the_s3_console_is_neither_read_nor_reported(etl):
+    # The console's "Create folder" writes a zero-byte object whose key ends in "/".
+    s3().put_object(Bucket=RAW, Key=f"telegram/context_date={DAY}/", Body=b"")
+    put(tg.text(1, 1, at("09:00"), "oi"))
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert (summary["objects_read"], summary["skipped"], summary["rows_written"]) == (1, [], 1)
+
+
+def test_a_whole_leap_year_fits_in_one_backfill(etl):
+    days = etl.etl_days({"start_date": "2024-01-01", "end_date": "2024-12-31"}, tg.SAO_PAULO, datetime.now())
+    assert len(days) == 366 and (days[0], days[-1]) == (date(2024, 1, 1), date(2024, 12, 31))
+    with pytest.raises(ValueError, match="intervalo de 367 dias"):
+        etl.etl_days({"start_date": "2023-12-31", "end_date": "2024-12-31"}, tg.SAO_PAULO, datetime.now())
+
+
+def test_a_gif_is_typed_other_not_document(etl):
+    # Telegram sends a GIF (an MPEG-4 animation) with `animation` and, for old clients, the same file as `document`.
+    gif = {"file_name": "ok.mp4", "mime_type": "video/mp4", "duration": 2, "width": 320, "height": 240,
+           "file_id": "CgACAgEAAxkBAAIBZ2", "file_unique_id": "AgADqwQ", "file_size": 81234}  # fmt: skip
+    document = {key: gif[key] for key in ("file_name", "mime_type", "file_id", "file_unique_id", "file_size")}
+    put(
+        tg.message(1, 1, at("09:00"), animation=gif, document=document), tg.document(2, 2, at("09:01"), "pdf")
+    )
+
+    etl.etl_handler({"date": DAY}, None)
+
+    assert [row["message_type"] for row in rows()] == ["other", "document"]
+
+
+def test_a_hashtag_entity_of_no_length_makes_the_record_bad(etl):
+    value = "Vejam #Dados"
+    empty = {"type": "hashtag", "offset": 6, "length": 0}
+    put(
+        tg.text(1, 1, at("09:00"), value, entities=[empty]),
+        tg.text(2, 2, at("09:01"), value, entities=[entity(value, "#Dados", "hashtag")]),
+        tg.text(3, 3, at("09:02"), "#", entities=[{"type": "hashtag", "offset": 0, "length": 1}]),
+    )
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    [skipped] = summary["skipped"]
+    assert skipped["key"].endswith("/1.json") and "length=0" in skipped["reason"]
+    assert [row["hashtags"] for row in rows()] == [["#dados"], ["#"]]

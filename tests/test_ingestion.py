@@ -274,6 +274,8 @@ BAD_BODIES = {
     "update_id_as_bool": with_change(("update_id",), True),
     "negative_update_id": with_change(("update_id",), -801234567),
     "huge_update_id": with_change(("update_id",), 123456789012345678901234567890),
+    # The Bot API's ids fit a double exactly (below 2**53): this one would be read back as another number.
+    "update_id_at_2_53": with_change(("update_id",), 2**53),
     "duplicate_update_id_keys": VALID.replace(UPDATE_ID, UPDATE_ID + ',"update_id":801234568'),
     "nan_update_id": VALID.replace(UPDATE_ID, '"update_id":NaN'),
     "deep_nesting_in_a_field": VALID.replace(
@@ -768,6 +770,31 @@ def test_a_failed_lookup_is_retried_by_telegram_not_dropped(s3, configure, monke
     monkeypatch.setattr(cold.s3, "list_objects_v2", fail)
     with pytest.raises(ClientError):
         deliver(cold, "text_with_entities")
+
+
+def test_a_migration_record_naming_another_chat_fails_loudly_and_stores_nothing(s3, configure, caplog):
+    # A corrupt or hand-edited record under estado/migracoes/: honouring it would bring another chat into the
+    # dataset. The invocation fails (Telegram redelivers) and the log says which record.
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=MIGRATION_KEY,
+        Body=json.dumps(
+            {"migrate_from_chat_id": OLD_GROUP_ID, "migrate_to_chat_id": -1001000000001}
+        ).encode(),
+    )
+    handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+
+    with pytest.raises(RuntimeError, match="registro de migração inválido"):
+        deliver(handler, "text_with_entities")
+    assert [key for key in stored(s3) if key.startswith("telegram/")] == []
+
+
+def test_the_largest_update_id_below_2_53_is_stored(handler, s3):
+    data = update(BASE)
+    data["update_id"] = 2**53 - 1
+
+    assert handler.lambda_handler(envelope(telegram_body(data)), None)["statusCode"] == 200
+    assert list(stored(s3)) == [f"telegram/context_date=2025-03-17/{2**53 - 1}.json"]
 
 
 # --- Dates and time zones -------------------------------------------------------------------------------------------
