@@ -11,17 +11,20 @@ import base64
 import json
 import random
 import re
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlsplit
 
+from ..telegram.webhook import dns_resolver
+
 HOST_PATTERN = re.compile(
     r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z]{2}(-[a-z]+)+-\d)\.amazonaws\.com$"
 )
 # Quotas: an HTTP API takes request bodies up to 10 MB; a synchronous Lambda invocation, events up to 6 MB.
+# Any address outside Telegram's reserved blocks stands for an execute-api host's public one; nothing connects to it.
+STAND_IN_ADDRESS = "54.232.0.1"
 HTTP_API_MAX_BODY = 10 * 1024 * 1024
 LAMBDA_MAX_SYNC_PAYLOAD = 6_291_456
 TEXT_TYPES = re.compile(r"^(text/.*|application/([\w.+-]*\+)?(json|xml|javascript))(;.*)?$", re.IGNORECASE)
@@ -148,15 +151,15 @@ class Gateway:
             return False
         return self._http_api(*parsed) is not None or self._rest_api(*parsed) is not None
 
-    def resolves(self, host: str) -> bool:
-        """True for execute-api hosts of existing APIs; other names go to the real DNS."""
+    def resolves(self, host: str) -> str | None:
+        """The address Telegram would connect to for `host`, or None when the name does not resolve.
+
+        An existing API's execute-api host resolves, as on AWS, to a public address: the sandbox serves it
+        in-process and never connects to STAND_IN_ADDRESS. Other names go to the real DNS, so `localhost` gives
+        127.0.0.1, which the Telegram emulator then refuses as reserved, as Telegram does."""
         if parse_host(host) is not None:
-            return self.api_exists(host)
-        try:
-            socket.getaddrinfo(host, None)
-        except (socket.gaierror, UnicodeError):
-            return False
-        return True
+            return STAND_IN_ADDRESS if self.api_exists(host) else None
+        return dns_resolver(host)
 
     # ---- data plane -----------------------------------------------------------------------------------
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes, source_ip: str) -> Response:
@@ -177,7 +180,9 @@ class Gateway:
             return self._serve_rest_api(rest_api, region, request)
         raise UnknownHost(parts.hostname)
 
-    def transport(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> tuple[int, bytes]:
+    def transport(
+        self, url: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> tuple[int, bytes, dict[str, str]]:
         """POST for the Telegram deliverer: execute-api URLs in-process, anything else over the network."""
         host = urlsplit(url).hostname
         if parse_host(host) is None:
@@ -199,8 +204,8 @@ class Gateway:
             raise OSError(f"Failed to resolve '{host}' (Name or service not known)")
         if isinstance(result[0], Exception):
             raise result[0]
-        status, _, payload = result[0]
-        return status, payload
+        status, response_headers, payload = result[0]
+        return status, payload, response_headers
 
     # ---- HTTP API (v2) --------------------------------------------------------------------------------
     def _serve_http_api(self, api, region: str, request: _Request) -> Response:
@@ -519,7 +524,9 @@ def _proxy_response(value: dict, cookies: bool) -> Response | None:
     return status, headers, raw
 
 
-def _post_over_network(url: str, headers: dict[str, str], body: bytes, timeout: float) -> tuple[int, bytes]:
+def _post_over_network(
+    url: str, headers: dict[str, str], body: bytes, timeout: float
+) -> tuple[int, bytes, dict[str, str]]:
     import requests
 
     try:
@@ -528,4 +535,4 @@ def _post_over_network(url: str, headers: dict[str, str], body: bytes, timeout: 
         raise TimeoutError(str(exc)) from exc
     except requests.RequestException as exc:
         raise OSError(str(exc)) from exc
-    return response.status_code, response.content
+    return response.status_code, response.content, dict(response.headers)

@@ -15,7 +15,7 @@ from .. import SandboxError
 from . import control, messages, webhook
 from .delivery import Webhook
 from .people import GIFT_TYPES
-from .updates import PollSuperseded, dumps
+from .updates import DEFAULT_UPDATES, UPDATE_TYPES, PollSuperseded, dumps
 
 if TYPE_CHECKING:
     from .emulator import TelegramSandbox
@@ -99,14 +99,19 @@ class BotApi:
 
     # ---- identity --------------------------------------------------------------------------------------
     def getMe(self, p: Params) -> dict:
+        """The bot's User with the getMe-only flags, in the order of the Bot API 10.0 server (Client::JsonUser)."""
         bot = self.sb.bot
         return {
             **bot.to_json(),
             "can_join_groups": True,
             "can_read_all_group_messages": not self.sb.group.privacy,
             "supports_inline_queries": False,
+            "supports_guest_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
+            "has_topics_enabled": False,
+            "allows_users_to_create_topics": False,
+            "can_manage_bots": False,
         }
 
     def close(self, p: Params) -> bool:
@@ -117,11 +122,18 @@ class BotApi:
 
     # ---- updates ---------------------------------------------------------------------------------------
     def _set_allowed(self, p: Params) -> None:
-        allowed = p.json("allowed_updates")
-        if allowed is not None:
-            if not isinstance(allowed, list):
-                raise ApiError(400, "Bad Request: can't parse allowed_updates JSON array")
-            self.sb.updates.allowed_updates = [str(kind) for kind in allowed]
+        """allowed_updates as Client::get_allowed_update_types reads it: names lowercased, unknown ones ignored,
+        no known name left means the default set; a malformed value changes nothing and is no error."""
+        raw = p.raw("allowed_updates")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return
+        if not isinstance(raw, list) or not all(isinstance(kind, str) for kind in raw):
+            return
+        known = [kind for kind in UPDATE_TYPES if kind in {name.lower() for name in raw}]
+        self.sb.updates.allowed_updates = None if set(known) in (set(), DEFAULT_UPDATES) else known
 
     def getUpdates(self, p: Params) -> bytes:
         sb = self.sb
@@ -133,14 +145,15 @@ class BotApi:
                 raise ApiError(409, _WEBHOOK_ACTIVE)
             self._set_allowed(p)
             try:
-                # Setting a webhook meanwhile interrupts the wait: the poll answers with no updates.
                 bodies = sb.updates.poll(offset, limit, timeout)
-            except PollSuperseded:
-                raise ApiError(409, _TERMINATED) from None
+            except PollSuperseded as ended:
+                raise ApiError(409, str(ended)) from None
         return b"[" + b",".join(bodies) + b"]"
 
     # ---- webhook ---------------------------------------------------------------------------------------
     def setWebhook(self, p: Params) -> tuple[bool, str]:
+        """Client::process_set_webhook_query: the rate limit and "already set" come first; then a long poll is
+        ended, the old webhook is closed, and only then is the new URL checked, so a refused URL leaves none."""
         sb = self.sb
         url = p.str("url") or ""
         if not url:
@@ -148,38 +161,45 @@ class BotApi:
         with sb.lock:
             if not sb.delivery.take_set_webhook_turn():
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-            try:
-                parts = urlsplit(url if "://" in url else f"http://{url}")
-                port = parts.port
-            except ValueError as exc:
-                raise ApiError(400, "Bad Request: invalid webhook URL specified") from exc
-            if not parts.hostname:
-                raise ApiError(400, "Bad Request: invalid webhook URL specified")
-            if parts.scheme.lower() != "https":
-                raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
-            if (port or 443) not in webhook.ALLOWED_PORTS:
-                raise ApiError(
-                    400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
-                )
             secret = p.str("secret_token")
-            if secret is not None and len(secret) > 256:
-                raise ApiError(400, "Bad Request: secret token is too long")
-            if secret is not None and not _SECRET_SHAPE.fullmatch(secret):
-                raise ApiError(400, "Bad Request: secret token contains unallowed characters")
-            if not sb.delivery.resolver(parts.hostname):
-                raise ApiError(
-                    400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
-                )
-            previous_allowed = sb.updates.allowed_updates
-            self._set_allowed(p)
             hook = Webhook(url, _clamp(p.int("max_connections", 40), 1, 100), secret, p.str("ip_address"))
             drop = p.bool("drop_pending_updates")
-            if hook == sb.delivery.webhook and not drop and previous_allowed == sb.updates.allowed_updates:
+            if hook == sb.delivery.webhook and not drop:
+                self._set_allowed(p)
                 return True, "Webhook is already set"
+            sb.updates.interrupt_polls(_ENDED_BY_SET_WEBHOOK)
+            sb.delivery.set_webhook(None)
             if drop:
                 sb.updates.drop()
+            self._check_webhook(url, secret)
+            self._set_allowed(p)
             sb.delivery.set_webhook(hook)
             return True, "Webhook was set"
+
+    def _check_webhook(self, url: str, secret: str | None) -> None:
+        """The checks of Client::do_set_webhook, then those WebhookActor makes before it delivers anything."""
+        try:
+            parts = urlsplit(url if "://" in url else f"https://{url}")  # no scheme means https
+            port = parts.port
+        except ValueError as exc:
+            raise ApiError(400, "Bad Request: invalid webhook URL specified") from exc
+        if not parts.hostname:
+            raise ApiError(400, "Bad Request: invalid webhook URL specified")
+        if secret is not None and len(secret) > 256:
+            raise ApiError(400, "Bad Request: secret token is too long")
+        if secret is not None and not _SECRET_SHAPE.fullmatch(secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if parts.scheme.lower() != "https":
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if (port or 443) not in webhook.ALLOWED_PORTS:
+            raise ApiError(
+                400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+        address = webhook.literal_address(parts.hostname) or self.sb.delivery.resolver(parts.hostname)
+        if address is None:
+            raise ApiError(400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known")
+        if refusal := webhook.address_refusal(address):
+            raise ApiError(400, f"Bad Request: bad webhook: {refusal}")
 
     def deleteWebhook(self, p: Params) -> tuple[bool, str]:
         sb = self.sb
@@ -315,6 +335,9 @@ class BotApi:
             return
         if not isinstance(payload, dict) or not isinstance(payload.get("method"), str):
             return
+        method = payload["method"].lower()
+        if method in _NOT_FROM_WEBHOOK or method.startswith("get"):
+            return
         try:
             self.call(payload["method"], Params(payload))
         except ApiError as exc:
@@ -322,9 +345,9 @@ class BotApi:
 
 
 _WEBHOOK_ACTIVE = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-_TERMINATED = (
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-)
+_ENDED_BY_SET_WEBHOOK = "Conflict: terminated by setWebhook request"  # Client::abort_long_poll
+# Methods a webhook's answer may not call (WebhookActor::handle): these and every get* method are ignored.
+_NOT_FROM_WEBHOOK = frozenset({"deletewebhook", "setwebhook", "close", "logout"})
 
 
 def _json_response(body: bytes, status: int, headers: dict | None = None) -> Response:

@@ -15,7 +15,8 @@ from .updates import Pending, UpdateQueue, dumps
 
 logger = logging.getLogger(__name__)
 
-Transport = Callable[[str, dict, bytes, float], tuple[int, bytes]]
+# POST (url, headers, body, timeout) -> (status, body) or (status, body, headers); raises OSError on failure.
+Transport = Callable[[str, dict, bytes, float], tuple]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,6 @@ class WebhookDelivery:
         self._epoch += 1
         self._in_flight: dict[tuple, int] = {}  # queue -> update id being sent
         self._retries: dict[int, tuple[int, float]] = {}  # update id -> (failures, monotonic time due)
-        self.updates.interrupt_polls()
 
     def take_set_webhook_turn(self) -> bool:
         """Telegram allows one setWebhook per second per bot; False means answer 429."""
@@ -129,7 +129,7 @@ class WebhookDelivery:
         return None if next_due is None else max(0.0, next_due - now)
 
     def _deliver(self, hook: Webhook, pending: Pending, epoch: int) -> None:
-        _, answer, error = self._send(hook, pending.body, pending.update_id)
+        _, answer, error, retry_after = self._send(hook, pending.body, pending.update_id)
         with self._changed:
             if epoch != self._epoch:
                 return  # the webhook changed or the emulator was reset meanwhile
@@ -138,26 +138,46 @@ class WebhookDelivery:
                 self.updates.remove(pending.update_id)
                 self._retries.pop(pending.update_id, None)
             else:
-                self.last_error = (self.clock(), error)
-                failures = self._retries.get(pending.update_id, (0, 0.0))[0] + 1
-                delay = webhook.retry_delay(failures, self._retry_rng) * self.time_scale
-                self._retries[pending.update_id] = (failures, self.clock.monotonic() + delay)
-                logger.info("a entrega do update %s ao webhook falhou: %s", pending.update_id, error)
+                self._failed(pending, error, retry_after)
             self._changed.notify_all()
         if error is None and answer:
             self._on_reply(answer)
 
-    def _send(self, hook: Webhook, body: bytes, update_id: int) -> tuple[int | None, bytes, str | None]:
-        """One request as Telegram sends it: (status, answer, the last_error_message it shows or None)."""
+    def _failed(self, pending: Pending, error: str, retry_after: int) -> None:
+        """WebhookActor::on_update_error: the next attempt waits Retry-After (up to an hour) or the backoff;
+        an update whose next attempt would fall after its expiry (its date + 24 h) is dropped instead."""
+        self.last_error = (self.clock(), error)
+        failures = self._retries.get(pending.update_id, (0, 0.0))[0] + 1
+        delay = retry_after or webhook.retry_delay(failures, self._retry_rng)
+        if self.clock() + delay > pending.expires_at:
+            self.updates.remove(pending.update_id)
+            self._retries.pop(pending.update_id, None)
+            logger.info(
+                "update %s descartado: passou de 24 h da data sem entrega: %s", pending.update_id, error
+            )
+            return
+        self._retries[pending.update_id] = (failures, self.clock.monotonic() + delay * self.time_scale)
+        logger.info("a entrega do update %s ao webhook falhou: %s", pending.update_id, error)
+
+    def _send(self, hook: Webhook, body: bytes, update_id: int) -> tuple[int | None, bytes, str | None, int]:
+        """One request as Telegram sends it: (status, answer, the last_error_message it shows or None, the
+        seconds its Retry-After asks for, 0 when none). A transport answers (status, body[, headers])."""
         headers = webhook.request_headers(body, hook.secret_token)
         try:
-            status, answer = self.transport(hook.url, headers, body, webhook.DELIVERY_TIMEOUT)
+            status, answer, *rest = self.transport(hook.url, headers, body, webhook.DELIVERY_TIMEOUT)
         except OSError as exc:
-            return None, b"", webhook.connection_error_text(exc)
+            return None, b"", webhook.connection_error_text(exc), 0
         except Exception:
             logger.exception("erro inesperado ao enviar o update %s ao webhook", update_id)
-            return None, b"", "Webhook connection closed"
-        return status, answer, None if 200 <= status < 300 else webhook.wrong_response_text(status)
+            return None, b"", "Webhook connection closed", 0
+        if 200 <= status < 300:
+            return status, answer, None, 0
+        return (
+            status,
+            answer,
+            webhook.wrong_response_text(status),
+            webhook.retry_after(rest[0] if rest else {}),
+        )
 
     # ---- an update from elsewhere ----------------------------------------------------------------------
     def deliver_external(self, update: object) -> dict:
@@ -180,7 +200,7 @@ class WebhookDelivery:
                 "O sandbox ainda não tem webhook: rode os notebooks 02 e 03 "
                 "(ou python -m tutorial demo) antes."
             )
-        status, _, error = self._send(hook, dumps(update), update_id)
+        status, _, error, _ = self._send(hook, dumps(update), update_id)
         if error is not None:
             with self._changed:
                 self.last_error = (self.clock(), error)

@@ -10,8 +10,18 @@ from dataclasses import dataclass
 from .clock import VirtualClock
 
 UPDATE_TTL = 24 * 3600  # Telegram keeps an undelivered update for 24 h
-# Update types a bot gets when allowed_updates is empty or was never given.
+# Every update type name the server knows, in its order (Client::get_update_type_name, Bot API 10.0).
+UPDATE_TYPES = (
+    "message", "edited_message", "channel_post", "edited_channel_post", "inline_query", "chosen_inline_result",
+    "callback_query", "custom_event", "custom_query", "shipping_query", "pre_checkout_query", "poll",
+    "poll_answer", "my_chat_member", "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    "message_reaction", "message_reaction_count", "business_connection", "business_message",
+    "edited_business_message", "deleted_business_messages", "purchased_paid_media", "managed_bot",
+    "guest_message",
+)  # fmt: skip
+# Update types a bot gets when allowed_updates is empty or was never given (DEFAULT_ALLOWED_UPDATE_TYPES).
 NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+DEFAULT_UPDATES = frozenset(UPDATE_TYPES) - NOT_BY_DEFAULT
 MEMBER_UPDATES = frozenset({"my_chat_member", "chat_member", "chat_join_request"})
 
 
@@ -26,11 +36,16 @@ class Pending:
     kind: str
     body: bytes  # serialized once: getUpdates and the webhook send the very same bytes
     queue: tuple  # ("chat" or "member", chat id): a webhook gets one request at a time per queue
-    queued_at: int  # virtual clock
+    expires_at: int  # virtual clock
 
 
 class PollSuperseded(Exception):
-    """A newer getUpdates call arrived while this one was waiting."""
+    """A waiting getUpdates call ended with 409: a newer call or a setWebhook arrived (Client::abort_long_poll)."""
+
+
+SUPERSEDED = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
 
 
 class UpdateQueue:
@@ -45,6 +60,7 @@ class UpdateQueue:
         self._changed = changed
         self.polls = 0  # getUpdates calls so far; a newer one ends the one still waiting
         self._interruptions = 0
+        self._conflict: str | None = None
         self.reset(first_update_id=1)
 
     def reset(self, first_update_id: int) -> None:
@@ -56,15 +72,16 @@ class UpdateQueue:
 
     # ---- producing -------------------------------------------------------------------------------------
     def enqueue(self, kind: str, payload: dict, chat_id: int) -> dict | None:
-        """Queue an update for the bot; None when allowed_updates filters it out."""
+        """Queue an update for the bot; None when allowed_updates filters it out. It expires 24 h later."""
         allowed = self.allowed_updates
         if (allowed and kind not in allowed) or (not allowed and kind in NOT_BY_DEFAULT):
             return None
+        expires_at = self.clock() + UPDATE_TTL
         update_id = self._next_update_id
         self._next_update_id += 1
         update = {"update_id": update_id, kind: payload}
         queue = ("member" if kind in MEMBER_UPDATES else "chat", chat_id)
-        self._pending[update_id] = Pending(update_id, kind, dumps(update), queue, self.clock())
+        self._pending[update_id] = Pending(update_id, kind, dumps(update), queue, expires_at)
         self._queues.setdefault(queue, deque()).append(update_id)
         self._changed.notify_all()
         return update
@@ -114,16 +131,14 @@ class UpdateQueue:
         self._queues.clear()
 
     def _expire(self) -> None:
-        while self._pending:
-            first = next(iter(self._pending.values()))
-            if first.queued_at + UPDATE_TTL > self.clock():
-                break
-            self.remove(first.update_id)
+        for pending in [p for p in self._pending.values() if p.expires_at <= self.clock()]:
+            self.remove(pending.update_id)
 
     # ---- long polling ----------------------------------------------------------------------------------
-    def interrupt_polls(self) -> None:
-        """A reset or a webhook change: a getUpdates still waiting answers with no updates."""
+    def interrupt_polls(self, conflict: str | None = None) -> None:
+        """A getUpdates still waiting answers at once: 409 `conflict` if given (setWebhook), else no updates."""
         self._interruptions += 1
+        self._conflict = conflict
         self._changed.notify_all()
 
     def poll(self, offset: int, limit: int, timeout: int) -> list[bytes]:
@@ -133,13 +148,18 @@ class UpdateQueue:
         self.polls += 1
         poll, interruptions = self.polls, self._interruptions
         self._changed.notify_all()  # the poll still waiting learns it is superseded
-        self.confirm(offset)
+        # An offset more than 10 past the next update id is ignored: td's TQueue::get refuses it ("Specified
+        # from_id is in the future") and Client::do_get_updates then reads the queue from its head.
+        if offset <= self._next_update_id + 10:
+            self.confirm(offset)
         deadline = self.clock.monotonic() + timeout
         while True:
             if self._interruptions != interruptions:
+                if self._conflict:
+                    raise PollSuperseded(self._conflict)
                 return []
             if self.polls != poll:
-                raise PollSuperseded
+                raise PollSuperseded(SUPERSEDED)
             bodies = self.bodies(limit)
             remaining = deadline - self.clock.monotonic()
             if bodies or remaining <= 0:

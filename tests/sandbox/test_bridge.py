@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 import sandbox
+from sandbox.aws.gateway import STAND_IN_ADDRESS
 from sandbox.telegram import TelegramSandbox
 from tutorial import setup
 from tutorial.bridge import (
@@ -106,7 +107,7 @@ def seed_for(request) -> int:
 @pytest.fixture
 def source(request):
     """The "real" Telegram, its bot's privacy mode disabled by the teacher (and the bot re-added)."""
-    tg = TelegramSandbox(seed=seed_for(request), resolver=lambda host: True)
+    tg = TelegramSandbox(seed=seed_for(request), resolver=lambda host: STAND_IN_ADDRESS)
     tg.set_privacy(False, readd=True)
     yield from serve(tg)
 
@@ -114,7 +115,7 @@ def source(request):
 @pytest.fixture
 def source_with_privacy(request):
     """The "real" Telegram with a bot as BotFather creates it: privacy mode on."""
-    yield from serve(TelegramSandbox(seed=seed_for(request), resolver=lambda host: True))
+    yield from serve(TelegramSandbox(seed=seed_for(request), resolver=lambda host: STAND_IN_ADDRESS))
 
 
 def make_bridge(source: Source, target: SandboxTarget, lines: list[str], **options) -> Bridge:
@@ -182,7 +183,7 @@ def emulator_with_webhook(answer):
         calls.append((url, headers, body))
         return answer()
 
-    tg = TelegramSandbox(seed=3, transport=transport, resolver=lambda host: True)
+    tg = TelegramSandbox(seed=3, transport=transport, resolver=lambda host: STAND_IN_ADDRESS)
     client = Client(tg.wsgi_app)
     set_hook = client.post(
         f"/bot{tg.token}/setWebhook", data={"url": HOOK, "secret_token": "s3gr3do_da-turma"}

@@ -8,6 +8,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from sandbox.aws.gateway import STAND_IN_ADDRESS
 from sandbox.guard import Guard
 from sandbox.telegram import TelegramSandbox
 from sandbox.telegram import cli as cli_module
@@ -25,7 +26,9 @@ LEGACY_KEYS = {"Message.new_chat_participant", "Message.new_chat_member", "Messa
 def served(monkeypatch):
     """The emulator behind the same guard as in `python -m sandbox up` (Origin/Host checks, control secret)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    tg = TelegramSandbox(seed=42, resolver=lambda host: host.endswith(".amazonaws.com"))
+    tg = TelegramSandbox(
+        seed=42, resolver=lambda host: STAND_IN_ADDRESS if host.endswith(".amazonaws.com") else None
+    )
     server = make_server("127.0.0.1", 0, tg.wsgi_app, threaded=True)
     secret = "per-run-control-secret"  # noqa: S105 - a test value
     server.app = Guard(tg.wsgi_app, server.port, secret, "telegram")

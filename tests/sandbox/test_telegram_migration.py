@@ -6,6 +6,7 @@ import pytest
 from werkzeug.test import Client
 
 from sandbox import SandboxError
+from sandbox.aws.gateway import STAND_IN_ADDRESS
 from sandbox.telegram import TelegramSandbox
 from tests.sandbox.test_telegram_webhook import FakeTransport, make, set_webhook, wait_for
 
@@ -14,7 +15,7 @@ UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
 
 @pytest.fixture
 def tg():
-    sandbox = TelegramSandbox(seed=42, resolver=lambda host: True)
+    sandbox = TelegramSandbox(seed=42, resolver=lambda host: STAND_IN_ADDRESS)
     sandbox.set_privacy(False)
     return sandbox
 
@@ -97,7 +98,7 @@ def test_the_generator_keeps_writing_to_the_new_id(tg):
 
 
 def test_migration_is_deterministic(tg):
-    again = TelegramSandbox(seed=42, resolver=lambda host: True)
+    again = TelegramSandbox(seed=42, resolver=lambda host: STAND_IN_ADDRESS)
     again.set_privacy(False)
     assert tg.migrate() == again.migrate()
     assert tg.pending_updates() == again.pending_updates()

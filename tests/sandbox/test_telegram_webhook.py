@@ -7,6 +7,7 @@ import time
 import pytest
 from werkzeug.test import Client
 
+from sandbox.aws.gateway import STAND_IN_ADDRESS
 from sandbox.telegram import TelegramSandbox
 
 HOOK = "https://abc123.execute-api.sa-east-1.amazonaws.com/webhook"
@@ -45,13 +46,23 @@ def wait_for(condition, timeout=5.0):
 
 
 def make(transport, time_scale=0.001):
-    tg = TelegramSandbox(seed=42, transport=transport, resolver=lambda host: True, time_scale=time_scale)
+    tg = TelegramSandbox(
+        seed=42, transport=transport, resolver=lambda host: STAND_IN_ADDRESS, time_scale=time_scale
+    )
     return tg, Client(tg.wsgi_app)
 
 
 def set_webhook(tg, client, **params):
     response = client.post(f"/bot{tg.token}/setWebhook", data={"url": HOOK, **params})
     assert response.get_json()["ok"], response.get_json()
+
+
+def post_dated(tg, who, text, date, private=False):
+    """A message with a given date (sent from a phone that was offline, say), published as the emulator does."""
+    with tg.lock:
+        sender = tg.group.person(who)
+        chat = sender.private_chat() if private else tg.group.group_chat()
+        return tg.group.publish(tg.group.new_message(chat, sender, {"text": text}, date=date), sender)
 
 
 def webhook_info(tg, client):
@@ -185,6 +196,68 @@ def test_max_connections_bounds_parallel_requests(stop_all):
     assert transport.max_active == 2
 
 
+def test_a_400_stalls_the_group_behind_it_for_a_day_as_on_telegram(stop_all):
+    """What issue 26 is about: a webhook that answers 400 to one group update holds every later group message.
+
+    telegram-bot-api WebhookActor.cpp: handle() takes any status outside 200..299 as "Wrong response from the
+    webhook", on_update_error() schedules a retry of that update, and send_update() only ever sends the head of
+    each queue (one queue per chat), so the group's later updates wait; private chats have queues of their own.
+    The update is dropped once its next retry would fall after its expiry, its date + 24 h (Client.cpp,
+    add_message_update: left_time = message_date + 86400 - now)."""
+    tg, client = make(None)
+    stop_all(tg)
+    tg.set_privacy(False)
+    odd = tg.post("ana", "mensagem que o webhook recusa")["update_id"]
+    later = [tg.post(tg.roster.people[2].id, f"depois {n}")["update_id"] for n in range(3)]
+    private = tg.post("ana", "oi, bot", private=True)["update_id"]
+    refused = FakeTransport(lambda update: (400, b"") if update["update_id"] == odd else (200, b""))
+    tg.delivery.transport = refused
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: [c[3]["update_id"] for c in refused.calls].count(odd) >= 3)
+    pending = {u["update_id"] for u in tg.pending_updates()}
+    assert {odd, *later} <= pending and private not in pending  # the private chat flowed; the group did not
+    assert not {c[3]["update_id"] for c in refused.calls} & set(later)
+    info = webhook_info(tg, client)
+    assert info["last_error_message"] == "Wrong response from the webhook: 400 Bad Request"
+    tg.advance_clock(23 * 3600)  # a day later the group is still stuck behind the same update
+    assert {odd, *later} <= {u["update_id"] for u in tg.pending_updates()}
+    tg.advance_clock(3600)  # 24 h after its date: dropped, and so are the messages queued behind it
+    wait_for(lambda: tg.pending_updates() == [])
+    assert not {c[3]["update_id"] for c in refused.calls} & set(later)  # expired unseen: lost to the bot
+
+
+@pytest.mark.parametrize(("retry_after", "left", "kept"), [("3600", 5400, True), ("7200", 5400, True)])
+def test_retry_after_in_the_webhook_answer_is_honoured_up_to_an_hour(stop_all, retry_after, left, kept):
+    # WebhookActor::on_update_error: retry_after clamped to MAX_RETRY_AFTER = 3600 s replaces the backoff,
+    # and an update whose next attempt would come after its expiry is dropped.
+    transport = FakeTransport(lambda update: (503, b"", {"Retry-After": retry_after}))
+    tg, client = make(transport, time_scale=1)
+    stop_all(tg)
+    with tg.lock:
+        tg.updates.drop()
+    post_dated(tg, "ana", "oi", tg.clock() - 86400 + left, private=True)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: len(transport.calls) >= 1)
+    time.sleep(0.2)
+    assert len(transport.calls) == 1  # no immediate retry: it waits the Retry-After (capped at an hour)
+    assert (webhook_info(tg, client)["pending_update_count"] == 1) is kept
+
+
+@pytest.mark.parametrize("method", ["deleteWebhook", "setWebhook", "close", "logOut", "getMe", "getUpdates"])
+def test_methods_a_webhook_answer_may_not_call_are_ignored(stop_all, method):
+    # WebhookActor::handle runs a method from a 2xx answer unless it is deletewebhook, setwebhook, close,
+    # logout or starts with "get".
+    transport = FakeTransport(lambda update: (200, json.dumps({"method": method, "url": ""}).encode()))
+    tg, client = make(transport)
+    stop_all(tg)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: webhook_info(tg, client)["pending_update_count"] == 0)
+    assert webhook_info(tg, client)["url"] == HOOK
+
+
 def test_undelivered_updates_expire_after_24_hours_of_virtual_time(stop_all):
     transport = FakeTransport(lambda update: (502, b""))
     tg, client = make(transport)
@@ -254,7 +327,7 @@ def test_default_transport_sends_no_user_agent():
     thread.start()
     try:
         body = b'{"update_id":1}'
-        status, _ = requests_transport(
+        status, _, _ = requests_transport(
             f"http://127.0.0.1:{server.port}/", request_headers(body, "x"), body, 5
         )
     finally:
