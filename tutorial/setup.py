@@ -253,6 +253,8 @@ def _class_must_talk() -> bool:
     a run that stopped halfway), so the message count alone is not enough.
     """
     status = telegram_control("GET", "status")
+    if status["scheduled_messages"]:  # a conversation is under way: it arrives as the webhook delivers
+        return False
     return status["messages"] < CONVERSATION["messages"] or status["pending_update_count"] < MIN_STORED
 
 

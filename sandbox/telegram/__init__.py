@@ -48,7 +48,10 @@ Routes on `wsgi_app`:
 Model: one bot (privacy mode on, as BotFather creates it), one basic group "Turma de Engenharia de Dados" whose
 teacher has just added the bot (`chat/migrate` makes it a supergroup with a new -100... id, as Telegram does), participants who can also write to the bot privately (each private chat is its own
 webhook queue). The virtual clock starts at `start` and moves a few seconds per posted message; nothing that
-appears in an update reads the wall clock. Real time is used only for retries (Telegram's schedule times
+appears in an update reads the wall clock. A generated conversation (`chat/generate`) is planned over the days
+after now and happens as the bot reads: when every update has been read or delivered, the clock moves to the next
+hour of planned messages. Telegram never queues a message dated 24 h ago or more and drops an update 24 h after
+its date, so a week of chat is never a backlog; `status` shows the `scheduled_messages` still to come. Real time is used only for retries (Telegram's schedule times
 `time_scale`), the setWebhook rate limit and long polling.
 
 Modules:
@@ -61,7 +64,7 @@ Modules:
 - webhook.py: Telegram's webhook wire facts (headers, error texts, retry schedule, default transport)
 - botapi.py / control.py: the HTTP face (Bot API methods; /_sandbox/ control routes)
 - people.py, messages.py, entities.py: seeded people and ids, message builders, entity parsing
-- generator.py: a realistic week of class chat; cli.py: `python -m sandbox chat|botfather`
+- generator.py: a realistic week of class chat, played by group.py; cli.py: `python -m sandbox chat|botfather`
 """
 
 from .emulator import TelegramSandbox

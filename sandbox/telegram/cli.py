@@ -101,8 +101,9 @@ def cmd_chat(args: argparse.Namespace) -> str:
         lines = [
             f"Conversa gerada: {summary['messages']} mensagens de {summary['participants']} participantes, "
             f"de {summary['first_date']} a {summary['last_date']} (UTC).",
-            f"O bot recebe {summary['updates_queued']} updates.",
-            "Tipos: " + ", ".join(f"{kind}={n}" for kind, n in summary["kinds"].items()),
+            "As mensagens chegam conforme o tempo simulado passa: quando o bot já leu tudo (getUpdates ou o "
+            "webhook), o relógio do sandbox avança para as próximas. O Telegram não entrega mensagem com mais de "
+            "24 h, então uma semana de conversa nunca fica esperando numa fila.",
         ]
         if not summary["bot_reads_all_group_messages"]:
             lines.append(
@@ -185,7 +186,9 @@ def register(subparsers) -> None:
     actions.add_parser("participants", help="lista quem está no grupo")
     generate = actions.add_parser("generate", help="gera uma conversa realista da turma")
     generate.add_argument("--participants", type=int, default=12, help="quantas pessoas falam (padrão 12)")
-    generate.add_argument("--days", type=int, default=7, help="quantos dias antes de agora (padrão 7)")
+    generate.add_argument(
+        "--days", type=int, default=7, help="quantos dias de conversa a partir de agora (padrão 7)"
+    )
     generate.add_argument("--messages", type=int, default=2000, help="quantas mensagens (padrão 2000)")
     generate.add_argument("--seed", type=int, help="semente (padrão: a do sandbox)")
     chat.set_defaults(handler=lambda args: run(cmd_chat, args))

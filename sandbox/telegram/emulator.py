@@ -69,6 +69,7 @@ class TelegramSandbox:
             world = random.Random(f"{base}:world")  # draws, in this order: bot id, group ids, first update id
             self.clock.reset()
             self.group = ClassGroup(base, world, self._token_secret, self.clock, self.updates)
+            self.updates.refill = self.group.play
             self.updates.reset(first_update_id=world.randint(100_000_000, 900_000_000))
             self.delivery.reset(random.Random(f"{base}:retries"))
             self.group.open()
@@ -146,6 +147,7 @@ class TelegramSandbox:
                 "seed": self.seed,
                 "participants": group.headcount(),
                 "messages": group.message_count(),
+                "scheduled_messages": group.scheduled,
             }
 
     # ---- what happens in it (the control routes' Python API) --------------------------------------------
@@ -208,11 +210,14 @@ class TelegramSandbox:
     def generate(
         self, participants: int = 12, days: int = 7, messages_count: int = 2000, seed: int | None = None
     ) -> dict:
-        """Write a class conversation spread over the `days` before now (see generator.py)."""
+        """Plan a class conversation over the `days` after now; it happens as the bot reads (see group.play)."""
         with self.lock:
-            return generate_conversation(
+            summary, script = generate_conversation(
                 self.group, participants, days, messages_count, self.seed if seed is None else seed
             )
+            self.group.schedule(summary, script)
+            self.lock.notify_all()  # the webhook's scheduler and a waiting long poll look again
+            return summary
 
     def confirm(self, offset: int) -> None:
         """getUpdates' offset: forget updates below it."""

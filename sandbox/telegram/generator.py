@@ -1,9 +1,13 @@
-"""A realistic, seeded class conversation: who talks, when (São Paulo rhythm) and what (course chatter)."""
+"""A realistic, seeded class conversation: who talks, when (São Paulo rhythm) and what (course chatter).
+
+The conversation is planned at once and happens as simulated time passes (group.py plays it).
+"""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from itertools import accumulate
 from typing import TYPE_CHECKING
@@ -112,8 +116,15 @@ def _fill(rng: random.Random, template: str, people: list, bot_username: str) ->
     )
 
 
-def generate_conversation(group: ClassGroup, participants: int, days: int, count: int, seed: int) -> dict:
-    """Post `count` messages by `participants` people over the `days` before the clock (lock held)."""
+def generate_conversation(
+    group: ClassGroup, participants: int, days: int, count: int, seed: int
+) -> tuple[dict, Iterator[int]]:
+    """Plan `count` messages by `participants` people over the `days` after the clock (lock held).
+
+    Returns the plan's summary and its script: an iterator that yields the date of the next message, then,
+    when advanced, moves the clock to that date and posts it. Telegram never queues a message dated more than
+    24 h ago, so the week cannot be written at once as a backlog: it happens as simulated time passes.
+    """
     if not 2 <= participants <= 200:
         raise SandboxError("O número de participantes vai de 2 a 200.")
     if not 1 <= days <= 60:
@@ -124,26 +135,46 @@ def generate_conversation(group: ClassGroup, participants: int, days: int, count
     while len(group.roster.humans()) < participants:
         group.roster.add()
     speakers = group.roster.humans(participants)
-    other_bots = [p for p in group.roster.people if p.is_bot]
+    if not any(p.in_group for p in speakers):
+        raise SandboxError("Ninguém dessa turma está no grupo: use chat join antes de gerar a conversa.")
     activity = {p.id: (3.0 if p.is_admin else rng.uniform(0.3, 2.0)) for p in speakers}
 
-    end = group.clock()
-    start = end - days * 86400
+    start = group.clock() + 1
+    end = start + days * 86400
     slot_starts, cumulative = _slots(start - start % 3600, end)
     times = sorted(
         max(start, slot + rng.randrange(min(3600, end - slot)))
         for slot in rng.choices(slot_starts, cum_weights=cumulative, k=count)
     )
+    summary = {
+        "messages": count,
+        "participants": len(speakers),
+        "first_date": datetime.fromtimestamp(times[0], timezone.utc).isoformat(),
+        "last_date": datetime.fromtimestamp(times[-1], timezone.utc).isoformat(),
+        "privacy_mode": group.privacy,
+        "bot_reads_all_group_messages": group.bot_reads_all,
+    }
+    return summary, _script(group, rng, times, speakers, activity, participants)
+
+
+def _script(group: ClassGroup, rng: random.Random, times: list[int], speakers: list, activity: dict,
+            participants: int) -> Iterator[int]:  # fmt: skip
+    """Yield each message's date; once resumed, move the clock there and post it (see generate_conversation)."""
+    other_bots = [p for p in group.roster.people if p.is_bot]
     kind_names, kind_weights = list(KINDS), list(accumulate(KINDS.values()))
-    chat = group.group_chat()
     recent: list[dict] = []  # recent group messages people reply to or edit
     kinds: Counter = Counter()
-    queued = 0
-    for date in times:
+    for planned in times:
+        yield planned
+        # The class talked on while the clock was moved past it (a stalled webhook, advance_clock): such
+        # messages keep their date, so those more than 24 h old never reach the bot, as on Telegram.
+        group.clock.advance(max(0, planned - group.clock()))
+        date = planned
+        chat = group.group_chat()  # the group may have become a supergroup meanwhile
         kind = rng.choices(kind_names, cum_weights=kind_weights)[0]
         present = [p for p in speakers if p.in_group]
         if not present:
-            raise SandboxError("Ninguém dessa turma está no grupo: use chat join antes de gerar a conversa.")
+            return  # everyone left meanwhile: the class has nobody left to talk
         weights = [activity[p.id] for p in present]
         sender = rng.choices(present, weights=weights)[0]
         reply_to = None
@@ -155,7 +186,7 @@ def generate_conversation(group: ClassGroup, participants: int, days: int, count
                 original = rng.choice(own)
                 sender = by_id[original["from"]["id"]]
                 edited = group.revise(original, original["text"] + " (editado)", max(date, original["date"]))
-                queued += group.publish(edited, sender, kind="edited_message")["update_id"] is not None
+                group.publish(edited, sender, kind="edited_message")
                 kinds["edit"] += 1
                 continue
             kind = "text"
@@ -199,18 +230,8 @@ def generate_conversation(group: ClassGroup, participants: int, days: int, count
             kind = "text"
             content = messages.text_content(_fill(rng, rng.choice(TEXTS), present, group.bot.username))
         message = group.new_message(chat, sender, content, reply_to, date=date)
-        queued += group.publish(message, sender)["update_id"] is not None
+        group.publish(message, sender)
         kinds[kind] += 1
         recent.append(message)
         if len(recent) > 60:
             del recent[:30]
-    return {
-        "messages": count,
-        "updates_queued": queued,
-        "participants": len(speakers),
-        "first_date": datetime.fromtimestamp(times[0], timezone.utc).isoformat(),
-        "last_date": datetime.fromtimestamp(times[-1], timezone.utc).isoformat(),
-        "kinds": dict(sorted(kinds.items())),
-        "privacy_mode": group.privacy,
-        "bot_reads_all_group_messages": group.bot_reads_all,
-    }

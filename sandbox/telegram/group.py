@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 from .. import SandboxError
 from . import messages
@@ -18,6 +19,8 @@ from .people import (
     make_token,
 )
 from .updates import UpdateQueue
+
+PLAY_SPAN = 3600  # seconds of a generated conversation released at once when the bot has read everything
 
 
 class ClassGroup:
@@ -53,6 +56,9 @@ class ClassGroup:
         self._message_ids: dict[int, int] = {}
         self._messages: dict[tuple[int, int], dict] = {}
         self._private_started: set[int] = set()
+        self._script: Iterator[int] | None = None  # a generated conversation still to happen (generator.py)
+        self._next_at: int | None = None  # the date of its next message
+        self.scheduled = 0  # how many of its messages are still to come
 
     def open(self) -> None:
         """The opening scene: the teacher has just added the bot; a student already typed its command."""
@@ -65,6 +71,28 @@ class ClassGroup:
 
     def _tick(self) -> None:
         self.clock.advance(self.rng.randint(3, 25))
+
+    # ---- a generated conversation, as simulated time passes ---------------------------------------------
+    def schedule(self, summary: dict, script: Iterator[int]) -> None:
+        if self._next_at is not None:
+            raise SandboxError(
+                f"A conversa gerada antes ainda não terminou: faltam {self.scheduled} mensagens, que chegam "
+                "conforme o bot lê os updates (getUpdates ou o webhook)."
+            )
+        self._script, self.scheduled = script, summary["messages"]
+        self._next_at = next(script, None)
+
+    def play(self) -> None:
+        """The bot has read everything: the class talks on. The clock moves to the next planned messages, an
+        hour of them at a time, until one reaches the bot or the conversation ends. So each update reaches
+        the bot within minutes of its date, as on Telegram, and a week of chat never waits as a backlog."""
+        while self._next_at is not None and not self.updates.has_pending():
+            until = self._next_at + PLAY_SPAN
+            while self._next_at is not None and self._next_at <= until:
+                self._next_at = next(self._script, None)
+                self.scheduled -= 1
+        if self._next_at is None:
+            self._script, self.scheduled = None, 0
 
     # ---- people and chats ------------------------------------------------------------------------------
     def person(self, who: str | int | Person) -> Person:

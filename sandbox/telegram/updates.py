@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .clock import VirtualClock
 
-UPDATE_TTL = 24 * 3600  # Telegram keeps an undelivered update for 24 h
+UPDATE_TTL = 24 * 3600  # Telegram keeps an undelivered update until 24 h after its date
 # Every update type name the server knows, in its order (Client::get_update_type_name, Bot API 10.0).
 UPDATE_TYPES = (
     "message", "edited_message", "channel_post", "edited_channel_post", "inline_query", "chosen_inline_result",
@@ -36,7 +37,7 @@ class Pending:
     kind: str
     body: bytes  # serialized once: getUpdates and the webhook send the very same bytes
     queue: tuple  # ("chat" or "member", chat id): a webhook gets one request at a time per queue
-    expires_at: int  # virtual clock
+    expires_at: int  # virtual clock: the update's date (or edit date) + 24 h
 
 
 class PollSuperseded(Exception):
@@ -61,6 +62,8 @@ class UpdateQueue:
         self.polls = 0  # getUpdates calls so far; a newer one ends the one still waiting
         self._interruptions = 0
         self._conflict: str | None = None
+        self.refill: Callable[[], None] = lambda: None  # called when the bot has read every update
+        self._refilling = False
         self.reset(first_update_id=1)
 
     def reset(self, first_update_id: int) -> None:
@@ -72,11 +75,16 @@ class UpdateQueue:
 
     # ---- producing -------------------------------------------------------------------------------------
     def enqueue(self, kind: str, payload: dict, chat_id: int) -> dict | None:
-        """Queue an update for the bot; None when allowed_updates filters it out. It expires 24 h later."""
+        """Queue an update for the bot; None when allowed_updates filters it out or it is already 24 h old.
+
+        Telegram keeps an update until 24 h after its date, the edit date for an edit, not after it was queued,
+        and never queues one older than that (Client::add_message_update, Client::need_skip_update_message)."""
         allowed = self.allowed_updates
         if (allowed and kind not in allowed) or (not allowed and kind in NOT_BY_DEFAULT):
             return None
-        expires_at = self.clock() + UPDATE_TTL
+        expires_at = (payload.get("edit_date") or payload.get("date") or self.clock()) + UPDATE_TTL
+        if expires_at <= self.clock():
+            return None
         update_id = self._next_update_id
         self._next_update_id += 1
         update = {"update_id": update_id, kind: payload}
@@ -130,9 +138,19 @@ class UpdateQueue:
         self._pending.clear()
         self._queues.clear()
 
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
     def _expire(self) -> None:
+        """Forget expired updates; with none left, let the class talk on (`refill`, the group's play)."""
         for pending in [p for p in self._pending.values() if p.expires_at <= self.clock()]:
             self.remove(pending.update_id)
+        if not self._pending and not self._refilling:
+            self._refilling = True
+            try:
+                self.refill()
+            finally:
+                self._refilling = False
 
     # ---- long polling ----------------------------------------------------------------------------------
     def interrupt_polls(self, conflict: str | None = None) -> None:

@@ -8,6 +8,7 @@ from werkzeug.test import Client
 from sandbox import SandboxError
 from sandbox.aws.gateway import STAND_IN_ADDRESS
 from sandbox.telegram import TelegramSandbox
+from tests.sandbox.telegram_reading import read_all
 from tests.sandbox.test_telegram_webhook import FakeTransport, make, set_webhook, wait_for
 
 UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
@@ -89,11 +90,11 @@ def test_only_an_admin_migrates_and_only_once(tg):
 
 def test_the_generator_keeps_writing_to_the_new_id(tg):
     new = tg.migrate()["new_chat_id"]
-    before = len(tg.pending_updates())
+    read_all(tg)
 
     tg.generate(participants=4, days=1, messages_count=30)
 
-    chats = {u["message"]["chat"]["id"] for u in tg.pending_updates()[before:] if "message" in u}
+    chats = {u["message"]["chat"]["id"] for u in read_all(tg) if "message" in u}
     assert chats == {new}
 
 

@@ -227,7 +227,24 @@ def test_a_400_stalls_the_group_behind_it_for_a_day_as_on_telegram(stop_all):
     assert not {c[3]["update_id"] for c in refused.calls} & set(later)  # expired unseen: lost to the bot
 
 
-@pytest.mark.parametrize(("retry_after", "left", "kept"), [("3600", 5400, True), ("7200", 5400, True)])
+def test_expiry_counts_from_the_message_date_not_from_when_it_was_queued(stop_all):
+    # Client::add_message_update: the update lives until message_date + 86400 (edit_date for an edit), and
+    # Client::need_skip_update_message never queues a message dated 24 h ago or more.
+    tg, client = make(FakeTransport(lambda update: (500, b"")))
+    stop_all(tg)
+    tg.set_privacy(False)
+    now = tg.clock()
+    old = post_dated(tg, "ana", "de ontem", now - 20 * 3600)
+    too_old = post_dated(tg, "ana", "velha", now - 86400)
+    assert old["update_id"] is not None and too_old["update_id"] is None
+    tg.advance_clock(4 * 3600 - 1)
+    assert old["update_id"] in {u["update_id"] for u in tg.pending_updates()}
+    tg.advance_clock(1)
+    assert old["update_id"] not in {u["update_id"] for u in tg.pending_updates()}
+
+
+@pytest.mark.parametrize(("retry_after", "left", "kept"), [("3600", 5400, True), ("7200", 5400, True),
+                                                            ("3600", 1800, False)])  # fmt: skip
 def test_retry_after_in_the_webhook_answer_is_honoured_up_to_an_hour(stop_all, retry_after, left, kept):
     # WebhookActor::on_update_error: retry_after clamped to MAX_RETRY_AFTER = 3600 s replaces the backoff,
     # and an update whose next attempt would come after its expiry is dropped.
@@ -256,6 +273,28 @@ def test_methods_a_webhook_answer_may_not_call_are_ignored(stop_all, method):
     tg.start()
     wait_for(lambda: webhook_info(tg, client)["pending_update_count"] == 0)
     assert webhook_info(tg, client)["url"] == HOOK
+
+
+def test_a_generated_week_flows_through_the_webhook_as_simulated_time_passes(stop_all):
+    # Telegram never queues a message dated 24 h ago or more (Client.cpp, need_skip_update_message), so the
+    # class's week happens while the webhook delivers; the queue looks empty only once the week is over.
+    transport = FakeTransport()
+    tg, client = make(transport)
+    stop_all(tg)
+    tg.set_privacy(False)
+    set_webhook(tg, client)
+    tg.start()
+    wait_for(lambda: webhook_info(tg, client)["pending_update_count"] == 0)
+    start = tg.clock()
+    tg.generate(participants=8, days=3, messages_count=300)
+    while (info := webhook_info(tg, client))["pending_update_count"]:
+        time.sleep(0.005)
+    assert tg.status()["scheduled_messages"] == 0  # the queue emptied only when the week had happened
+    group = [c[3]["message"] for c in transport.calls if c[3].get("message", {}).get("date", 0) > start]
+    assert len(group) > 250
+    assert group[-1]["date"] - group[0]["date"] > 2 * 86400
+    assert [m["date"] for m in group] == sorted(m["date"] for m in group)
+    assert "last_error_message" not in info
 
 
 def test_undelivered_updates_expire_after_24_hours_of_virtual_time(stop_all):
