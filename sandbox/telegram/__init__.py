@@ -64,6 +64,7 @@ Modules:
 - webhook.py: Telegram's webhook wire facts (headers, error texts, retry schedule, default transport)
 - botapi.py / control.py: the HTTP face (Bot API methods; /_sandbox/ control routes)
 - people.py, messages.py, entities.py: seeded people and ids, message builders, entity parsing
+- markup.py: sendMessage's parse_mode (HTML, MarkdownV2, Markdown) as td parses it, with its refusal texts
 - generator.py: a realistic week of class chat, played by group.py; cli.py: `python -m sandbox chat|botfather`
 """
 

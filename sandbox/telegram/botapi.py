@@ -12,7 +12,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Request, Response
 
 from .. import SandboxError
-from . import control, messages, webhook
+from . import control, markup, messages, webhook
 from .delivery import Webhook
 from .people import GIFT_TYPES
 from .updates import DEFAULT_UPDATES, UPDATE_TYPES, PollSuperseded, dumps
@@ -258,10 +258,19 @@ class BotApi:
         return chat
 
     def sendMessage(self, p: Params) -> dict:
+        """The text and its markup are checked before the chat (Client::process_send_message_query)."""
         with self.sb.lock:
-            chat = self._chat(p)
             text = p.str("text")
-            if text is None or not text.strip():
+            if text is None:
+                raise ApiError(400, "Bad Request: message text is empty")
+            try:
+                text, entities = markup.parse(text, p.str("parse_mode"))
+            except markup.UnsupportedParseMode:
+                raise ApiError(400, "Bad Request: unsupported parse_mode") from None
+            except markup.MarkupError as refused:
+                raise ApiError(400, f"Bad Request: can't parse entities: {refused}") from None
+            chat = self._chat(p)
+            if not text.strip():
                 raise ApiError(400, "Bad Request: message text is empty")
             if len(text) > 4096:
                 raise ApiError(400, "Bad Request: message is too long")
@@ -272,7 +281,7 @@ class BotApi:
             if reply_to is not None and self.sb.group.message(chat["id"], reply_to) is None:
                 raise ApiError(400, "Bad Request: message to be replied not found")
             # The bot's own messages are stored (people can reply to them) but never come back as updates.
-            return self.sb.group.send_as_bot(chat, text, reply_to)
+            return self.sb.group.send_as_bot(chat, text, entities, reply_to)
 
     def getChat(self, p: Params) -> dict:
         with self.sb.lock:

@@ -188,10 +188,11 @@ class ClassGroup:
         self._messages[(original["chat"]["id"], original["message_id"])] = edited
         return edited
 
-    def send_as_bot(self, chat: dict, text: str, reply_to: int | None) -> dict:
+    def send_as_bot(self, chat: dict, text: str, entities: list[dict], reply_to: int | None) -> dict:
         """sendMessage: the bot answers a second later; its messages are stored but never come back as updates."""
         self.clock.advance(1)
-        return self.new_message(chat, self.bot, messages.text_content(text), reply_to)
+        content = {"text": text, "entities": entities} if entities else {"text": text}
+        return self.new_message(chat, self.bot, content, reply_to)
 
     def _bot_sees(self, message: dict, sender: Person) -> bool:
         """Whether Telegram hands this message to our bot (privacy mode, membership, bots)."""
