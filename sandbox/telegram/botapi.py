@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 from .. import SandboxError
 from . import control, markup, messages, webhook
 from .delivery import Webhook
+from .flood import FloodControl
 from .people import GIFT_TYPES
 from .updates import DEFAULT_UPDATES, UPDATE_TYPES, PollSuperseded, dumps
 
@@ -88,6 +89,7 @@ class BotApi:
     def __init__(self, sandbox: TelegramSandbox) -> None:
         self.sb = sandbox
         self.commands: list[dict] = []
+        self.flood = FloodControl(lambda: sandbox.clock.monotonic())
         self.methods = {
             name.lower(): getattr(self, name)
             for name in (
@@ -280,6 +282,9 @@ class BotApi:
                 reply_to = int(parameters.get("message_id") or 0) or None
             if reply_to is not None and self.sb.group.message(chat["id"], reply_to) is None:
                 raise ApiError(400, "Bad Request: message to be replied not found")
+            if wait := self.flood.retry_after(chat["id"]):
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+            self.flood.sent(chat["id"])
             # The bot's own messages are stored (people can reply to them) but never come back as updates.
             return self.sb.group.send_as_bot(chat, text, entities, reply_to)
 

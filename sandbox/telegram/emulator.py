@@ -72,6 +72,7 @@ class TelegramSandbox:
             self.updates.refill = self.group.play
             self.updates.reset(first_update_id=world.randint(100_000_000, 900_000_000))
             self.delivery.reset(random.Random(f"{base}:retries"))
+            self.wsgi_app.api.flood.reset()
             self.group.open()
 
     def start(self) -> None:

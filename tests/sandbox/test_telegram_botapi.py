@@ -396,3 +396,45 @@ def test_responses_are_compact_ascii_json(client, tg):
     raw = client.post(f"/bot{tg.token}/getUpdates", data={"offset": "-1"}).data
     assert raw.isascii() and b": " not in raw
     assert json.loads(raw)["result"][0]["message"]["text"] == "Ação ✅"
+
+
+def test_a_burst_to_the_group_gets_429_after_20_messages_a_minute(client, tg):
+    # core.telegram.org/bots/faq: a bot "will not be able to send more than 20 messages per minute to the same
+    # group"; the refusal is 429 with parameters.retry_after and a Retry-After header.
+    clock = [1000.0]
+    tg.clock.monotonic = lambda: clock[0]
+    answers = []
+    for n in range(40):
+        clock[0] += 0.5  # 40 messages in 20 s
+        response = client.post(
+            f"/bot{tg.token}/sendMessage", data={"chat_id": str(tg.group_chat_id), "text": f"aviso {n}"}
+        )
+        answers.append((response.status_code, response.get_json(), response.headers.get("Retry-After")))
+    assert [status for status, _, _ in answers[:20]] == [200] * 20
+    status, body, header = answers[20]
+    assert status == 429
+    # the first message left at 1000.5 s: the 21st may go a minute later, at 1060.5 s (now: 1010.5 s)
+    assert body == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 50",
+                    "parameters": {"retry_after": 50}}  # fmt: skip
+    assert header == "50"
+    assert {status for status, _, _ in answers[20:]} == {429}  # refused sends do not count
+    clock[0] = 1060.5
+    assert (
+        api(client, tg, "sendMessage", data={"chat_id": str(tg.group_chat_id), "text": "de novo"})[0] == 200
+    )
+
+
+def test_more_than_30_messages_a_second_overall_get_429(client, tg):
+    # core.telegram.org/bots/faq: "the API will not allow more than 30 messages per second or so".
+    clock = [1000.0]
+    tg.clock.monotonic = lambda: clock[0]
+    people = [p for p in tg.roster.people if not p.is_bot][:15]
+    for person in people:
+        tg.post(person.id, "oi, bot", private=True)
+    chats = [p.id for p in people] * 2 + [
+        tg.group_chat_id
+    ]  # 31 messages in the same second, 2 per chat at most
+    statuses = [api(client, tg, "sendMessage", data={"chat_id": str(c), "text": "oi"})[0] for c in chats]
+    assert statuses == [200] * 30 + [429]
+    clock[0] += 1
+    assert api(client, tg, "sendMessage", data={"chat_id": str(tg.group_chat_id), "text": "oi"})[0] == 200

@@ -214,6 +214,33 @@ def test_aiogram_polls_sends_and_manages_the_webhook_like_on_telegram(served):
     run(scenario())
 
 
+def test_clients_read_flood_control_as_on_telegram(served, monkeypatch):
+    # A 21st message to the group within a minute is refused with 429 and retry_after (core.telegram.org/bots/faq);
+    # python-telegram-bot raises RetryAfter and aiogram TelegramRetryAfter, carrying the seconds to wait.
+    from aiogram.exceptions import TelegramRetryAfter
+    from telegram import Bot
+    from telegram.error import RetryAfter
+
+    tg, api = served
+    monkeypatch.setenv(
+        "PTB_TIMEDELTA", "1"
+    )  # retry_after as a timedelta, as python-telegram-bot 23 will give it
+
+    async def scenario():
+        async with Bot(tg.token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot") as bot:
+            for n in range(20):
+                await bot.send_message(tg.group_chat_id, f"aviso {n}")
+            with pytest.raises(RetryAfter) as ptb:
+                await bot.send_message(tg.group_chat_id, "mais um")
+        async with aiogram_bot(tg.token, api) as bot:
+            with pytest.raises(TelegramRetryAfter) as aiogram:
+                await bot.send_message(tg.group_chat_id, "mais um")
+        return ptb.value, aiogram.value
+
+    ptb, aiogram = run(scenario())
+    assert 0 < ptb.retry_after.total_seconds() <= 60 and 0 < aiogram.retry_after <= 60
+
+
 def test_aiogram_gets_its_unauthorized_error_for_a_wrong_token(served):
     from aiogram.exceptions import TelegramUnauthorizedError
 
