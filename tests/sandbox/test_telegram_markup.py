@@ -6,6 +6,8 @@ offsets and lengths are UTF-16 units ("🏟" counts 2), byte offsets in refusals
 """
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from sandbox.telegram import TelegramSandbox
@@ -124,3 +126,46 @@ def test_send_message_answers_the_parsed_text_and_entities(api):
 def test_send_message_refuses_bad_markup_as_telegram_does(api, params, description):
     status, body = api(**params)
     assert (status, body["description"]) == (400, description)
+
+
+_plain = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60)
+
+
+@given(_plain)
+def test_escaped_html_always_gives_back_the_text(text):
+    # Escaping <, > and & is all HTML needs: the text comes back as written, with only detected entities.
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    plain, entities = parse(escaped, "HTML")
+    assert plain == text and {e["type"] for e in entities} <= {
+        "url",
+        "email",
+        "mention",
+        "hashtag",
+        "bot_command",
+    }
+
+
+@given(_plain)
+def test_escaped_markdown_v2_always_gives_back_the_text(text):
+    # Any character from 1 to 126 may be escaped with '\' (td's parse_markdown_v2); escaping them all is safe.
+    escaped = "".join(f"\\{char}" if 0 < ord(char) <= 126 else char for char in text)
+    plain, entities = parse(escaped, "MarkdownV2")
+    assert plain == text and {e["type"] for e in entities} <= {
+        "url",
+        "email",
+        "mention",
+        "hashtag",
+        "bot_command",
+    }
+
+
+@given(st.text(max_size=40), st.sampled_from(["HTML", "MarkdownV2", "Markdown"]))
+def test_any_text_is_either_parsed_or_refused_with_a_reason(text, mode):
+    # No input crashes the parser: it gives text and entities inside that text, or a MarkupError.
+    try:
+        plain, entities = parse(text, mode)
+    except MarkupError as refused:
+        assert str(refused)
+        return
+    size = len(plain.encode("utf-16-le")) // 2
+    assert all(0 <= e["offset"] and e["length"] > 0 and e["offset"] + e["length"] <= size for e in entities)
