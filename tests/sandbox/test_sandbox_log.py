@@ -80,9 +80,12 @@ def test_the_log_file_after_a_refused_request_and_a_failed_delivery_is_pt_br():
         )  # fmt: skip
         with pytest.raises(ClientError, match="InvalidAccessKeyId|InvalidClientTokenId"):
             s3.list_buckets()
-        # A webhook nobody listens on: every delivery fails and is retried.
+        # A webhook at an HTTP API with no route (Telegram refuses loopback addresses): every delivery gets 404
+        # and is retried.
+        gateway = boto3.client("apigatewayv2", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="sa-east-1")
+        endpoint = gateway.create_api(Name="sem-rotas", ProtocolType="HTTP")["ApiEndpoint"]
         api = f"{env['TELEGRAM_API_URL']}/bot{env['TELEGRAM_BOT_TOKEN']}"
-        assert requests.post(f"{api}/setWebhook", data={"url": "https://127.0.0.1:88/webhook"}, timeout=30).ok
+        assert requests.post(f"{api}/setWebhook", data={"url": f"{endpoint}/webhook"}, timeout=30).ok
         deadline = time.monotonic() + 30
         while "last_error_message" not in requests.get(f"{api}/getWebhookInfo", timeout=30).json()["result"]:
             assert time.monotonic() < deadline, "no delivery failed"
