@@ -65,20 +65,19 @@ def colab_block(repo: str) -> str:
     return f"""\
 import sys
 
-# No Google Colab, cada runtime novo começa vazio: baixa o projeto e o instala (1 a 2 minutos na primeira vez).
+# No Google Colab, cada runtime novo começa sem o projeto: baixa e instala só o que falta (1 a 2 minutos na primeira
+# vez). O kernel, os widgets e as bibliotecas que o Colab já tem ficam como estão (veja o README).
 if "google.colab" in sys.modules:
-    import importlib.util
     import subprocess
 
     REPOSITORIO = "{clone_url(repo)}"
     PROJETO = "{CLONE_DIR}"
     if not os.path.isdir(PROJETO):
         subprocess.run(["git", "clone", "--quiet", "--depth", "1", REPOSITORIO, PROJETO], check=True)
-    if importlib.util.find_spec("moto") is None:  # o projeto ainda não foi instalado neste runtime
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{{PROJETO}}[sandbox]"], check=True
-        )
     sys.path.insert(0, PROJETO)  # o `pip install -e` só vale para processos novos, não para este kernel
+    from tutorial.colab import install
+
+    install(PROJETO)
     os.chdir(f"{{PROJETO}}/notebooks")
 """
 

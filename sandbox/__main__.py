@@ -73,6 +73,8 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if config.ENGINE_LIBS.is_dir():  # before anything imports sqlglot (see tutorial/colab.py)
+        sys.path.insert(0, str(config.ENGINE_LIBS))
     from sandbox.server import serve
 
     aws_port, telegram_port = config.AWS_PORT, config.TELEGRAM_PORT

@@ -21,6 +21,9 @@ DEFAULT_SEED = 42
 DEFAULT_START = datetime.fromisoformat(
     os.environ.get("SANDBOX_START", "2025-03-17T15:00:00+00:00")
 ).astimezone(timezone.utc)
+# Newer copies of the Athena engine's libraries (sqlglot, DuckDB) than the Python's own, for the sandbox's process
+# only: the Colab install puts sqlglot here, as Colab's own is held at an older version by its other libraries.
+ENGINE_LIBS = Path(__file__).resolve().parent.parent / "build" / "engine-libs"
 # Where the background process keeps its pid, ports and log.
 HOME = Path(os.environ.get("SANDBOX_HOME", Path.home() / ".cache" / "data-pipeline-telegram-sandbox"))
 

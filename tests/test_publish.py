@@ -14,23 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from maintainer import colab_runtime as colab_runtime_data
 from maintainer import publish
 from tutorial.contract import ORDER
 from tutorial.harness import OTHER_WORLD, own_sandbox, repository_files
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "turma-dados/data-pipeline-telegram"
-# Part of what a Colab runtime has before any cell runs (its kernel and the usual data libraries).
-COLAB_PREINSTALLED = [
-    "ipykernel",
-    "ipywidgets",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "matplotlib",
-    "requests",
-    "tqdm",
-]
 NOTEBOOK_FILES = [f"{name}.ipynb" for name in ORDER]
 
 
@@ -75,7 +65,8 @@ def test_setup_cells_clone_the_published_repository_only_in_colab(published):
         source = setup_source(published / "notebooks" / name)
         guarded = source.split('if "google.colab" in sys.modules:\n', 1)[1].split("\nAMBIENTE = ", 1)[0]
         assert f'REPOSITORIO = "https://github.com/{REPO}.git"' in source
-        assert '"git", "clone"' in guarded and '"pip", "install"' in guarded
+        assert '"git", "clone"' in guarded and "from tutorial.colab import install" in guarded
+        assert "install(PROJETO)" in guarded
         assert 'os.chdir(f"{PROJETO}/notebooks")' in guarded
         assert all(line.startswith("    ") or not line for line in guarded.splitlines())  # all of it guarded
         assert source.index("google.colab") < source.index("import tutorial")
@@ -143,16 +134,101 @@ def test_committed_files_match_the_repository_named_in_pyproject(tmp_path):
     assert publish.publish(repo, copy) == [], "rode `python -m maintainer.publish` e faça o commit"
 
 
-# ---- Colab: a fresh runtime runs a notebook alone ------------------------------------------------------------
+# ---- Colab: a runtime with Colab's own packages runs the notebooks ----------------------------------------------
 COLAB_STARTUP = """\
 import sys
 sys.path.insert(0, {stub!r})
 import google.colab  # Colab's kernels start with it imported; that is how the setup cell knows where it runs
 """
+# What the simulated runtime has of Colab's package set (maintainer/colab-runtime.txt, at Colab's versions, with
+# their dependencies at Colab's versions too): the kernel and notebook server, the widgets, the data libraries, the
+# web stack and pip itself. Every other Colab package the project's dependencies reach is added by the test.
+COLAB_STACK = [
+    *("ipykernel", "ipython", "jupyter-client", "jupyter-core", "jupyter-server", "notebook", "tornado"),
+    *("traitlets", "pyzmq", "ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "nbclient", "nbformat"),
+    *("numpy", "pandas", "pyarrow", "matplotlib", "duckdb", "sqlglot", "tqdm"),
+    *("requests", "urllib3", "flask", "werkzeug", "packaging", "pip", "setuptools"),
+]
+# An output a learner sees in a red box, or pip's and Colab's words for a broken or stale runtime.
+TROUBLE = re.compile(r"\bERROR\b|(?i:restart|reinicie)")
+
+
+def colab_runtime(runtime: Path) -> Path:
+    """A Python with Colab's packages at Colab's versions (uv, in seconds); returns its interpreter.
+
+    This machine's Python (3.11), not Colab's (3.13): the same package versions, other wheels of them.
+    """
+    colab, _ = colab_runtime_data.read()
+    uv = Path(sys.executable).with_name("uv")
+    compiled = subprocess.run(
+        [
+            uv,
+            "pip",
+            "compile",
+            "--quiet",
+            "--no-header",
+            "--no-annotate",
+            "--extra",
+            "sandbox",
+            ROOT / "pyproject.toml",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    reached = {
+        colab_runtime_data.canonical(line.split("==")[0]) for line in compiled.splitlines() if "==" in line
+    }
+    subprocess.run([uv, "venv", "--quiet", "--seed", str(runtime)], check=True)
+    python = runtime / "bin" / "python"
+    names = sorted({*COLAB_STACK, *(reached & colab.keys())})
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "--constraint",
+            colab_runtime_data.DATA,
+            *names,
+        ],
+        check=True,
+    )
+    return python
+
+
+def installed(python: Path) -> dict[str, str]:
+    listed = subprocess.run(
+        [python, "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True
+    ).stdout
+    return {colab_runtime_data.canonical(item["name"]): item["version"] for item in json.loads(listed)}
+
+
+def shown_kinds(notebook, cells: slice = slice(None)) -> list[str]:
+    """What a learner sees besides text: widgets, tables, charts (one entry per output, by MIME types)."""
+    return [
+        ",".join(sorted(output.get("data", {})))
+        for cell in [cell for cell in notebook.cells if cell.cell_type == "code"][cells]
+        for output in cell.outputs
+        if output.output_type != "stream"
+    ]
+
+
+def words(notebook, index: int) -> str:
+    """What a code cell printed (0: the setup cell; -1: the last)."""
+    cell = [cell for cell in notebook.cells if cell.cell_type == "code"][index]
+    return "".join(output.get("text", "") for output in cell.outputs)
 
 
 @pytest.mark.slow
 def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_runs(tmp_path, monkeypatch):
+    """Notebooks 01 to 06, in order, in a runtime with Colab's published packages; the first one installs.
+
+    The install adds only what Colab lacks and changes no version Colab has; its cell shows no pip ERROR, no
+    restart warning and nothing on stderr; the widgets, tables and charts are the ones the stored notebooks show.
+    """
     from nbclient import NotebookClient
 
     # The published repository: the working tree, committed, reachable at the GitHub URL through git's insteadOf.
@@ -171,13 +247,9 @@ def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_
     gitconfig = tmp_path / "gitconfig"
     gitconfig.write_text(f'[url "{remote.as_uri()}"]\n\tinsteadOf = {publish.clone_url(REPO)}\n')
 
-    # The runtime: a Python with a kernel and the data libraries Colab ships, where `google.colab` is imported at
-    # start; /content is tmp. uv builds it in seconds; the notebook's own cell installs the rest with pip, as on Colab.
+    # The runtime: Colab's packages, where `google.colab` is imported at start; /content is tmp.
     runtime = tmp_path / "runtime"
-    uv = Path(sys.executable).with_name("uv")
-    subprocess.run([uv, "venv", "--quiet", "--seed", str(runtime)], check=True)
-    python = runtime / "bin" / "python"
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", python, *COLAB_PREINSTALLED], check=True)
+    python = colab_runtime(runtime)
     subprocess.run(
         [python, "-m", "ipykernel", "install", "--prefix", str(runtime), "--name", "python3"],
         check=True,
@@ -192,39 +264,76 @@ def test_notebook_opened_cold_in_a_fresh_colab_runtime_installs_the_project_and_
         COLAB_STARTUP.format(stub=str(stub))
     )
     content.mkdir()
+    before = installed(python)
 
     environment = {
         "GIT_CONFIG_GLOBAL": str(gitconfig),
         "IPYTHONDIR": str(ipython_dir),
         "JUPYTER_PATH": str(runtime / "share" / "jupyter"),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         **own_sandbox(tmp_path / "sandbox-home"),
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    for name in (*OTHER_WORLD, "VIRTUAL_ENV", "PYTHONPATH"):  # nor this checkout's Python
+    # Colab's shell: nor this checkout's Python, nor pip told to stay quiet about its version.
+    for name in (*OTHER_WORLD, "VIRTUAL_ENV", "PYTHONPATH", "PIP_DISABLE_PIP_VERSION_CHECK"):
         monkeypatch.delenv(name, raising=False)
     # Colab's Python writes bytecode. Told not to (as this machine's shell is), every process of the runtime would
     # compile moto, pandas and boto3 from source again: 25 s of this test's 73 s of CPU.
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
 
-    notebook = nbformat.read(remote / "notebooks" / "04-etl.ipynb", as_version=4)
+    executed = {}
     try:
-        NotebookClient(
-            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": content}}
-        ).execute()
+        for name in NOTEBOOK_FILES:
+            if name.startswith("04"):
+                # On Colab each notebook gets a runtime of its own: from 04 on, a fresh sandbox, which the setup
+                # cell brings up to date by running 02 and 03 headless with Colab's nbclient and jupyter-client.
+                subprocess.run(
+                    [python, "-m", "sandbox", "down"], cwd=content, capture_output=True, timeout=60
+                )
+                for variable, value in own_sandbox(tmp_path / "sandbox-home-04").items():
+                    monkeypatch.setenv(variable, value)
+            notebook = nbformat.read(remote / "notebooks" / name, as_version=4)
+            NotebookClient(
+                notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": content}}
+            ).execute()
+            executed[name] = notebook
     finally:
         subprocess.run([python, "-m", "sandbox", "down"], cwd=content, capture_output=True, timeout=60)
 
-    outputs = [
-        output.get("text", "")
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-    ]
-    assert (project / "lambda_function.py").is_file()
-    assert "Refazendo os notebooks 02 e 03 (o sandbox não tem o que eles criam)" in "".join(outputs)
-    assert "Tudo certo" in outputs[-1]
+    # The first cell: the install says, in Portuguese, what it added; nothing in red, no restart asked for.
+    said = words(executed[NOTEBOOK_FILES[0]], 0)
+    assert "Instalado neste runtime só o que o Colab não tinha:" in said
+    assert not TROUBLE.search(said), said
+    assert "Refazendo os notebooks 02 e 03 (o sandbox não tem o que eles criam)" in words(
+        executed["04-etl.ipynb"], 0
+    )
+    widget = "application/vnd.jupyter.widget-view+json,text/plain"
+    assert shown_kinds(executed["04-etl.ipynb"], slice(0, 1)) == [widget]  # the catch-up's progress bar
+    for name, notebook in executed.items():
+        stored = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                assert output.get("name") != "stderr", (name, output)
+        # tqdm's bar a widget (with ipywidgets 7), DataFrames as tables, matplotlib's charts: as stored.
+        after_setup = slice(1, None)
+        assert shown_kinds(notebook, after_setup) == shown_kinds(stored, after_setup), name
+        # And each notebook ends as its stored copy does ("Tudo certo: ..."; the counts after a catch-up may differ).
+        verdict = words(stored, -1).splitlines()[-1].split(":")[0]
+        assert words(notebook, -1).splitlines()[-1].startswith(verdict), name
+
+    # Nothing Colab had changed version; what was added is what Colab lacks.
+    after = installed(python)
+    assert {name: after.get(name) for name in before} == before
+    added = {name: version for name, version in after.items() if name not in before}
+    colab, _ = colab_runtime_data.read()
+    assert {"data-pipeline-telegram", "boto3", "moto", "flask-cors"} <= added.keys()
+    assert not added.keys() & colab.keys(), "the simulated runtime lacks a package Colab has"
+    # The sandbox's newer sqlglot and DuckDB sit beside Colab's, for the sandbox's process only.
+    engine = project / "build" / "engine-libs"
+    beside = {p.name.split("-")[0] for p in engine.glob("*.dist-info")}
+    assert beside == {"sqlglot", "duckdb"}, beside
+    print("Adicionados ao runtime:", ", ".join(f"{n} {v}" for n, v in sorted(added.items())))
+
     shown = subprocess.run(
         [python, "-m", "pip", "show", "data-pipeline-telegram"], capture_output=True, text=True, check=True
     ).stdout
