@@ -143,12 +143,15 @@ def install(project: str | Path) -> dict[str, str]:
         + "."
     )
     print("Ficaram como o Colab tem: " + ", ".join(kept) + " (e o kernel e os widgets do Colab).")
-    for requirement in engine:
+    if engine:
+        newer = ", ".join(
+            f"{r.name} {engine_version(r.name)} (o Colab tem o {present[canonicalize_name(r.name)]})"
+            for r in engine
+        )
         print(
-            f"O sandbox precisa de {requirement.name} {requirement.specifier}; o Colab tem o "
-            f"{present[canonicalize_name(requirement.name)]}, do qual outras bibliotecas dele podem depender. A versão nova "
-            f"({engine_version(requirement.name)}) ficou em {ENGINE_LIBS}, que só o processo do sandbox usa; o "
-            "Colab continua com a dele."
+            f"O motor de SQL do sandbox precisa de versões mais novas que as do Colab: {newer}. Elas ficaram em "
+            f"{ENGINE_LIBS.relative_to(project.resolve())}, dentro do projeto, e só o processo do sandbox as usa; o Colab "
+            "continua com as dele."
         )
     return added
 
