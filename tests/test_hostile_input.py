@@ -383,9 +383,26 @@ def test_invalid_utf8_body_is_kept_in_quarantine_not_stored_as_an_update(bucket)
     assert len(quarantined(bucket)) == 1
 
 
-@pytest.mark.parametrize("megabytes", [7, 11])
-def test_oversized_body_is_refused_and_not_stored(bucket, megabytes):
+# An HTTP API takes bodies up to 10 MB and Lambda's synchronous Invoke events up to 6 MB ("Quotas" pages of API
+# Gateway and Lambda): 11 MB stops at API Gateway with 413; 7 MB passes it, its Invoke is refused, and API Gateway
+# answers 500. Neither runs the function (its log has no new START line), unlike a crash, which also answers 500.
+@pytest.mark.parametrize(
+    ("megabytes", "status", "message"),
+    [(7, 500, "Internal Server Error"), (11, 413, "Request Entity Too Large")],
+)
+def test_oversized_body_is_refused_before_the_function_runs(bucket, megabytes, status, message):
+    def starts() -> int:
+        return sum(text.startswith("START RequestId") for _, text in bucket.function_log_messages())
+
+    before = starts()
+    assert bucket.send(body_for(valid(9300), bucket.group_id)).status_code == 200
+    started = starts()
+    assert started == before + 1  # each invocation logs its START line
+    bucket.empty_raw_bucket()
     body = body_for(valid(9300 + megabytes, text="a" * megabytes * 1_000_000), bucket.group_id)
+
     response = bucket.send(body)
-    assert response.status_code in (413, 500)
-    assert bucket.raw_keys() == []
+
+    assert (response.status_code, response.json()) == (status, {"message": message})
+    assert starts() == started
+    assert bucket.raw_keys("") == []
