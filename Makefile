@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
-	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1)"
+	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1; PORTA=8090 escolhe a porta)"
 	@echo "make lab     - abre os notebooks no JupyterLab"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
 	@echo "make test-fast   - só lint e os testes rápidos: sem navegador, sem notebooks, sem ambientes novos"
@@ -110,9 +110,10 @@ demo: $(STAMP)
 	$(BIN)/python -m tutorial demo
 
 # The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
+# `make aula PORTA=8090` chooses the page's port (make takes variables, not --options); AULA_ARGS passes the rest.
 .PHONY: aula
 aula: $(STAMP)
-	$(BIN)/python -m tutorial aula $(AULA_ARGS)
+	$(BIN)/python -m tutorial aula $(if $(PORTA),--porta $(PORTA)) $(AULA_ARGS)
 
 # JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -23,9 +24,12 @@ import requests
 from botocore.exceptions import ClientError
 from playwright.sync_api import expect
 
+import sandbox
 from tests.browser import browser_page, chromium, screenshot
 from tutorial.contract import INGESTION_FUNCTION, log_group
 from tutorial.harness import ROOT, deployed_stack, own_sandbox_environment
+from tutorial.live.__main__ import redeploy
+from tutorial.live.charts import DPI, LABEL_PT
 from tutorial.live.observer import RAW_LISTING_S, Observer, describe, parse_log_line
 from tutorial.live.server import TOKEN_HEADER, LiveView
 
@@ -40,7 +44,17 @@ def stack():
 
 @pytest.fixture(scope="module")
 def view(stack):
-    live = LiveView(stack.telegram_api, stack.token, stack.endpoint_url, stack.region, port=0).start()
+    # As `make aula` opens it: following the sandbox through a restart, and rebuilding the pipeline after one.
+    live = LiveView(
+        stack.telegram_api,
+        stack.token,
+        stack.endpoint_url,
+        stack.region,
+        port=0,
+        locate=sandbox.env,
+        redeploy=redeploy,
+        python=".venv/bin/python",
+    ).start()
     yield live
     live.stop()
 
@@ -63,7 +77,8 @@ def page(view, browser):
 
 
 def row(page, text: str):
-    return page.locator("#linhas tr", has_text=text)
+    """The row of the message whose own text has `text` (a reply also quotes the message it answers)."""
+    return page.locator("#linhas tr", has=page.locator(".texto", has_text=text))
 
 
 def test_each_post_shows_every_stage_with_the_key_written(stack, view, page):
@@ -87,7 +102,11 @@ def test_each_post_shows_every_stage_with_the_key_written(stack, view, page):
     assert "recebida" in line.locator(".etapa-gateway").inner_text()
     lambda_cell = line.locator(".etapa-lambda").inner_text()
     assert lambda_cell.startswith("gravado · ") and lambda_cell.endswith(" ms")
-    assert line.locator(".etapa-s3").inner_text() == f"✓ {key}"
+    # The partition's date and the file on the projector ("context_date=" heads the column), the key in full in
+    # the tooltip.
+    assert line.locator(".s3key").get_attribute("title") == key
+    day = key.split("context_date=")[1].split("/")[0]
+    assert line.locator(".etapa-s3").inner_text().split() == ["✓", f"{day}/", f"{update_id}.json"]
     screenshot(page, "aula-jornada")
     print(
         f"\nlatência post -> linha na tela: mediana {statistics.median(latencies):.2f} s, "
@@ -105,6 +124,9 @@ def test_an_outage_shows_retries_then_recovery_with_nothing_lost(stack, view, pa
     page.click("button[data-publicar=texto]")
     line = row(page, "escrita durante a queda do S3")
     line.locator(".etapa-telegram", has_text="falha").wait_for(timeout=10_000)
+    expect(page.locator("#c-ultimo-erro")).to_contain_text("último erro do Telegram")
+    # The page's own S3 reads fail too: said in plain Portuguese, without the client's exception names.
+    assert "Error" not in page.inner_text("#avisos")
     # Seen while S3 is still down: the page keeps reading the other services when its own S3 reads fail.
     assert page.locator("#avisos .queda").count() == 1
     assert line.locator(".etapa-lambda").inner_text().startswith("erro no S3")
@@ -112,6 +134,9 @@ def test_an_outage_shows_retries_then_recovery_with_nothing_lost(stack, view, pa
     line.locator(".etapa-lambda", has_text="gravado").wait_for(timeout=30_000)
     page.wait_for_selector("#avisos .queda", state="detached")
     assert "tentativa" in line.locator(".etapa-telegram").inner_text()  # "entregue na Nª tentativa"
+    # getWebhookInfo keeps reporting the outage's error; the page drops it once a later delivery got through.
+    expect(page.locator("#c-ultimo-erro")).to_have_text("", timeout=10_000)
+    assert "S3" not in page.inner_text("#avisos") and "Error" not in page.inner_text("#avisos")
     screenshot(page, "aula-recuperado")
     stack.wait_until_delivered(timeout=30)
     ids = stack.raw_update_ids()
@@ -161,7 +186,11 @@ def test_the_teacher_posts_a_photo_then_edits_and_replies(stack, view, page):
     assert "edição" in edited.locator(".quem").inner_text()
     page.fill("#texto", "entendi o quadro")
     page.click("button[data-publicar=resposta]")
-    row(page, "entendi o quadro").locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    reply = row(page, "entendi o quadro")
+    reply.locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    assert reply.locator(".quem").inner_text().endswith(" · resposta")
+    assert reply.locator(".resposta-a").inner_text().startswith("↩ em resposta a ")
+    assert "quadro" in reply.locator(".resposta-a").inner_text()  # the message it answers, quoted
     stored = set(stack.raw_update_ids())
     for text in ("[foto] quadro da aula", "[foto] quadro corrigido", "entendi o quadro"):
         assert int(row(page, text).get_attribute("data-update-id")) in stored
@@ -182,17 +211,108 @@ def test_an_update_the_bridge_delivers_appears_like_the_class_messages(stack, vi
     }
     assert stack.control("POST", "webhook/deliver", {"update": update})["delivered"]
     line = row(page, "vim pelo Telegram de verdade")
-    line.locator(".etapa-s3", has_text="/990000001.json").wait_for(timeout=10_000)
+    line.locator(".etapa-s3", has_text="990000001.json").wait_for(timeout=10_000)
     assert line.locator(".quem").inner_text() == "Marta Real · mensagem"
 
 
 def test_the_migration_to_a_supergroup_keeps_the_messages_flowing(stack, view, page):
     page.click("#migrar")
     page.wait_for_selector("#resposta:has-text('Supergrupo criado')")
-    row(page, "o grupo virou supergrupo").locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    notice = row(page, "transformou o grupo em supergrupo")  # Telegram's service message, said in Portuguese
+    notice.locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    assert notice.locator(".quem").inner_text() == "Telegram · aviso do Telegram"
+    started = row(page, "o supergrupo começou")  # sent "from" GroupAnonymousBot, whose name is "Group"
+    started.locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    assert "Group" not in started.inner_text()
     update_id = stack.post(stack.participants()[2]["id"], "primeira no supergrupo")
     line = row(page, "primeira no supergrupo")
-    line.locator(".etapa-s3", has_text=f"/{update_id}.json").wait_for(timeout=10_000)
+    line.locator(".etapa-s3", has_text=f"{update_id}.json").wait_for(timeout=10_000)
+
+
+# ---- the page on a projector, and on a phone ----------------------------------------------------------------
+# Readable from the back of a room: table text at least 20 px tall on screen, chart labels at least 14 px.
+MIN_LINE_PX = 20
+MIN_CHART_LABEL_PX = 14
+
+
+def row_boxes(rows) -> list[dict]:
+    """Every row's bounding box, read again when the page redrew the table between two reads."""
+    for _ in range(20):
+        boxes = [rows.nth(index).bounding_box() for index in range(rows.count())]
+        if None not in boxes:
+            return boxes
+        time.sleep(0.2)
+    raise AssertionError("a tabela não parou de ser redesenhada")
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)], ids=["1280x720", "1920x1080"])
+def test_the_page_fits_a_projector(stack, view, browser, width, height):
+    """What a demo needs on the first screen, without scrolling: the counters, enough messages to follow the
+    class, the answer to the teacher's click and the top of the charts, all large enough to read."""
+    with browser_page(width, height, browser) as page:
+        page.goto(view.url)
+        page.wait_for_selector("#conexao.ok")
+        page.locator("#imagens img[data-chart=por_dia]").wait_for()
+        page.wait_for_load_state("load")
+        text = f"projetada em {width}x{height}"
+        page.fill("#texto", text)
+        page.click("button[data-publicar=texto]")
+        expect(page.locator("#resposta")).to_contain_text("Publicado: update")
+        row(page, text).locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+        screenshot(page, f"aula-{width}x{height}")  # before the checks: a failure leaves it to look at
+
+        answer = page.locator("#resposta").bounding_box()
+        assert 0 <= answer["y"] and answer["y"] + answer["height"] <= height, (
+            f"confirmação fora da tela: {answer}"
+        )
+        chart = page.locator("#imagens img[data-chart=por_dia]")
+        box = chart.bounding_box()
+        assert box["y"] + 100 <= height, f"o gráfico começa abaixo da primeira tela: {box}"
+        natural_width = chart.evaluate("image => image.naturalWidth")
+        label_px = LABEL_PT * DPI / 72 * box["width"] / natural_width
+        assert label_px >= MIN_CHART_LABEL_PX, f"rótulos do gráfico com {label_px:.1f} px"
+
+        rows = page.locator("#linhas tr")
+        visible = [box for box in row_boxes(rows) if box["y"] + box["height"] <= height]
+        assert len(visible) >= 7, f"só {len(visible)} mensagens inteiras na primeira tela"
+        first = rows.first
+        for selector in (".hora", ".quem", ".texto", ".etapa-lambda span"):
+            line = first.locator(selector).first.bounding_box()
+            assert line["height"] >= MIN_LINE_PX, f"{selector} com {line['height']:.1f} px de altura"
+        # Columns apart: every cell's text fits its cell (a long one ends in "…"), and a rule between cells.
+        cells = first.locator("td")
+        for index in range(cells.count()):
+            cell = cells.nth(index)
+            fits = cell.evaluate("td => td.scrollWidth <= td.clientWidth")
+            assert fits, f"o texto da coluna {index + 1} transborda: {cell.inner_text()!r}"
+            if index:
+                assert cell.evaluate("td => parseFloat(getComputedStyle(td).borderLeftWidth)") >= 1
+
+
+def test_a_phone_gets_one_column_it_can_read(view, browser):
+    with browser_page(390, 844, browser) as page:
+        page.goto(view.url)
+        page.wait_for_selector("#conexao.ok")
+        rows = page.locator("#linhas tr")
+        rows.first.wait_for()
+        # The page is laid out for the phone's width (viewport meta), not a desktop page shrunk to fit.
+        wider = page.locator("body").evaluate(
+            "body => [...body.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > 390)"
+            ".map(e => e.tagName + '#' + e.id + '.' + e.className)"
+        )
+        assert page.locator("html").evaluate("root => root.scrollWidth") <= 390, (
+            f"mais largos que a tela: {wider}"
+        )
+        first = rows.first
+        who, stage = first.locator(".quem").bounding_box(), first.locator(".etapa-lambda").bounding_box()
+        assert stage["y"] > who["y"] and stage["x"] < who["x"] + 50, (
+            "as etapas não ficaram umas sob as outras"
+        )
+        # Each stage says its name (CSS ::before), its column header being hidden.
+        assert first.locator(".etapa-lambda").get_attribute("data-rotulo") == "Lambda"
+        expect(page.locator("#tabela-jornadas thead")).to_be_hidden()
+        assert first.locator(".quem").bounding_box()["height"] >= MIN_LINE_PX
+        screenshot(page, "aula-celular", full_page=True)
 
 
 # ---- the page's server, as another web page (or a stranger) would reach it ----------------------------------
@@ -265,6 +385,34 @@ def test_an_update_is_described_by_who_wrote_what():
     assert describe(photo)["text"] == "[foto] print"
 
 
+def test_service_messages_and_replies_are_described_as_such():
+    group = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    started = {"update_id": 3, "message": {"from": group, "migrate_from_chat_id": -42, "chat": {}}}
+    assert describe(started) == {
+        "kind": "aviso do Telegram",
+        "who": "Telegram",
+        "text": "o supergrupo começou (era o grupo -42)",
+    }
+    ana = {"first_name": "Ana", "last_name": "Lima"}
+    joined = {"update_id": 4, "message": {"from": ana, "new_chat_members": [{"first_name": "Rui"}]}}
+    assert describe(joined) == {"kind": "aviso do Telegram", "who": "Rui", "text": "[entrou no grupo]"}
+    long = "uma pergunta bem comprida sobre o Athena e as partições"
+    reply = {
+        "update_id": 5,
+        "message": {
+            "from": ana,
+            "text": "eu também",
+            "reply_to_message": {"from": {"first_name": "Rui"}, "text": long},
+        },
+    }
+    assert describe(reply) == {
+        "kind": "resposta",
+        "who": "Ana Lima",
+        "text": "eu também",
+        "reply_to": f"Rui: «{long[:39]}…»",
+    }
+
+
 class RawBucket:
     """The raw bucket as the observer reads it (a listing, then each new object), counting the listings."""
 
@@ -313,7 +461,8 @@ def test_the_raw_bucket_is_listed_after_a_logged_write_or_every_few_seconds(monk
         update = {"update_id": update_id, "message": {"from": {"first_name": "Ana"}, "text": text}}
         bucket.objects[key] = json.dumps(update).encode()
         line = {"update_id": update_id, "type": "message", "decision": "stored", "key": key}
-        logged.append({"message": f"[INFO]\t2025-03-17T15:00:00Z\treq-{update_id}\t{json.dumps(line)}"})
+        message = f"[INFO]\t2025-03-17T15:00:00Z\treq-{update_id}\t{json.dumps(line)}"
+        logged.append({"timestamp": int(time.time() * 1000), "message": message})
         return key
 
     tick()
@@ -349,31 +498,136 @@ def test_the_raw_bucket_is_listed_after_a_logged_write_or_every_few_seconds(monk
     assert bucket.listings == 4 and observer.journeys["8"]["in_s3"] is True
 
 
-def test_the_command_prints_the_address_and_serves_the_page(tmp_path):
-    """`python -m tutorial aula` in a sandbox of its own, without deploying: the page says what is missing."""
+def events_until(url: str, needle: str, timeout: float = 60) -> str:
+    """The page's event stream, read until an event carries `needle` (a failure after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    with requests.get(f"{url}eventos", stream=True, timeout=10) as events:
+        for event in events.iter_lines(decode_unicode=True, delimiter="\n\n"):
+            if needle in event:
+                return event
+            assert time.monotonic() < deadline, f"a página não mostrou {needle!r}"
+    raise AssertionError(f"o fluxo de eventos terminou sem {needle!r}")
+
+
+def test_the_command_takes_another_port_and_keeps_the_terminal_clean(tmp_path):
+    """`python -m tutorial aula` in a sandbox of its own, without deploying, on a port another program holds:
+    it says so in Portuguese and serves on another one; the page says what is missing, then, with the sandbox
+    stopped under it, what is down and how to bring it back, while the terminal shows no traceback."""
     environment = own_sandbox_environment(tmp_path / "sandbox")
-    command = [sys.executable, "-m", "tutorial", "aula", "--porta", "0", "--sem-implantar"]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        line = ""
-        while "Aula ao vivo em" not in line:
-            assert time.monotonic() < deadline and process.poll() is None, "o comando não mostrou o endereço"
-            line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
-        assert requests.get(url, timeout=10).status_code == 200
-        with requests.get(f"{url}eventos", stream=True, timeout=10) as events:
-            for event in events.iter_lines(decode_unicode=True, delimiter="\n\n"):
-                if "O pipeline ainda não foi implantado" in event:
-                    break
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-        subprocess.run(
-            [sys.executable, "-m", "sandbox", "down"],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            timeout=60,
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "tutorial", "aula", "--porta", str(port), "--sem-implantar"]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        try:
+            deadline = time.monotonic() + 120
+            printed = [""]
+            while "Aula ao vivo em" not in printed[-1]:
+                assert time.monotonic() < deadline and process.poll() is None, (
+                    "o comando não mostrou o endereço"
+                )
+                printed.append(process.stdout.readline())
+            assert f"A porta {port} está ocupada por outro programa; a aula usa a porta" in "".join(printed)
+            url = re.search(r"http://127\.0\.0\.1:(\d+)/", printed[-1])
+            assert int(url.group(1)) != port
+            url = url.group(0)
+            assert requests.get(url, timeout=10).status_code == 200
+            events_until(url, "O pipeline ainda não foi implantado")
+            stopped = subprocess.run(
+                [sys.executable, "-m", "sandbox", "down"],
+                cwd=ROOT,
+                env=environment,
+                capture_output=True,
+                timeout=60,
+            )
+            assert stopped.returncode == 0
+            event = events_until(url, "O sandbox parou")
+            assert "-m sandbox up" in event and "Error" not in event
+            answer = requests.post(
+                f"{url}controle/migrar",
+                json={},
+                headers={
+                    TOKEN_HEADER: re.search(
+                        r'name="aula-token" content="([^"]+)"', requests.get(url, timeout=10).text
+                    )[1]
+                },
+                timeout=30,
+            )
+            assert answer.status_code == 503 and "O sandbox parou" in answer.json()["error"]
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+            subprocess.run(
+                [sys.executable, "-m", "sandbox", "down"],
+                cwd=ROOT,
+                env=environment,
+                capture_output=True,
+                timeout=60,
+            )
     assert process.returncode == 0
+    assert "Traceback" not in out + err and "Error" not in out + err, out + err
+    assert "Aula encerrada" in out
+
+
+# ---- last: the module's sandbox restarted under the page -----------------------------------------------------
+def stored_texts(stack) -> list[str]:
+    """The text of every message in the raw bucket, one entry per object."""
+    s3 = stack.client("s3")
+    updates = [
+        json.loads(s3.get_object(Bucket=stack.raw_bucket, Key=key)["Body"].read()) for key in stack.raw_keys()
+    ]
+    return [update["message"].get("text", "") for update in updates if "message" in update]
+
+
+def test_a_sandbox_restart_under_the_page_loses_none_of_the_class_messages(stack, view, page):
+    """The teacher stops the sandbox with the page open, then starts it again (`python -m sandbox up`): the page
+    says what is down and how to bring it back, its buttons answer in Portuguese, and when the sandbox returns
+    empty the page rebuilds the pipeline and sends the class's messages again, each stored once, next to what
+    the class writes afterwards."""
+    class_texts = ["antes da queda: a primeira", "antes da queda: a segunda"]
+    for text in class_texts:
+        page.fill("#texto", text)
+        page.click("button[data-publicar=texto]")
+        row(page, text).locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    before = set(stored_texts(stack))
+    assert set(class_texts) <= before
+
+    sandbox.stop()
+    expect(page.locator("#conexao")).to_have_text("sandbox fora do ar", timeout=15_000)
+    notice = page.locator("#avisos .fora")
+    expect(notice).to_contain_text(".venv/bin/python -m sandbox up")
+    assert not re.search(r"Error|Exception|NoSuchBucket", notice.inner_text())
+    page.fill("#texto", "escrita com o sandbox parado")
+    page.click("button[data-publicar=texto]")
+    expect(page.locator("#resposta")).to_contain_text("Erro: O sandbox parou")
+    assert "SyntaxError" not in page.inner_text("#resposta")
+    for text in class_texts:  # what the class sent stays on the page
+        expect(row(page, text).first).to_be_visible()
+    screenshot(page, "aula-sandbox-parado")
+
+    started = time.monotonic()
+    sandbox.up()
+    expect(page.locator("#conexao")).to_have_text("refazendo o pipeline…", timeout=60_000)
+    expect(page.locator("#avisos")).to_contain_text("refazendo o pipeline com os notebooks 02 a 05")
+    expect(page.locator("#avisos")).to_contain_text("O sandbox voltou: pipeline refeito", timeout=300_000)
+    expect(page.locator("#conexao")).to_have_text("ao vivo")
+    print(
+        f"\nsandbox de volta -> pipeline refeito e mensagens reenviadas: {time.monotonic() - started:.0f} s"
+    )
+    for text in class_texts:  # sent again by the same person, through the new pipeline
+        copy = row(page, text).filter(has=page.locator(".quem", has_text="(reenviada)"))
+        copy.locator(".etapa-s3", has_text=".json").wait_for(timeout=30_000)
+    page.fill("#texto", "depois da volta do sandbox")
+    page.click("button[data-publicar=texto]")
+    row(page, "depois da volta do sandbox").locator(".etapa-s3", has_text=".json").wait_for(timeout=10_000)
+    stack.wait_until_delivered(timeout=30)
+    after = stored_texts(stack)
+    for text in [*class_texts, "depois da volta do sandbox"]:
+        assert after.count(text) == 1, f"{text!r} gravada {after.count(text)} vezes"
+    assert set(after) >= before, f"perdidas: {before - set(after)}"
+    # Counts of the sandbox that is there, not of the one before; no error left from the restart.
+    expect(page.locator("#c-objetos")).to_have_text(str(len(stack.raw_keys())), timeout=15_000)
+    assert "NoSuchBucket" not in page.inner_text("body")
+    expect(page.locator("#avisos .erro")).to_have_count(0)
+    screenshot(page, "aula-sandbox-de-volta")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
 import threading
+from pathlib import Path
 
 import sandbox
 
 DEFAULT_PORT = 8089
+# A busy port: the next ones are tried, then any free one.
+NEXT_PORTS = 10
 
 
 def build_parser(prog: str = "python -m tutorial.live") -> argparse.ArgumentParser:
@@ -27,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--porta",
         type=int,
         default=int(os.environ.get("AULA_PORT", DEFAULT_PORT)),
-        help=f"porta da página em 127.0.0.1 (padrão AULA_PORT ou {DEFAULT_PORT}; 0 escolhe uma livre)",
+        help=f"porta da página em 127.0.0.1 (padrão AULA_PORT ou {DEFAULT_PORT}; 0 escolhe uma livre; "
+        "ocupada, a aula escolhe outra)",
     )
     parser.add_argument(
         "--sem-implantar",
@@ -36,43 +41,86 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def python_command() -> str:
+    """How the teacher runs this Python from here: `.venv/bin/python` in the project, else `python`."""
+    try:
+        return str(Path(sys.executable).relative_to(Path.cwd()))
+    except ValueError:
+        return "python"
+
+
+def log_to_file(path: Path) -> None:
+    """The page's errors and werkzeug's go to a file: the teacher's terminal stays readable on the projector."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("tutorial.live", "werkzeug"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+
+
+def redeploy(variables: dict[str, str]) -> None:
+    """What `make aula` does before serving, again in a sandbox that restarted empty."""
+    from tutorial import setup
+
+    os.environ.update(variables)
+    setup.prepare_group()
+    setup.catch_up("06")
+
+
+def open_view(port: int, **settings):
+    """The live view on `port`, or, when another program holds it, on the next free one (then any)."""
+    from .server import LiveView
+
+    candidates = [port] if port == 0 else [port, *range(port + 1, port + 1 + NEXT_PORTS), 0]
+    for candidate in candidates:
+        try:
+            view = LiveView(port=candidate, **settings)
+        except OSError as error:
+            if error.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            continue
+        if candidate != port:
+            print(f"A porta {port} está ocupada por outro programa; a aula usa a porta {view.port}.")
+        return view
+    raise sandbox.SandboxError("Nenhuma porta livre em 127.0.0.1 para a aula ao vivo.")
+
+
 def run(args: argparse.Namespace) -> int:
     from tutorial import setup
 
-    from .server import LiveView
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the teacher's terminal
+    python = python_command()
+    log_file = sandbox.config.home() / "aula.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_to_file(log_file)
     variables = sandbox.start()
     if not args.sem_implantar:
         setup.prepare_group()
         # Notebooks 02-05 headless, when their resources are missing: ingestion, webhook, ETL, Athena's table.
         setup.catch_up("06")
-    try:
-        view = LiveView(
-            variables["TELEGRAM_API_URL"],
-            variables["TELEGRAM_BOT_TOKEN"],
-            variables["AWS_ENDPOINT_URL"],
-            variables["AWS_DEFAULT_REGION"],
-            port=args.porta,
-        )
-    except OSError:
-        print(f"A porta {args.porta} está ocupada; escolhendo outra.")
-        view = LiveView(
-            variables["TELEGRAM_API_URL"],
-            variables["TELEGRAM_BOT_TOKEN"],
-            variables["AWS_ENDPOINT_URL"],
-            variables["AWS_DEFAULT_REGION"],
-        )
+    view = open_view(
+        args.porta,
+        telegram_api=variables["TELEGRAM_API_URL"],
+        token=variables["TELEGRAM_BOT_TOKEN"],
+        endpoint_url=variables["AWS_ENDPOINT_URL"],
+        region=variables["AWS_DEFAULT_REGION"],
+        locate=sandbox.env,
+        redeploy=None if args.sem_implantar else redeploy,
+        python=python,
+        log_file=str(log_file),
+    )
     view.start()
     print(f"Aula ao vivo em {view.url}  (abra no navegador; Ctrl+C para parar)")
-    print("Para trazer um grupo de verdade, em outro terminal: python -m tutorial bridge")
+    print(f"Para trazer um grupo de verdade, em outro terminal: {python} -m tutorial bridge")
+    print(f"Se o sandbox parar, a página diz como trazê-lo de volta; erros da página vão para {log_file}")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         view.stop()
-    print("Aula encerrada (o sandbox continua no ar: python -m sandbox down para parar).")
+    print(f"Aula encerrada (o sandbox continua no ar: {python} -m sandbox down para parar).")
     return 0
 
 

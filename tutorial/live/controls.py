@@ -20,6 +20,18 @@ from tutorial.contract import ETL_FUNCTION, KEY_PREFIX
 from tutorial.control import telegram_control
 
 MAX_OUTAGE_S = 120
+# Service messages: what happened to the group, not something a person wrote.
+SERVICE_FIELDS = (
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "pinned_message",
+    "group_chat_created",
+    "supergroup_chat_created",
+)
 
 
 class ControlError(ValueError):
@@ -30,9 +42,15 @@ class Controls:
     def __init__(
         self, telegram_api: str, endpoint_url: str, region: str | None = None, observer=None, board=None
     ) -> None:
+        self.observer, self.board, self.region = observer, board, region
+        self.connect(telegram_api, endpoint_url)
+        self.last_message_id: int | None = None
+        self._outage_timer: threading.Timer | None = None
+
+    def connect(self, telegram_api: str, endpoint_url: str) -> None:
+        """Point the controls at a sandbox (again, after a restart that may have changed its ports)."""
         self.telegram_api, self.endpoint_url = telegram_api.rstrip("/"), endpoint_url.rstrip("/")
-        self.observer, self.board = observer, board
-        session = boto3.session.Session(region_name=region)
+        session = boto3.session.Session(region_name=self.region)
         # Like notebook 04's invoker: never a second invocation after a slow answer.
         self.lambda_ = session.client(
             "lambda",
@@ -40,8 +58,6 @@ class Controls:
             config=Config(read_timeout=930, retries={"total_max_attempts": 1}),
         )
         self.s3 = session.client("s3", endpoint_url=endpoint_url)
-        self.last_message_id: int | None = None
-        self._outage_timer: threading.Timer | None = None
 
     def _telegram(self, method: str, path: str, body: dict | None = None):
         try:
@@ -112,7 +128,10 @@ class Controls:
         return {"seconds": seconds}
 
     def end_outage(self) -> None:
-        self._s3_faults({"fail": False})
+        try:
+            self._s3_faults({"fail": False})
+        except (requests.RequestException, ControlError, sandbox.SandboxError):
+            pass  # the sandbox stopped meanwhile: a new one starts without the outage
         if self.board is not None:
             self.board.set_section("queda", {"active": False, "seconds": 0})
 
@@ -153,3 +172,58 @@ class Controls:
         if response.get("FunctionError"):
             raise ControlError(f"o ETL falhou: {result.get('errorType')}: {result.get('errorMessage')}")
         return {"rows": result["rows_written"], "skipped": len(result["skipped"]), "days": len(days)}
+
+    def resend(self, sent: list[tuple[str, dict]]) -> dict[str, int]:
+        """Send again, in order, what the class sent before the sandbox restarted empty; row key -> new update id.
+
+        A restarted emulator counts update ids from its first one again, so the class's messages are posted
+        again by the same people (new ids that later posts will not reuse, edits and replies pointing at the
+        new copies); what did not come from the simulated group (the bridge's real updates) is delivered to the
+        webhook as it came. What happened to the group itself (a migration) is not redone.
+        """
+        people = {person["id"] for person in self._telegram("GET", "participants")}
+        copies: dict[int, int] = {}  # old message id -> its copy's
+        resent: dict[str, int] = {}
+        for key, update in sent:
+            kind = next((name for name in update if name != "update_id"), "")
+            payload = update.get(kind) if isinstance(update.get(kind), dict) else {}
+            if any(field in payload for field in SERVICE_FIELDS):
+                continue
+            try:
+                answer = self._post_again(kind, payload, people, copies)
+            except ControlError:
+                answer = None
+            if answer is None:  # not the simulated group's, or refused there: as it came
+                try:
+                    delivered = self._telegram("POST", "webhook/deliver", {"update": update})
+                except ControlError:
+                    continue
+                if delivered.get("delivered"):
+                    resent[key] = update["update_id"]
+                continue
+            if "message_id" in payload:
+                copies[payload["message_id"]] = answer["message"]["message_id"]
+            if answer.get("update_id") is not None:
+                resent[key] = answer["update_id"]
+        return resent
+
+    def _post_again(self, kind: str, payload: dict, people: set[int], copies: dict[int, int]) -> dict | None:
+        sender = (payload.get("from") or {}).get("id")
+        if sender not in people:
+            return None
+        replied = (payload.get("reply_to_message") or {}).get("message_id")
+        reply_to = copies.get(replied, replied) if replied else None
+        if kind == "message" and "text" in payload:
+            body = {"from": sender, "text": payload["text"], "reply_to": reply_to}
+            return self._telegram("POST", "chat/text", body)
+        if kind == "message" and "photo" in payload:
+            body = {"from": sender, "caption": payload.get("caption"), "reply_to": reply_to}
+            return self._telegram("POST", "chat/photo", body)
+        if kind == "edited_message" and ("text" in payload or "caption" in payload):
+            original = payload.get("message_id")
+            body = {
+                "message_id": copies.get(original, original),
+                "text": payload.get("text") or payload["caption"],
+            }
+            return self._telegram("POST", "chat/edit", body)
+        return None

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import boto3
 import requests
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 import sandbox
 from tutorial.contract import API_NAME, ETL_FUNCTION, INGESTION_FUNCTION, KEY_PREFIX, log_group
@@ -37,6 +38,18 @@ RAW_LISTING_S = 10.0
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<ms>[\d.]+) ms")
 _START = re.compile(r"^START RequestId: (?P<id>\S+)")
 _KEY_ID = re.compile(r"/(\d+)\.json$")
+# A service that does not answer at all (the sandbox stopped), as opposed to one that answers with an error.
+UNREACHABLE = (requests.ConnectionError, requests.Timeout, BotoConnectionError, HTTPClientError)
+# Service messages: what happened in the group, in Portuguese (Telegram sends them as messages "from" the group).
+SERVICE = {
+    "new_chat_members": "entrou no grupo",
+    "left_chat_member": "saiu do grupo",
+    "new_chat_title": "novo nome do grupo",
+    "new_chat_photo": "nova foto do grupo",
+    "pinned_message": "fixou uma mensagem",
+    "group_chat_created": "grupo criado",
+    "supergroup_chat_created": "supergrupo criado",
+}
 
 
 @dataclass
@@ -100,29 +113,60 @@ def update_id_of(key: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _name(person: dict) -> str:
+    return " ".join(part for part in (person.get("first_name"), person.get("last_name")) if part)
+
+
+def _content(payload: dict, kind: str) -> str:
+    if "text" in payload:
+        return payload["text"]
+    if "caption" in payload:
+        return f"[foto] {payload['caption']}" if "photo" in payload else payload["caption"]
+    if "photo" in payload:
+        return "[foto]"
+    media = next((m for m in ("sticker", "voice", "document", "poll", "location") if m in payload), None)
+    return f"[{media}]" if media else f"[{kind}]"
+
+
 def describe(update: dict) -> dict:
     """Who wrote, what kind and a short text of a Telegram update, for a row of the page."""
     kind = next((key for key in update if key != "update_id"), "?")
     payload = update.get(kind) if isinstance(update.get(kind), dict) else {}
     sender = payload.get("from") or payload.get("new_chat_member", {}).get("user") or {}
-    name = " ".join(part for part in (sender.get("first_name"), sender.get("last_name")) if part)
-    if "text" in payload:
-        text = payload["text"]
-    elif "caption" in payload:
-        text = f"[foto] {payload['caption']}" if "photo" in payload else payload["caption"]
-    elif "photo" in payload:
-        text = "[foto]"
-    elif "migrate_to_chat_id" in payload:
-        text = f"[o grupo virou supergrupo: novo id {payload['migrate_to_chat_id']}]"
-    elif "migrate_from_chat_id" in payload:
-        text = f"[supergrupo criado a partir de {payload['migrate_from_chat_id']}]"
-    else:
-        media = next((m for m in ("sticker", "voice", "document", "poll", "location") if m in payload), None)
-        text = f"[{media}]" if media else f"[{kind}]"
+    name = _name(sender)
     label = {"message": "mensagem", "edited_message": "edição", "my_chat_member": "bot no grupo"}.get(
         kind, kind
     )
-    return {"kind": label, "who": name or "—", "text": text[:140]}
+    if "migrate_to_chat_id" in payload:
+        return {
+            "kind": "aviso do Telegram",
+            "who": "Telegram",
+            "text": f"{name or 'um administrador'} transformou o grupo em supergrupo "
+            f"(novo id {payload['migrate_to_chat_id']})",
+        }
+    if "migrate_from_chat_id" in payload:  # "from" is GroupAnonymousBot, whose first name is "Group"
+        return {
+            "kind": "aviso do Telegram",
+            "who": "Telegram",
+            "text": f"o supergrupo começou (era o grupo {payload['migrate_from_chat_id']})",
+        }
+    service = next((field for field in SERVICE if field in payload), None)
+    if service is not None:
+        members = payload.get("new_chat_members") or [payload.get("left_chat_member") or sender]
+        who = ", ".join(filter(None, (_name(m) for m in members if isinstance(m, dict)))) or name
+        return {"kind": "aviso do Telegram", "who": who or "Telegram", "text": f"[{SERVICE[service]}]"}
+    described = {"kind": label, "who": name or "—", "text": _content(payload, kind)[:140]}
+    replied = payload.get("reply_to_message")
+    if isinstance(replied, dict):  # Telegram puts the message replied to inside the reply
+        quoted = _content(replied, "mensagem")
+        quoted = quoted if len(quoted) <= 40 else quoted[:39] + "…"
+        described["kind"] = "resposta" if kind == "message" else label
+        described["reply_to"] = f"{_name(replied.get('from') or {}) or 'alguém'}: «{quoted}»"
+    return described
+
+
+class BotLost(Exception):
+    """The Bot API does not know this token any more: the sandbox restarted with a new one."""
 
 
 class Observer:
@@ -136,31 +180,56 @@ class Observer:
         region: str | None = None,
         board: Board | None = None,
     ) -> None:
-        self.telegram_api, self.token = telegram_api.rstrip("/"), token
         self.board = board or Board()
-        session = boto3.session.Session(region_name=region)
+        self.region = region
+        self.connect(telegram_api, token, endpoint_url)
+        self.journeys: dict[str, dict] = {}
+        # The updates the class sent while the page watched (update id -> the update as the bucket holds it):
+        # what is sent again if the sandbox restarts empty.
+        self.sent: dict[str, dict] = {}  # row key -> update
+        self.replayed: set[str] = set()  # row keys of the class's messages sent again after a restart
+        # A restarted sandbox counts update ids from the start again: rows of each sandbox's life apart.
+        self.generation = -1
+        self._order = 0  # rows in the order the page first saw them (update ids, then refused requests)
+        self.on_enriched_change = None  # set by the chart refresher
+        self.new_sandbox()
+
+    def connect(self, telegram_api: str, token: str, endpoint_url: str | None) -> None:
+        """Point the clients at a sandbox (again: a restarted one has a new token, and may have new ports)."""
+        self.telegram_api, self.token = telegram_api.rstrip("/"), token
+        session = boto3.session.Session(region_name=self.region)
         # One attempt per tick: the next tick is the retry, and a failing service never stalls the others.
         once = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=15)
         self.s3 = session.client("s3", endpoint_url=endpoint_url, config=once)
         self.logs = session.client("logs", endpoint_url=endpoint_url, config=once)
-        self.lambda_ = session.client("lambda", endpoint_url=endpoint_url)
-        self.apigw = session.client("apigatewayv2", endpoint_url=endpoint_url)
+        self.lambda_ = session.client("lambda", endpoint_url=endpoint_url, config=once)
+        self.apigw = session.client("apigatewayv2", endpoint_url=endpoint_url, config=once)
         self.endpoint_url = endpoint_url
+
+    def new_sandbox(self) -> None:
+        """Forget what belongs to one sandbox's life (counts, log cursors, listings); keep the rows and `sent`."""
         self.raw_bucket = self.enriched_bucket = self.webhook_url = ""
-        self.journeys: dict[str, dict] = {}
         self._log_cursor: dict[str, tuple[int, set[str]]] = {}
         self._requests: dict[str, dict] = {}  # ingestion request id -> what its log lines said
-        self._raw_keys: set[str] = set()
+        self._raw_keys: set[str] | None = None  # None until the first listing (the history already there)
         self._raw_listed_at: float | None = None  # monotonic time of the last listing that succeeded
         self._raw_written = False  # the logs reported a write the last listing may not include
         self._to_describe: set[str] = set()
+        # Update ids there before the page first looked (stored, or queued before the first listing): the
+        # history `make aula` generates again; everything else is what the class sent.
+        self._known: set[int] = set()
         self._enriched: dict[str, str] = {}
         self.etl_runs: list[dict] = []
         self._etl_requests: dict[str, dict] = {}
+        self._webhook_error: tuple[object, str] | None = None  # (Telegram's date, message) last seen
+        self._webhook_error_seen_ms = 0.0
+        self._delivered_since_error = True
         self.rejected = 0
         self.counts: Counter = Counter()
-        self._order = 0  # rows in the order the page first saw them (update ids, then refused requests)
-        self.on_enriched_change = None  # set by the chart refresher
+        self.generation += 1
+        self.started_ms = time.time() * 1000  # refused requests logged before (the notebooks' own) get no row
+        for row in self.journeys.values():
+            row["queued"] = False
 
     # ---- discovery, as a learner reads the deployment back -----------------------------------------------
     def discover(self) -> bool:
@@ -177,45 +246,86 @@ class Observer:
         self.webhook_url = f"{api['ApiEndpoint']}/webhook" if api else ""
         return True
 
+    def deployed(self) -> bool:
+        """Whether the function and the raw bucket the page follows still exist (a restarted sandbox has neither)."""
+        try:
+            self.lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)
+            self.s3.head_bucket(Bucket=self.raw_bucket)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or error.response.get("Error", {}).get("Code") in ("NoSuchBucket", "404"):
+                return False
+            raise
+        return True
+
     # ---- one tick ----------------------------------------------------------------------------------------
-    def tick(self) -> None:
-        """One reading of every service. A service that fails (S3 during an outage fails for this page too)
-        is named in the notice; the others are still read and published."""
-        if not self.raw_bucket and not self.discover():
-            self.board.set_section("aviso", "O pipeline ainda não foi implantado (notebooks 02 e 03).")
-            return
-        failed = []
+    def tick(self) -> str:
+        """One reading of every service; returns what it found: "ok", "down" (the sandbox does not answer),
+        "lost" (it answers without this deployment: restarted or reset) or "not deployed".
+
+        A service that fails while the others answer (S3 during an outage fails for this page too) is named in
+        the notice; the others are still read and published."""
+        try:
+            if not self.raw_bucket and not self.discover():
+                self.board.set_section("aviso", "O pipeline ainda não foi implantado (notebooks 02 e 03).")
+                return "not deployed"
+        except UNREACHABLE:
+            return "down"
+        except (BotoCoreError, ClientError, ValueError):
+            return "lost"
+        failed, unreachable, lost = [], set(), False
         steps = (
-            ("Bot API", self._webhook),
-            ("fila do Telegram", self._queue),
-            ("CloudWatch Logs", self._ingestion_logs),
-            ("S3", self._raw_listing),
-            ("CloudWatch Logs", self._etl_logs),
-            ("S3", self._enriched_listing),
+            ("o Telegram", self._webhook),
+            ("o Telegram", self._queue),
+            ("os logs do CloudWatch", self._ingestion_logs),
+            ("o S3", self._raw_listing),
+            ("os logs do CloudWatch", self._etl_logs),
+            ("o S3", self._enriched_listing),
         )
         for service, step in steps:
             try:
                 step()
-            except (BotoCoreError, ClientError, requests.RequestException, ValueError) as error:
-                failed.append(f"{service} ({type(error).__name__})")
+            except UNREACHABLE:
+                unreachable.add("telegram" if "Telegram" in service else "aws")
+                failed.append(service)
+            except ClientError as error:
+                lost |= error.response.get("Error", {}).get("Code") == "NoSuchBucket"
+                failed.append(service)
+            except BotLost:
+                lost = True
+            except (BotoCoreError, requests.RequestException, ValueError):
+                failed.append(service)
+        if unreachable == {"telegram", "aws"}:
+            return "down"
+        if lost:
+            return "lost"
         self._publish()
         unread = ", ".join(dict.fromkeys(failed))
         self.board.set_section(
-            "aviso", f"Sem leitura agora de: {unread}; tento de novo em seguida." if failed else ""
+            "aviso", f"A página não conseguiu ler {unread} agora; tenta de novo em seguida." if failed else ""
         )
+        return "ok"
 
     def _bot(self, method: str) -> dict:
         answer = requests.get(f"{self.telegram_api}/bot{self.token}/{method}", timeout=10).json()
+        if answer.get("error_code") in (401, 404):  # a restarted sandbox's bot has a new token
+            raise BotLost(answer.get("description", ""))
         return answer.get("result") or {}
 
     def _webhook(self) -> None:
+        """The queue and the last error. Telegram keeps reporting its last error long after deliveries work
+        again: the page shows it only until the function logs a delivery that came after it."""
         info = self._bot("getWebhookInfo")
+        error = (info.get("last_error_date"), info.get("last_error_message") or "")
+        if error[1] and error != self._webhook_error:
+            self._webhook_error, self._webhook_error_seen_ms = error, time.time() * 1000
+            self._delivered_since_error = False
         self.board.set_section(
             "webhook",
             {
                 "url": info.get("url", ""),
                 "pending": info.get("pending_update_count", 0),
-                "last_error": info.get("last_error_message") or "",
+                "last_error": "" if self._delivered_since_error else error[1],
             },
         )
 
@@ -230,6 +340,11 @@ class Observer:
             return
         queued = set()
         for update in pending:
+            if self._raw_keys is None:
+                self._known.add(update["update_id"])
+                if self._seen_before(update["update_id"]):
+                    continue
+            self._keep(update)
             row = self._journey(update["update_id"])
             queued.add(row["key"])
             if row["who"] == "":
@@ -239,8 +354,34 @@ class Observer:
             if row["queued"] and row["key"] not in queued:
                 row["queued"] = False
 
+    def _keep(self, update: object) -> None:
+        """Keep an update the class sent (not the history, not one the page itself sent again)."""
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or update_id in self._known:
+            return
+        key = self.row_key(update_id)
+        if key not in self.replayed:
+            self.sent.setdefault(key, update)
+
+    def record_resent(self, resent: dict[str, int]) -> None:
+        """Link each row of the class's messages with its copy in the restarted sandbox (row key -> update id)."""
+        for key, update_id in resent.items():
+            copy = self._journey(update_id)
+            self.replayed.add(copy["key"])
+            copy["resent_from"] = self.journeys[key]["update_id"] if key in self.journeys else None
+            if key in self.journeys:
+                self.journeys[key]["resent_as"] = update_id
+        self._publish()
+
+    def _seen_before(self, update_id: int) -> bool:
+        """History a restarted sandbox has again: its rows are already on the page, from the sandbox before."""
+        return self.generation > 0 and self.row_key(update_id) not in self.journeys
+
+    def row_key(self, update_id: int) -> str:
+        return str(update_id) if self.generation == 0 else f"{self.generation}:{update_id}"
+
     def _journey(self, update_id: int) -> dict:
-        key = str(update_id)
+        key = self.row_key(update_id)
         if key not in self.journeys:
             self.journeys[key] = {
                 "key": key,
@@ -258,6 +399,8 @@ class Observer:
                 "s3_key": "",
                 "in_s3": False,
                 "seen": time.strftime("%H:%M:%S"),
+                "resent_as": None,
+                "resent_from": None,
             }
         return self.journeys[key]
 
@@ -308,11 +451,14 @@ class Observer:
             decision = line["decision"]
             request = self._requests.setdefault(request_id, {})
             if decision == "rejected":
-                self.rejected += 1
                 self.counts["rejected"] += 1
+                if event["timestamp"] < self.started_ms:  # notebook 03's own demonstration, before the class
+                    continue
+                self.rejected += 1
+                order = self._next_order()
                 row = {
-                    "key": f"recusada-{self.rejected}",
-                    "order": self._next_order(),
+                    "key": f"recusada-{order}",
+                    "order": order,
                     "update_id": None,
                     "who": "desconhecido",
                     "kind": "requisição",
@@ -335,6 +481,10 @@ class Observer:
                 update_id = update_id_of(line.get("key", ""))
             if not isinstance(update_id, int):
                 continue
+            if event["timestamp"] < self.started_ms and self._seen_before(update_id):
+                # The history a restarted sandbox delivered again while the notebooks redeployed: counted only.
+                self.counts[{"s3_error": "s3_errors"}.get(decision, decision)] += 1
+                continue
             row = self._journey(update_id)
             request["row"] = row
             row["gateway"] = True
@@ -344,6 +494,8 @@ class Observer:
                 row["decision"] = "erro no S3"
                 self.counts["s3_errors"] += 1
             elif decision in ("stored", "ignored"):
+                if event["timestamp"] > self._webhook_error_seen_ms:
+                    self._delivered_since_error = True
                 row["attempts"] += 1
                 row["decision"] = {"stored": "gravado", "ignored": "ignorado"}[decision]
                 self.counts[decision] += 1
@@ -368,7 +520,8 @@ class Observer:
         keys = {item["Key"] for page in pages for item in page.get("Contents", [])}
         # Only once it succeeded: a listing that failed (an outage) is tried again at the next tick.
         self._raw_listed_at, self._raw_written = time.monotonic(), False
-        new = sorted(keys - self._raw_keys, key=lambda k: update_id_of(k) or 0)
+        history = self._raw_keys is None  # the first listing: what was there before the page opened
+        new = sorted(keys - (self._raw_keys or set()), key=lambda k: update_id_of(k) or 0)
         self._raw_keys = keys
         partitions = Counter(
             key.split("/")[1].removeprefix("context_date=") for key in keys if key.count("/") == 2
@@ -378,26 +531,36 @@ class Observer:
         self.counts["partitions"] = len(partitions)
         for key in new:
             update_id = update_id_of(key)
-            if update_id is None:
+            if update_id is None or (history and self._seen_before(update_id)):
                 continue
             row = self._journey(update_id)
             row["in_s3"] = True
             row["s3_key"] = row["s3_key"] or key
         # Who wrote what, for the newest objects only (a class of 2,000 messages is not read on every start);
         # kept until read, so an object that fails to load (an outage) is read on a later tick.
+        if history:
+            self._known.update(filter(None, map(update_id_of, keys)))
+        # What the class sends while the page watches is read whole (and kept in `sent`).
         self._to_describe.update(
-            key for key in new[-RECENT:] if not self.journeys[str(update_id_of(key))]["who"]
+            key
+            for key in (new[-RECENT:] if history else new)
+            if update_id_of(key) is not None
+            and not (history and self._seen_before(update_id_of(key)))
+            and (not history or not self._journey(update_id_of(key))["who"])
         )
 
     def _describe_new(self) -> None:
         for key in sorted(self._to_describe, key=lambda k: update_id_of(k) or 0):
-            row = self.journeys[str(update_id_of(key))]
-            if not row["who"]:
-                body = self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read()
-                try:
-                    row.update(describe(json.loads(body)))
-                except (ValueError, AttributeError):
-                    row.update({"who": "?", "text": "[objeto ilegível]"})
+            row = self._journey(update_id_of(key))
+            body = self.s3.get_object(Bucket=self.raw_bucket, Key=key)["Body"].read()
+            try:
+                update = json.loads(body)
+                described = describe(update)
+            except (ValueError, AttributeError):
+                update, described = None, {"who": "?", "text": "[objeto ilegível]"}
+            if not row["who"] or row["who"] == "…":
+                row.update(described)
+            self._keep(update)
             self._to_describe.discard(key)
 
     def _etl_logs(self) -> None:

@@ -13,18 +13,23 @@ import hmac
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
+from collections.abc import Callable
 from importlib.resources import files
 
+import requests
+from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+import sandbox
 from sandbox.guard import loopback_host
 
 from .charts import Charts
 from .controls import ControlError, Controls
-from .observer import Board, Observer
+from .observer import UNREACHABLE, Board, Observer
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Aula-Token"  # noqa: S105 - a header name
@@ -43,6 +48,37 @@ FOREIGN_ORIGIN = "A aula ao vivo só aceita pedidos da própria página (origem 
 FOREIGN_HOST = "A aula ao vivo só atende em 127.0.0.1, localhost ou [::1] na porta {port} (Host {host!r})."
 NO_TOKEN = "Controle do professor sem o token desta página: recarregue a página da aula."  # noqa: S105
 NOT_JSON = "Os controles só aceitam corpo JSON (Content-Type: application/json)."
+# What the page says when the sandbox is away, and how to bring it back (`{python}`: this interpreter's command).
+DOWN = (
+    "O sandbox parou: o Telegram e a AWS simulados não respondem. Para trazê-lo de volta, num terminal nesta "
+    "pasta: {python} -m sandbox up. A página se reconecta sozinha e guarda o que a turma já mandou."
+)
+REDEPLOYING = (
+    "O sandbox voltou vazio (ele guarda tudo na memória): refazendo o pipeline com os notebooks 02 a 05, "
+    "cerca de um minuto. Depois a página reenvia {count} que a turma mandou."
+)
+RECOVERED = "O sandbox voltou: pipeline refeito e {count}."
+NOT_RECOVERED = (
+    "O sandbox voltou, mas não consegui refazer o pipeline. Pare a página (Ctrl+C) e rode make aula de novo; "
+    "detalhes em {log}."
+)
+REFUSED = "O sandbox recusou o pedido agora (a AWS respondeu {code}); tente de novo em alguns segundos."
+UNEXPECTED = "Erro inesperado da página; tento de novo em seguida (detalhes em {log})."
+CHARTS_DOWN = "O Athena não respondeu agora; os gráficos voltam quando o sandbox responder."
+# Failures of the sandbox's services as a control meets them (a stopped sandbox, a refused call).
+SERVICE_ERRORS = (requests.RequestException, BotoCoreError, ClientError, sandbox.SandboxError, OSError)
+
+
+def messages(count: int) -> str:
+    return "1 mensagem" if count == 1 else f"{count} mensagens"
+
+
+def resent(count: int) -> str:
+    return (
+        "1 mensagem da turma enviada de novo"
+        if count == 1
+        else f"{count} mensagens da turma enviadas de novo"
+    )
 
 
 def refusal(environ: dict, port: int, token: str) -> tuple[int, str] | None:
@@ -74,18 +110,38 @@ class LiveView:
         region: str | None = None,
         port: int = 0,
         interval: float = 0.5,
+        locate: Callable[[], dict] | None = None,
+        redeploy: Callable[[dict], None] | None = None,
+        python: str = "python",
+        log_file: str = "o log da aula",
     ) -> None:
+        """`locate()` returns the running sandbox's variables (`sandbox.env`; raises SandboxError while it is
+        stopped): with it the page follows a sandbox that restarts. `redeploy(variables)` rebuilds the pipeline
+        in a sandbox that came back empty; the class's messages are then sent again."""
         self.board = Board()
         self.observer = Observer(telegram_api, token, endpoint_url, region, self.board)
         self.charts = Charts(endpoint_url, region)
         self.controls = Controls(telegram_api, endpoint_url, region, self.observer, self.board)
         self.interval = interval
+        self.locate, self.redeploy = locate, redeploy
+        self.variables: dict = {}
+        self.region = region
+        self.python, self.log_file = python, log_file
+        self.where = (telegram_api, token, endpoint_url)
+        self.health = "ok"
+        self._went_down = False  # the sandbox stopped answering since the pipeline was last seen
+        self._recovered_at: float | None = None
         self.page_token = secrets.token_urlsafe(24)
         self._charts_due = threading.Event()
         self.observer.on_enriched_change = self._charts_due.set
         self._stop = threading.Event()
-        self.server = make_server("127.0.0.1", port, self, threaded=True)
-        self.port = self.server.server_port
+        # Bound here: werkzeug's own bind prints English and exits the process when the port is taken; this
+        # raises OSError instead, for the command to choose another port.
+        with socket.create_server(("127.0.0.1", port)) as listener:
+            self.server = make_server(
+                "127.0.0.1", listener.getsockname()[1], self, threaded=True, fd=listener.fileno()
+            )
+        self.port = self.server.port
         self.url = f"http://127.0.0.1:{self.port}/"
 
     # ---- background work ---------------------------------------------------------------------------------
@@ -93,12 +149,96 @@ class LiveView:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                self.observer.tick()
+                self._step()
                 self.board.set_section("erro", "")
-            except Exception as error:  # shown on the page; the next tick tries again
+            except Exception:  # shown on the page (the details in the log file); the next tick tries again
                 log.exception("a aula ao vivo não conseguiu ler o pipeline")
-                self.board.set_section("erro", f"Não consegui ler o pipeline: {error}")
+                self.board.set_section("erro", UNEXPECTED.format(log=self.log_file))
             self._stop.wait(max(0.05, self.interval - (time.monotonic() - started)))
+
+    def _step(self) -> None:
+        found = self.observer.tick()
+        if found == "down":
+            self._went_down = True
+            self._set_health("down", DOWN.format(python=self.python))
+            self.board.set_section("aviso", "")  # the services one by one: said at once by the notice above
+            self._relocate()
+        elif found == "lost":
+            self._recover()
+        elif found == "ok" and self._went_down:
+            # A tick lists S3 only now and then: back from a stop, whether the pipeline survived is asked at once.
+            try:
+                intact = self.observer.deployed()
+            except UNREACHABLE:
+                return
+            if intact:
+                self._went_down = False
+                self._set_health("ok", "")
+            else:
+                self._recover()
+        else:
+            if self._recovered_at is not None and time.monotonic() - self._recovered_at > 60:
+                self._recovered_at = None
+                self.board.set_section("sandbox", {"state": "ok", "message": ""})
+            if self._recovered_at is None:
+                self._set_health("ok", "")
+
+    def _set_health(self, state: str, message: str) -> None:
+        self.health = state
+        self.board.set_section("sandbox", {"state": state, "message": message})
+
+    def _relocate(self) -> bool:
+        """Follow the running sandbox (a restart may bring new ports); False while none runs."""
+        if self.locate is None:
+            return False
+        try:
+            variables = self.locate()
+        except (sandbox.SandboxError, OSError, ValueError):
+            return False
+        where = (
+            variables["TELEGRAM_API_URL"],
+            variables["TELEGRAM_BOT_TOKEN"],
+            variables["AWS_ENDPOINT_URL"],
+        )
+        if where != self.where:
+            self.where = where
+            self._went_down = True  # another sandbox than the one the pipeline was seen in
+            self.observer.connect(*where)
+            self.controls.connect(where[0], where[2])
+            self.charts.connect(where[2])
+        self.variables = variables
+        return True
+
+    def _recover(self) -> None:
+        """The sandbox answers without the pipeline: restarted (it keeps everything in memory), or emptied."""
+        if self.locate is not None and not self._relocate():
+            self._went_down = True
+            self._set_health("down", DOWN.format(python=self.python))
+            return
+        if not (self._went_down and self.redeploy is not None):
+            self.observer.new_sandbox()  # emptied on purpose (notebook 06, `sandbox reset`): wait for a deployment
+            return
+        sent = list(self.observer.sent.items())
+        self._set_health("redeploying", REDEPLOYING.format(count=messages(len(sent))))
+        try:
+            self.redeploy(self.variables)
+        except Exception:
+            log.exception("a aula ao vivo não conseguiu refazer o pipeline")
+            self._set_health("down", NOT_RECOVERED.format(log=self.log_file))
+            return
+        self.observer.new_sandbox()  # what the notebooks logged while redeploying is not the class's
+        self.observer.discover()
+        try:
+            copies = self.controls.resend(sent)
+        except (ControlError, *SERVICE_ERRORS):  # stopped again meanwhile: `sent` is kept for the next return
+            log.exception("a aula ao vivo não conseguiu reenviar as mensagens da turma")
+            return
+        self.observer.record_resent(copies)
+        self._went_down = False
+        self._recovered_at = time.monotonic()
+        self._set_health("ok", RECOVERED.format(count=resent(len(copies))))
+        self._charts_due.set()
+        self._load_participants()
 
     def _refresh_charts(self) -> None:
         version = 0
@@ -108,11 +248,13 @@ class LiveView:
             self._charts_due.clear()
             try:
                 self.charts.refresh()
-            except Exception as error:
+            except UNREACHABLE:
+                self.charts.error = CHARTS_DOWN
+            except Exception:
                 if self._stop.is_set():
                     return
                 log.exception("a aula ao vivo não conseguiu atualizar os gráficos")
-                self.charts.error = f"Não consegui consultar o Athena: {error}"
+                self.charts.error = CHARTS_DOWN
             version += 1
             self.board.set_section(
                 "graficos",
@@ -124,14 +266,17 @@ class LiveView:
                 },
             )
 
+    def _load_participants(self) -> None:
+        try:
+            self.board.set_section("pessoas", self.controls.participants())
+        except (ControlError, *SERVICE_ERRORS, ValueError):
+            self.board.set_section("pessoas", [])
+
     def start(self) -> LiveView:
         for target in (self._poll, self._refresh_charts, self.server.serve_forever):
             threading.Thread(target=target, daemon=True).start()
         self._charts_due.set()
-        try:
-            self.board.set_section("pessoas", self.controls.participants())
-        except (ControlError, OSError, ValueError):
-            self.board.set_section("pessoas", [])
+        self._load_participants()
         return self
 
     def stop(self) -> None:
@@ -195,10 +340,21 @@ class LiveView:
         }
         if action not in actions:
             return self._json({"ok": False, "error": f"Controle desconhecido: {action}"}, 404)
+        if self.health in ("down", "redeploying"):
+            message = self.board.sections.get("sandbox", (0, {}))[1].get("message", "")
+            return self._json({"ok": False, "error": message}, 503)
         try:
             return self._json({"ok": True, "result": actions[action]()})
         except ControlError as error:
             return self._json({"ok": False, "error": str(error)}, 400)
+        except UNREACHABLE:  # the sandbox stopped between two readings of the page
+            return self._json({"ok": False, "error": DOWN.format(python=self.python)}, 503)
+        except ClientError as error:  # an S3 outage the teacher started, say
+            code = error.response.get("Error", {}).get("Code", "?")
+            return self._json({"ok": False, "error": REFUSED.format(code=code)}, 503)
+        except Exception:
+            log.exception("controle %s falhou", action)
+            return self._json({"ok": False, "error": UNEXPECTED.format(log=self.log_file)}, 500)
 
     def _stream(self, request: Request) -> Response:
         """Server-sent events: everything once, then only what changed (a keep-alive comment every 15 s)."""
