@@ -644,6 +644,22 @@ def test_a_sandbox_restart_under_the_page_loses_none_of_the_class_messages(stack
     screenshot(page, "aula-sandbox-de-volta")
 
 
+def test_a_pipeline_removed_on_purpose_is_not_rebuilt_behind_the_teachers_back(stack, view, page):
+    """The sandbox keeps running and the raw bucket goes (notebook 06's cleanup): the page says the pipeline is
+    gone and how to bring it back, shows no NoSuchBucket, and recreates nothing by itself."""
+    stack.empty_raw_bucket()
+    stack.client("s3").delete_bucket(Bucket=stack.raw_bucket)
+    view.observer._raw_listed_at = None  # the next tick lists at once, as after a logged write
+    expect(page.locator("#avisos")).to_contain_text(
+        "O pipeline não existe mais neste sandbox", timeout=15_000
+    )
+    expect(page.locator("#conexao")).to_have_text("ao vivo")
+    time.sleep(3)
+    assert "NoSuchBucket" not in page.inner_text("body")
+    assert stack.raw_bucket not in [b["Name"] for b in stack.client("s3").list_buckets()["Buckets"]]
+    assert view.health == "ok"
+
+
 def test_make_aula_takes_the_port_as_the_readme_shows():
     """`make aula PORTA=8090` (make takes variables, not `--porta`), as the README documents it."""
     dry_run = subprocess.run(

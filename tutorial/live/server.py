@@ -62,6 +62,10 @@ NOT_RECOVERED = (
     "O sandbox voltou, mas não consegui refazer o pipeline. Pare a página (Ctrl+C) e rode make aula de novo; "
     "detalhes em {log}."
 )
+EMPTIED = (
+    "O pipeline não existe mais neste sandbox (o notebook 06 o removeu, ou python -m sandbox reset). Rode os "
+    "notebooks 02 a 05 de novo: a página volta a mostrá-lo sozinha."
+)
 REFUSED = "O sandbox recusou o pedido agora (a AWS respondeu {code}); tente de novo em alguns segundos."
 UNEXPECTED = "Erro inesperado da página; tento de novo em seguida (detalhes em {log})."
 CHARTS_DOWN = "O Athena não respondeu agora; os gráficos voltam quando o sandbox responder."
@@ -125,12 +129,12 @@ class LiveView:
         self.interval = interval
         self.locate, self.redeploy = locate, redeploy
         self.variables: dict = {}
-        self.region = region
         self.python, self.log_file = python, log_file
         self.where = (telegram_api, token, endpoint_url)
         self.health = "ok"
         self._went_down = False  # the sandbox stopped answering since the pipeline was last seen
         self._recovered_at: float | None = None
+        self._emptied = False  # the pipeline vanished from a sandbox that kept running: a new one is awaited
         self.page_token = secrets.token_urlsafe(24)
         self._charts_due = threading.Event()
         self.observer.on_enriched_change = self._charts_due.set
@@ -177,6 +181,7 @@ class LiveView:
             else:
                 self._recover()
         else:
+            self._emptied = self._emptied and found != "ok"
             if self._recovered_at is not None and time.monotonic() - self._recovered_at > 60:
                 self._recovered_at = None
                 self.board.set_section("sandbox", {"state": "ok", "message": ""})
@@ -216,7 +221,11 @@ class LiveView:
             self._set_health("down", DOWN.format(python=self.python))
             return
         if not (self._went_down and self.redeploy is not None):
-            self.observer.new_sandbox()  # emptied on purpose (notebook 06, `sandbox reset`): wait for a deployment
+            # Emptied on purpose (notebook 06, `sandbox reset`): counted anew once, then a deployment is awaited.
+            if not self._emptied:
+                self._emptied = True
+                self.observer.new_sandbox()
+            self.board.set_section("aviso", EMPTIED)
             return
         sent = list(self.observer.sent.items())
         self._set_health("redeploying", REDEPLOYING.format(count=messages(len(sent))))
