@@ -4,7 +4,10 @@ One deployed stack for the module (notebooks 02-05 run by the tutorial itself), 
 Messages the class posts appear with every stage of their journey and the S3 key the function wrote; an S3
 outage started from the page shows Telegram's retries and then the recovery, with nothing lost; the ETL button
 adds a run and refreshes notebook 05's charts. The page's server refuses what another web page could send.
-Screenshots go to build/screenshots/aula-*.png; the refresh latency (post -> row on screen) is printed.
+The page fits a 1280x720 and a 1920x1080 projector and a phone. Last, the module's sandbox is stopped and started
+again under the page, which rebuilds the pipeline and sends the class's messages again, none lost.
+Screenshots go to build/screenshots/aula-*.png; the refresh latency (post -> row on screen) and the time the page
+takes to come back after a restart are printed.
 """
 
 from __future__ import annotations
