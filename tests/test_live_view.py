@@ -329,6 +329,25 @@ def test_a_phone_gets_one_column_it_can_read(view, browser):
         screenshot(page, "aula-celular", full_page=True)
 
 
+def test_the_page_says_when_its_own_command_stopped(stack, browser):
+    """Ctrl+C on `make aula` with the page still projected: the badge stops saying "ao vivo", the page says
+    what happened, a click answers in a sentence, and the rows stay."""
+    own = LiveView(stack.telegram_api, stack.token, stack.endpoint_url, stack.region, port=0).start()
+    with browser_page(1280, 720, browser) as page:
+        page.goto(own.url)
+        page.wait_for_selector("#conexao.ok")
+        page.locator("#linhas tr").first.wait_for()
+        shown = page.locator("#linhas tr").count()
+        own.stop()
+        expect(page.locator("#conexao")).to_have_text("sem conexão com a página", timeout=15_000)
+        expect(page.locator("#avisos .fora")).to_contain_text("make aula foi parado?")
+        page.click("#migrar")
+        expect(page.locator("#resposta")).to_have_text(
+            "Erro: a página não conseguiu falar com o comando da aula (make aula foi parado?)."
+        )
+        assert page.locator("#linhas tr").count() == shown
+
+
 # ---- the page's server, as another web page (or a stranger) would reach it ----------------------------------
 def control(view, action: str, body: dict | None = None, **headers):
     sent = {"Content-Type": "application/json", TOKEN_HEADER: view.page_token, **headers}
