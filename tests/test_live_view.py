@@ -157,6 +157,16 @@ def test_a_request_without_the_secret_is_refused_and_shown(view, page):
     page.locator("#linhas tr .etapa-lambda", has_text="recusada (401)").first.wait_for(timeout=10_000)
 
 
+def test_a_signed_request_that_is_not_an_update_is_shown_in_quarantine(stack, view, page):
+    kept = int(page.inner_text("#c-quarentena"))
+    assert stack.send(b"Bom dia, turma!").status_code == 200  # the secret is right; the body is not JSON
+
+    row = page.locator("#linhas tr", has_text="guardada em quarentena").first
+    row.wait_for(timeout=15_000)
+    assert "JSON" in row.inner_text()  # the reason the function logged, in Portuguese
+    expect(page.locator("#c-quarentena")).to_have_text(str(kept + 1), timeout=10_000)
+
+
 def test_running_the_etl_adds_a_run_and_refreshes_the_charts(stack, view, page):
     # Locators only: the page's CSP forbids eval, which Playwright's string predicates need.
     chart = page.locator("#imagens img[data-chart=por_dia]")

@@ -450,14 +450,15 @@ class Observer:
                 continue
             decision = line["decision"]
             request = self._requests.setdefault(request_id, {})
-            if decision == "rejected":
-                self.counts["rejected"] += 1
+            if decision in ("rejected", "quarantined"):
+                # Refused (wrong secret: 401/403) or signed but not an update (200, kept in quarantine/).
+                self.counts[decision] += 1
                 if event["timestamp"] < self.started_ms:  # notebook 03's own demonstration, before the class
                     continue
-                self.rejected += 1
+                self.rejected += decision == "rejected"
                 order = self._next_order()
                 row = {
-                    "key": f"recusada-{order}",
+                    "key": f"{'recusada' if decision == 'rejected' else 'quarentena'}-{order}",
                     "order": order,
                     "update_id": None,
                     "who": "desconhecido",
@@ -468,9 +469,13 @@ class Observer:
                     "failures": 0,
                     "gateway": True,
                     "duration_ms": None,
-                    "decision": f"recusada ({line.get('status')})",
-                    "s3_key": "",
-                    "in_s3": False,
+                    "decision": (
+                        f"recusada ({line.get('status')})"
+                        if decision == "rejected"
+                        else "guardada em quarentena"
+                    ),
+                    "s3_key": line.get("key", "") if decision == "quarantined" else "",
+                    "in_s3": decision == "quarantined",
                     "seen": time.strftime("%H:%M:%S"),
                 }
                 self.journeys[row["key"]] = row
@@ -611,6 +616,7 @@ class Observer:
                 "stored": self.counts["stored"],
                 "ignored": self.counts["ignored"],
                 "rejected": self.counts["rejected"],
+                "quarantined": self.counts["quarantined"],
                 "errors": self.counts["s3_errors"],
                 "avg_ms": round(average, 1),
                 "raw_objects": self.counts["raw_objects"],

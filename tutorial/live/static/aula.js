@@ -81,7 +81,7 @@ function renderRows() {
 
 const counters = {
   "c-pendentes": "telegram_pending", "c-gateway": "gateway", "c-gravados": "stored", "c-ignorados": "ignored",
-  "c-recusados": "rejected", "c-erros": "errors", "c-ms": "avg_ms", "c-objetos": "raw_objects",
+  "c-recusados": "rejected", "c-quarentena": "quarantined", "c-erros": "errors", "c-ms": "avg_ms", "c-objetos": "raw_objects",
   "c-particoes": "partitions", "c-parquet": "parquet", "c-etl": "etl_runs",
 };
 const notices = { sandbox: "", pagina: "", aviso: "", erro: "", queda: "", webhook: "" };
