@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lock test test-fast test-newest lint format demo lab notebooks bench stress fuzz deep clean
+.PHONY: help install lock test test-fast test-newest lint format demo lab notebooks bench stress fuzz deep mutation clean
 
 help:
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench   - benchmark do ETL (5.000 mensagens, S3 com 50 ms de latência) e do gerador da turma"
 	@echo "make stress  - teste de carga: 2.200 updates pelo webhook, sem perder nem duplicar"
 	@echo "make fuzz    - fuzzing profundo dos handlers (Hypothesis, milhares de updates gerados)"
+	@echo "make mutation - testes de mutação do lambda_function.py (mutmut; demora: fora do make test)"
 	@echo "make deep    - os notebooks abertos fora de ordem: todos os pares e 20 sequências sorteadas (~30 min)"
 	@echo "make clean   - remove o ambiente virtual e os artefatos"
 
@@ -137,8 +138,16 @@ stress: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/test_fuzz.py -q --hypothesis-show-statistics
 
+# Mutation testing of the deployed code: mutmut plants one small fault at a time in lambda_function.py and runs the
+# tests that call the changed function ([tool.mutmut] in pyproject.toml; the fuzz tests with fewer examples). Long
+# (about 1,700 mutants), so not part of `make test`. The verdict fails on any survivor that tests/mutation_survivors.txt
+# does not justify as equivalent or harmless. MUTANTS narrows a run, e.g. MUTANTS='lambda_function.x_hashtags*'.
+mutation: $(STAMP)
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children $(WORKERS) $(MUTANTS)
+	$(BIN)/python -m tests.mutation_report
+
 deep: $(STAMP)
 	DEEP_TESTS=1 $(BIN)/python -m pytest tests/test_notebook_sequences.py -q
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis mutants

@@ -156,5 +156,7 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+# `make mutation` runs the fuzz tests once per mutant: fewer examples, still deterministic.
+settings.register_profile("mutation", settings.get_profile("default"), max_examples=10)
 settings.register_profile("deep", settings.get_profile("default"), max_examples=2000, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
