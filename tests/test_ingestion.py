@@ -369,6 +369,7 @@ def test_signed_body_that_is_not_an_update_gets_200_and_is_kept_whole_in_quarant
         ("lone_surrogate_in_text", "surrogate"),
         ("date_in_year_10000", "anos 1 a 9999"),
         ("chat_id_as_string", "chat.id"),
+        ("nan_update_id", "NaN não é JSON válido"),
     ],
 )
 def test_the_quarantine_record_says_why_in_portuguese(handler, s3, name, words):
