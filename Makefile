@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lock test test-fast test-newest lint format demo lab notebooks bench stress fuzz deep mutation clean
+.PHONY: help install pronto lock test test-fast test-newest lint format demo lab notebooks bench stress fuzz deep mutation clean
 
 help:
+	@echo "make pronto  - confere se este computador está pronto para a aula (rode antes da primeira aula)"
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
 	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1; PORTA=8090 escolhe a porta)"
 	@echo "make lab     - abre os notebooks no JupyterLab"
@@ -79,7 +80,8 @@ FAST_DESELECT := \
 	tests/test_real_world.py::test_a_recreated_api_gets_its_own_permission_and_the_old_one_goes \
 	tests/test_permission_errors.py::test_a_failing_cell_keeps_failing_and_ends_with_the_explanation \
 	tests/test_notebooks.py::test_strict_check_fails_when_a_stored_output_changes \
-	tests/test_token_never_shown.py::test_notebook_01_in_real_mode_against_an_unreachable_telegram_saves_no_token
+	tests/test_token_never_shown.py::test_notebook_01_in_real_mode_against_an_unreachable_telegram_saves_no_token \
+	tests/test_pronto.py::test_a_ready_machine_runs_the_notebooks_in_a_sandbox_of_its_own_and_says_pronto
 test-fast: lint
 	@for path in $(FAST_IGNORE) $(foreach test,$(FAST_DESELECT),$(firstword $(subst ::, ,$(test)))); do \
 		[ -f $$path ] || { echo "Erro: $$path não existe mais; atualize FAST_IGNORE/FAST_DESELECT no Makefile."; exit 1; }; \
@@ -106,6 +108,11 @@ test-newest: | $(BIN)/python
 		print("Versões instaladas em $(NEWEST):", ", ".join(f"{name} {version(name)}" for name in ("boto3", "botocore", "moto")))'
 	$(NEWEST)/bin/python -m pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder -p tests.nbval_sandbox \
 		$(NEWEST_TESTS) notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The readiness check: platform, Python, the install, ports, memory and disk, then notebooks 01-06 in a sandbox of
+# its own (a running one is left alone). Well under a minute on 2 cores.
+pronto: $(STAMP)
+	$(BIN)/python -m tutorial pronto
 
 demo: $(STAMP)
 	$(BIN)/python -m tutorial demo

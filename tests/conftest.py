@@ -40,6 +40,7 @@ LONGEST = (
     "test_bridge.py",  # 36
     "test_class_policy.py",  # 34
     "test_cli.py",  # 25
+    "test_pronto.py",  # 24
 )
 
 

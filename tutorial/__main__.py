@@ -1,4 +1,4 @@
-"""`python -m tutorial demo|notebooks --store|aula|bridge`: the tutorial's commands, on top of the sandbox.
+"""`python -m tutorial pronto|demo|notebooks --store|aula|bridge`: the tutorial's commands, on top of the sandbox.
 
 The sandbox itself (up, down, status, reset, env, serve, chat, botfather) is `python -m sandbox ...`.
 """
@@ -17,6 +17,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tutorial import demo
 
     return demo.run_demo(messages=args.messages, seed=args.seed, build=Path(args.build))
+
+
+def cmd_pronto(args: argparse.Namespace) -> int:
+    from tutorial import pronto
+
+    return pronto.run(notebooks=not args.sem_notebooks)
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
@@ -39,9 +45,17 @@ def cmd_aula(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tutorial", description="O tutorial no sandbox: demo, notebooks, aula ao vivo e ponte."
+        prog="python -m tutorial",
+        description="O tutorial no sandbox: conferência, demo, notebooks, aula ao vivo e ponte.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="comando")
+    pronto = commands.add_parser(
+        "pronto", help="confere se este computador está pronto para a aula (rode antes da primeira aula)"
+    )
+    pronto.add_argument(
+        "--sem-notebooks", action="store_true", help="só as conferências rápidas, sem rodar os notebooks"
+    )
+    pronto.set_defaults(func=cmd_pronto)
     demo = commands.add_parser("demo", help="roda o tutorial inteiro (todos os notebooks) no sandbox")
     demo.add_argument("--messages", type=int, default=2000, help="tamanho da conversa simulada (padrão 2000)")
     demo.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="semente (padrão %(default)s)")
