@@ -1,8 +1,14 @@
 # Comandos do projeto. Só precisam de Python 3.10+ e make: o ambiente virtual é criado aqui.
+# Linux, macOS (Homebrew's python and make) and Windows inside WSL2; native Windows is not supported (README).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two installs from the same uv.lock: the learner's (`.[sandbox,notebooks]`: pronto, demo, aula, lab) and the
+# maintainers' (adds `dev`: tests, lint, benchmarks). The test environment holds the learner's, so a learner's
+# command runs in it as it is; the learner's sync removes the dev packages, and with them the dev stamp.
+LEARNER := $(VENV)/.installed-learner
+STAMP   := $(VENV)/.installed-dev
+LEARNER_ENV := $(if $(wildcard $(STAMP)),$(STAMP),$(LEARNER))
 
 .PHONY: help install pronto lock test test-fast test-newest lint format demo lab notebooks bench stress fuzz deep mutation clean
 
@@ -37,6 +43,11 @@ $(BIN)/python:
 # here once (12 s more), it is not compiled again by every process that starts at the same time (sandboxes, kernels,
 # Lambda environments): 3-4 min of CPU in `make test`.
 UV_SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --quiet --compile-bytecode
+$(LEARNER): pyproject.toml uv.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(UV_SYNC) --extra sandbox --extra notebooks
+	@rm -f $(STAMP) && touch $(LEARNER)
+
 $(STAMP): pyproject.toml uv.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(UV_SYNC) --extra sandbox --extra dev
@@ -60,7 +71,7 @@ format: $(STAMP)
 # The tests and every notebook re-run in a fresh sandbox and compared strictly with its stored outputs, in parallel
 # workers (each test module, and the notebooks together, on one worker with sandboxes of its own). The suite is
 # mostly CPU-bound: one worker more than a 2-core machine's cores still gains from the waits.
-WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 3 ] && echo 3 || echo $$n)
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); [ $$n -lt 3 ] && echo 3 || echo $$n)
 test: lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadscope --no-loadscope-reorder -p tests.nbval_sandbox tests notebooks \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
@@ -111,22 +122,22 @@ test-newest: | $(BIN)/python
 
 # The readiness check: platform, Python, the install, ports, memory and disk, then notebooks 01-06 in a sandbox of
 # its own (a running one is left alone). Well under a minute on 2 cores.
-pronto: $(STAMP)
+pronto: $(LEARNER_ENV)
 	$(BIN)/python -m tutorial pronto
 
-demo: $(STAMP)
+demo: $(LEARNER_ENV)
 	$(BIN)/python -m tutorial demo
 
 # The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
 # `make aula PORTA=8090` chooses the page's port (make takes variables, not --options); AULA_ARGS passes the rest.
 .PHONY: aula
-aula: $(STAMP)
+aula: $(LEARNER_ENV)
 	$(BIN)/python -m tutorial aula $(if $(PORTA),--porta $(PORTA)) $(AULA_ARGS)
 
 # JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
-lab: $(STAMP)
+lab: $(LEARNER_ENV)
 	@mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
 	@if [ "$$(id -u)" = 0 ]; then echo "Aviso: rodando como root; o JupyterLab abre com --allow-root (só em localhost, com token)."; fi
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
