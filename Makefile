@@ -15,7 +15,7 @@ LEARNER_ENV := $(if $(wildcard $(STAMP)),$(STAMP),$(LEARNER))
 help:
 	@echo "make pronto  - confere se este computador está pronto para a aula (rode antes da primeira aula)"
 	@echo "make demo    - roda o tutorial inteiro no sandbox offline (notebooks e resumo em build/)"
-	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1; PORTA=8090 escolhe a porta)"
+	@echo "make aula    - abre a aula ao vivo: a página que o professor projeta (em 127.0.0.1; PORTA=8090 escolhe a porta; VAZIA=1 começa sem a conversa simulada)"
 	@echo "make lab     - abre os notebooks no JupyterLab"
 	@echo "make test    - instala (se preciso) e roda lint + testes + notebooks"
 	@echo "make test-fast   - só lint e os testes rápidos: sem navegador, sem notebooks, sem ambientes novos"
@@ -129,10 +129,11 @@ demo: $(LEARNER_ENV)
 	$(BIN)/python -m tutorial demo
 
 # The classroom live view: deploys with the notebooks (if needed) and serves the page on 127.0.0.1.
-# `make aula PORTA=8090` chooses the page's port (make takes variables, not --options); AULA_ARGS passes the rest.
+# `make aula PORTA=8090` chooses the page's port (make takes variables, not --options); `VAZIA=1` starts without the
+# simulated conversation (a real group, through the bridge); AULA_ARGS passes the rest.
 .PHONY: aula
 aula: $(LEARNER_ENV)
-	$(BIN)/python -m tutorial aula $(if $(PORTA),--porta $(PORTA)) $(AULA_ARGS)
+	$(BIN)/python -m tutorial aula$(if $(PORTA), --porta $(PORTA))$(if $(VAZIA), --vazia) $(AULA_ARGS)
 
 # JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
 # some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.

@@ -32,10 +32,11 @@ import sandbox
 from tests.browser import browser_page, chromium, screenshot
 from tutorial.contract import INGESTION_FUNCTION, log_group
 from tutorial.harness import ROOT, deployed_stack, own_sandbox_environment
-from tutorial.live.__main__ import redeploy
+from tutorial.live.__main__ import build_parser, empty_history, redeploy
 from tutorial.live.charts import DPI, LABEL_PT
 from tutorial.live.observer import RAW_LISTING_S, Observer, describe, parse_log_line
 from tutorial.live.server import TOKEN_HEADER, LiveView
+from tutorial.setup import MIN_STORED
 
 pytestmark = pytest.mark.slow
 
@@ -356,6 +357,43 @@ def test_the_page_says_when_its_own_command_stopped(stack, browser):
             "Erro: a página não conseguiu falar com o comando da aula (make aula foi parado?)."
         )
         assert page.locator("#linhas tr").count() == shown
+
+
+def test_an_empty_class_starts_at_zero_and_shows_only_what_arrives(stack, view, browser):
+    """`make aula VAZIA=1`, for a real group: the simulated conversation leaves the buckets, and the page shows
+    neither its rows nor its counts, only the messages that arrive after it opened."""
+    variables = {"AWS_ENDPOINT_URL": stack.endpoint_url, "AWS_DEFAULT_REGION": stack.region}
+    assert empty_history(variables) >= MIN_STORED
+    assert stack.raw_keys() == []
+    assert stack.client("s3").list_objects_v2(Bucket=stack.enriched_bucket)["KeyCount"] == 0
+    empty = LiveView(
+        stack.telegram_api, stack.token, stack.endpoint_url, stack.region, port=0, history=False
+    ).start()
+    try:
+        with browser_page(1280, 720, browser) as page:
+            page.goto(empty.url)
+            page.wait_for_selector("#conexao.ok")
+            expect(page.locator("#c-objetos")).to_have_text("0")
+            for counter in ("#c-gateway", "#c-gravados", "#c-recusados", "#c-particoes", "#c-parquet"):
+                assert page.inner_text(counter) == "0", counter
+            assert page.locator("#linhas tr").count() == 0
+            stack.post(stack.participants()[0]["id"], "primeira mensagem do grupo de verdade")
+            row(page, "primeira mensagem do grupo de verdade").locator(
+                ".etapa-s3", has_text=".json"
+            ).wait_for(timeout=15_000)
+            expect(page.locator("#c-gravados")).to_have_text("1")
+            expect(page.locator("#c-objetos")).to_have_text("1")
+            assert page.locator("#linhas tr").count() == 1
+    finally:
+        empty.stop()
+
+
+def test_the_command_takes_an_empty_class_from_make():
+    dry_run = subprocess.run(
+        ["make", "-n", "aula", "VAZIA=1"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert dry_run.stdout.rstrip().endswith("-m tutorial aula --vazia")
+    assert build_parser().parse_args(["--vazia"]).vazia
 
 
 # ---- the page's server, as another web page (or a stranger) would reach it ----------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import logging
 import os
 import sys
@@ -39,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="não roda os notebooks 02 a 05 antes (o pipeline já está implantado)",
     )
+    parser.add_argument(
+        "--vazia",
+        action="store_true",
+        help="começa sem a conversa simulada de março de 2025 (para um grupo de verdade, com a ponte): "
+        "apaga dos buckets as mensagens dela e a página mostra só o que chegar depois",
+    )
 
 
 def python_command() -> str:
@@ -60,13 +67,44 @@ def log_to_file(path: Path) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
 
-def redeploy(variables: dict[str, str]) -> None:
+def redeploy(variables: dict[str, str], empty: bool = False) -> None:
     """What `make aula` does before serving, again in a sandbox that restarted empty."""
     from tutorial import setup
 
     os.environ.update(variables)
     setup.prepare_group()
     setup.catch_up("06")
+    if empty:
+        empty_history(variables)
+
+
+def empty_history(variables: dict[str, str]) -> int:
+    """The simulated class's messages out of the raw and enriched buckets, for a page that starts at zero.
+
+    The notebooks deploy with the simulated conversation (notebook 03 waits for messages to reach the bucket);
+    a teacher with a real group (`--vazia`, and the bridge) wants the page, its counts and its charts to hold
+    only what the group writes. Returns how many objects were deleted; nothing when nothing is deployed.
+    """
+    import boto3
+
+    from tutorial.contract import INGESTION_FUNCTION
+
+    session = boto3.session.Session(region_name=variables["AWS_DEFAULT_REGION"])
+    lambda_ = session.client("lambda", endpoint_url=variables["AWS_ENDPOINT_URL"])
+    s3 = session.client("s3", endpoint_url=variables["AWS_ENDPOINT_URL"])
+    try:
+        configuration = lambda_.get_function_configuration(FunctionName=INGESTION_FUNCTION)
+    except lambda_.exceptions.ResourceNotFoundException:
+        return 0
+    raw = configuration["Environment"]["Variables"]["AWS_S3_BUCKET"]
+    deleted = 0
+    for bucket in (raw, raw.removesuffix("-raw") + "-enriched"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+    return deleted
 
 
 def open_view(port: int, **settings):
@@ -99,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         setup.prepare_group()
         # Notebooks 02-05 headless, when their resources are missing: ingestion, webhook, ETL, Athena's table.
         setup.catch_up("06")
+    if args.vazia:
+        deleted = empty_history(variables)
+        print(f"Aula vazia: {deleted} objetos da conversa simulada apagados dos buckets.")
     view = open_view(
         args.porta,
         telegram_api=variables["TELEGRAM_API_URL"],
@@ -106,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
         endpoint_url=variables["AWS_ENDPOINT_URL"],
         region=variables["AWS_DEFAULT_REGION"],
         locate=sandbox.env,
-        redeploy=None if args.sem_implantar else redeploy,
+        redeploy=None if args.sem_implantar else functools.partial(redeploy, empty=args.vazia),
+        history=not args.vazia,
         python=python,
         log_file=str(log_file),
     )

@@ -179,8 +179,11 @@ class Observer:
         endpoint_url: str | None = None,
         region: str | None = None,
         board: Board | None = None,
+        history: bool = True,
     ) -> None:
         self.board = board or Board()
+        # False: what the logs hold from before the page opened (the simulated class) is neither shown nor counted.
+        self.history = history
         self.region = region
         self.connect(telegram_api, token, endpoint_url)
         self.journeys: dict[str, dict] = {}
@@ -426,6 +429,8 @@ class Observer:
                 keep |= seen
             self._log_cursor[group] = (latest, keep)
         events.sort(key=lambda e: (e["timestamp"], e.get("ingestionTime", 0)))
+        if not self.history:
+            events = [e for e in events if e["timestamp"] >= self.started_ms]
         return events
 
     def _ingestion_logs(self) -> None:

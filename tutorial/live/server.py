@@ -118,12 +118,14 @@ class LiveView:
         redeploy: Callable[[dict], None] | None = None,
         python: str = "python",
         log_file: str = "o log da aula",
+        history: bool = True,
     ) -> None:
         """`locate()` returns the running sandbox's variables (`sandbox.env`; raises SandboxError while it is
         stopped): with it the page follows a sandbox that restarts. `redeploy(variables)` rebuilds the pipeline
-        in a sandbox that came back empty; the class's messages are then sent again."""
+        in a sandbox that came back empty; the class's messages are then sent again. `history=False` (`--vazia`):
+        the page shows nothing the services logged before it opened."""
         self.board = Board()
-        self.observer = Observer(telegram_api, token, endpoint_url, region, self.board)
+        self.observer = Observer(telegram_api, token, endpoint_url, region, self.board, history=history)
         self.charts = Charts(endpoint_url, region)
         self.controls = Controls(telegram_api, endpoint_url, region, self.observer, self.board)
         self.interval = interval
