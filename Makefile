@@ -92,7 +92,8 @@ FAST_DESELECT := \
 	tests/test_permission_errors.py::test_a_failing_cell_keeps_failing_and_ends_with_the_explanation \
 	tests/test_notebooks.py::test_strict_check_fails_when_a_stored_output_changes \
 	tests/test_token_never_shown.py::test_notebook_01_in_real_mode_against_an_unreachable_telegram_saves_no_token \
-	tests/test_pronto.py::test_a_ready_machine_runs_the_notebooks_in_a_sandbox_of_its_own_and_says_pronto
+	tests/test_pronto.py::test_a_ready_machine_runs_the_notebooks_in_a_sandbox_of_its_own_and_says_pronto \
+	tests/test_desafios.py::test_reference_solutions_pass_in_the_sandbox
 test-fast: lint
 	@for path in $(FAST_IGNORE) $(foreach test,$(FAST_DESELECT),$(firstword $(subst ::, ,$(test)))); do \
 		[ -f $$path ] || { echo "Erro: $$path não existe mais; atualize FAST_IGNORE/FAST_DESELECT no Makefile."; exit 1; }; \
