@@ -147,8 +147,10 @@ def test_demo_ends_with_a_summary_of_the_conversation_in_portuguese(demo_run):
 def test_demo_terminal_shows_progress_and_no_warnings(demo_run):
     _, first = demo_run
     # tqdm's bar names the notebook it is running and counts cells up to all of them.
-    assert "notebook 01:   0%" in first.stderr
-    assert re.search(r"notebook 06: 100%\|█+\| (\d+)/\1 células", first.stderr), first.stderr[-500:]
+    assert re.search(r"notebook 01 \(1 de \d\):   0%", first.stderr), first.stderr[:500]
+    assert re.search(r"notebook 06 \(\d de \d\): 100%\|█+\| (\d+)/\1 células no total", first.stderr), (
+        first.stderr[-500:]
+    )
     assert "WARNING" not in first.stderr and "Traceback" not in first.stderr, first.stderr[-3000:]
 
 

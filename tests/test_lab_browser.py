@@ -67,14 +67,14 @@ def lab(tmp_path):
                     tmp_path / "lab.log"
                 ).read_text()
                 time.sleep(0.5)
-            yield f"http://127.0.0.1:{port}", token
+            yield f"http://127.0.0.1:{port}", token, notebooks
         finally:
             server.terminate()
             server.wait(timeout=30)
 
 
 def test_analysis_opened_cold_runs_all_cells_cleanly_in_jupyterlab(lab):
-    base, token = lab
+    base, token, _ = lab
     with browser_page() as page:
         page.goto(f"{base}/lab/tree/05-analise.ipynb?token={token}")
         page.wait_for_function(
@@ -110,3 +110,36 @@ def test_analysis_opened_cold_runs_all_cells_cleanly_in_jupyterlab(lab):
         charts.last.scroll_into_view_if_needed()
         assert charts.last.evaluate("img => img.complete && img.naturalWidth > 300")
         screenshot(page, "jupyterlab-05-grafico")
+
+
+def test_a_tutorial_error_shows_as_one_short_block_without_a_traceback(lab):
+    base, token, notebooks = lab
+    # A learner who mistypes AMBIENTE in the setup cell.
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": "setup", "metadata": {}, "outputs": [],
+             "source": 'import tutorial\n\nAMBIENTE = tutorial.configure("01", "produção")'},
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+    (notebooks / "erro.ipynb").write_text(json.dumps(notebook))
+    with browser_page() as page:
+        page.goto(f"{base}/lab/tree/erro.ipynb?token={token}")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+            timeout=60_000,
+        )
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(ALL_CELLS_RAN, timeout=120_000, polling=500)
+        screenshot(page, "jupyterlab-erro-do-tutorial")
+        # JupyterLab draws an error output with the stderr renderer (pink), as a traceback would be.
+        error = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output")
+        assert error.count() == 1
+        text = error.inner_text()
+        assert text.startswith("Configuração:") and "AMBIENTE='produção' não é um ambiente conhecido" in text
+        assert "Traceback" not in text and "setup.py" not in text and len(text.splitlines()) <= 3

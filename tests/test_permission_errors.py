@@ -1,4 +1,4 @@
-"""AWS's authorization errors end, in the notebook, with a pt-BR explanation of what is missing."""
+"""AWS's authorization errors and the tutorial's own errors show in a notebook as one short pt-BR block."""
 
 from __future__ import annotations
 
@@ -74,3 +74,22 @@ def test_a_failing_cell_keeps_failing_and_ends_with_the_explanation():
     [error] = notebook.cells[1].outputs
     assert error["output_type"] == "error" and error["ename"] == "ClientError"
     assert "iam/politica-da-turma.json" in error["traceback"][-1]
+    assert len(error["traceback"]) == 1 and "Traceback" not in error["traceback"][0]  # no internal paths
+
+
+def test_the_tutorials_own_error_is_one_block_and_an_unexpected_one_keeps_its_traceback():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell('import tutorial\ntutorial.configure("01", "produção")'),
+        nbformat.v4.new_code_cell("{}['chave']"),
+    ]
+    client = NotebookClient(notebook, kernel_name="python3", timeout=120, allow_errors=True)
+    client.execute()
+
+    [configuration] = notebook.cells[0].outputs
+    assert configuration["ename"] == "ConfigurationError"
+    [block] = configuration["traceback"]
+    assert "Configuração" in block and "AMBIENTE='produção' não é um ambiente conhecido" in block
+    assert "setup.py" not in block and "Traceback" not in block
+    [unexpected] = notebook.cells[1].outputs
+    assert unexpected["ename"] == "KeyError" and len(unexpected["traceback"]) > 1

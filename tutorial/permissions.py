@@ -1,8 +1,8 @@
 """AWS's authorization errors explained to the learner in pt-BR, in both worlds.
 
 AWS (and the sandbox, which answers the same) says in English which permission is missing. A notebook's setup cell
-calls `explain_access_denied()` once: from then on, a cell that fails with an authorization error keeps AWS's own
-traceback and ends with what it means and what to ask for.
+calls `explain_access_denied()` once: from then on, a cell that fails with an authorization error shows, instead of
+a traceback, what it means and what to ask for; so do the tutorial's own errors (configuration, sandbox, catch-up).
 """
 
 from __future__ import annotations
@@ -49,22 +49,41 @@ def hint(error: BaseException) -> str | None:
 
 
 def explain_access_denied(shell=None) -> None:
-    """Make IPython end the traceback of an authorization error with its pt-BR explanation (the cell still fails)."""
+    """Show the tutorial's own errors in a notebook as one short pt-BR block, without a traceback.
+
+    The tutorial's own errors: a configuration it refuses (ConfigurationError), a sandbox or catch-up failure a
+    person can fix (SandboxError), and AWS's authorization errors, shown with what they mean and what to ask for.
+    Every other error, AWS's included, keeps its traceback. The cell still fails (nbclient and papermill stop there).
+    """
     from botocore.exceptions import ClientError
+
+    from sandbox import SandboxError
 
     if shell is None:
         from IPython import get_ipython
 
         shell = get_ipython()
         if shell is None:
-            return  # not in a notebook: plain Python shows AWS's message as it is
+            return  # not in a notebook: plain Python shows the message as it is
+
+    from tutorial.setup import ConfigurationError
+
+    titles = {ConfigurationError: "Configuração", SandboxError: "Sandbox"}
 
     def handler(shell, etype, value, tb, tb_offset=None):
-        lines = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-        text = hint(value)
-        lines = [*lines, "", text] if text else lines
+        title = next((name for kind, name in titles.items() if issubclass(etype, kind)), None)
+        text = str(value) if title else hint(value)
+        if text is None:
+            lines = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+        else:
+            lines = [brief(title or "Permissão da AWS", text)]
         # IPython shows nothing of a custom handler's own: it sends the traceback (the kernel's error message).
         shell._showtraceback(etype, value, lines)
         return lines
 
-    shell.set_custom_exc((ClientError,), handler)
+    shell.set_custom_exc((ClientError, *titles), handler)
+
+
+def brief(title: str, text: str) -> str:
+    """One short block: a red title and the message, which says what to do."""
+    return f"\x1b[1;31m{title}:\x1b[0m {text}"

@@ -53,14 +53,15 @@ def run_notebooks(
             # print, in a learner's notebook, its English warning that localhost TCP is unencrypted.
             config.KernelManager.transport = "ipc"
             config.KernelManager.ip = f"{sockets}/kernel"
-        for name in names:
+        for position, name in enumerate(names, start=1):
             source = NOTEBOOKS / f"{name}.ipynb"
             notebook = nbformat.read(source, as_version=4)
             target = (
                 source if store else Path(output_dir or tempfile.mkdtemp(prefix="notebooks-")) / source.name
             )
             if progress is not None:
-                progress.set_description(f"notebook {name[:2]}")
+                # The bar counts the cells of all of them: it says which notebook of how many is running.
+                progress.set_description(f"notebook {name[:2]} ({position} de {len(names)})")
             started = time.monotonic()
             client = NotebookClient(
                 notebook,
@@ -91,8 +92,9 @@ def run_notebooks(
     return timings
 
 
-# The bar names the notebook and counts its cells; no rate or time estimate (cells differ too much for them).
-BAR = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} células"  # tqdm adds ": " to desc
+# The bar names the notebook running and counts the code cells of all the notebooks run together; no rate or time
+# estimate (cells differ too much for them).
+BAR = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} células no total"  # tqdm adds ": " to desc
 
 
 def _advance(progress):

@@ -51,7 +51,7 @@ SANDBOX_FIX = (
     '    eval "$(python -m sandbox env --unset)"\n'
     f"(é o mesmo que `unset {' '.join(sandbox.ENV_NAMES)}`). Depois configure suas credenciais da AWS "
     "(`aws configure`) e o token do bot e abra o Jupyter de novo. Se este kernel já rodou no sandbox, "
-    "reinicie o kernel (Kernel > Restart)."
+    "reinicie o kernel (no JupyterLab, menu Kernel > Reiniciar o kernel…; em inglês, Restart Kernel…)."
 )
 
 
@@ -61,6 +61,8 @@ def configure(notebook: str, ambiente: str | None = None) -> str:
     Returns the world ("sandbox" or "real"). On a real account nothing is created here: region,
     credentials, token and chat id are checked first, so a notebook never fails half-way for lack of them.
     """
+    # Before anything can fail: the tutorial's own errors show as one short block, without a traceback.
+    explain_access_denied()
     raw = os.environ.get("AMBIENTE", "sandbox") if ambiente is None else ambiente
     world = raw.strip().lower()
     if world not in WORLDS:
@@ -69,7 +71,6 @@ def configure(notebook: str, ambiente: str | None = None) -> str:
             f"AMBIENTE={shown} não é um ambiente conhecido: use AMBIENTE=sandbox (o padrão, tudo simulado nesta "
             "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
         )
-    explain_access_denied()  # AWS's authorization errors end with what they mean, in both worlds
     if world == "sandbox":
         prepare(notebook)
     else:
