@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# JupyterLab's settings inside the environment: any `jupyter lab` started from it reads them.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 # Two installs from the same uv.lock: the learner's (`.[sandbox,notebooks]`: pronto, demo, aula, lab) and the
 # maintainers' (adds `dev`: tests, lint, benchmarks). The test environment holds the learner's, so a learner's
 # command runs in it as it is; the learner's sync removes the dev packages, and with them the dev stamp.
@@ -53,7 +55,7 @@ $(STAMP): pyproject.toml uv.lock | $(BIN)/python
 	$(UV_SYNC) --extra sandbox --extra dev
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(LAB_SETTINGS)/overrides.json
 
 # The lock, re-resolved to the newest releases pyproject.toml allows. Run `make test-newest` first: it tests them.
 lock: | $(BIN)/python
@@ -123,7 +125,7 @@ test-newest: | $(BIN)/python
 
 # The readiness check: platform, Python, the install, ports, memory and disk, then notebooks 01-06 in a sandbox of
 # its own (a running one is left alone). Well under a minute on 2 cores.
-pronto: $(LEARNER_ENV)
+pronto: $(LEARNER_ENV) $(LAB_SETTINGS)/overrides.json
 	$(BIN)/python -m tutorial pronto
 
 demo: $(LEARNER_ENV)
@@ -136,13 +138,19 @@ demo: $(LEARNER_ENV)
 aula: $(LEARNER_ENV)
 	$(BIN)/python -m tutorial aula$(if $(PORTA), --porta $(PORTA))$(if $(VAZIA), --vazia) $(AULA_ARGS)
 
-# JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder). As root (containers,
-# some lab machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token.
-LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
-lab: $(LEARNER_ENV)
-	@mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
+# JupyterLab in pt-BR without the news pop-up (binder/overrides.json, shared with Binder), installed with the
+# environment so that any `jupyter lab` started from it opens so, not only `make lab`. As root (containers, some lab
+# machines) JupyterLab refuses to start unless told: it still listens on localhost only, with a token. The kernels
+# talk to it over local sockets (IPC), not TCP, so ipykernel has no unencrypted-TCP warning to print for each one;
+# the shipped notebooks are trusted (their outputs are the project's own), so the server does not warn that each
+# one opened is not.
+$(LAB_SETTINGS)/overrides.json: binder/overrides.json | $(BIN)/python
+	@mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $@
+
+lab: $(LEARNER_ENV) $(LAB_SETTINGS)/overrides.json
 	@if [ "$$(id -u)" = 0 ]; then echo "Aviso: rodando como root; o JupyterLab abre com --allow-root (só em localhost, com token)."; fi
-	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+	@$(BIN)/jupyter trust notebooks/*.ipynb >/dev/null
+	$(BIN)/jupyter lab notebooks/ --KernelManager.transport=ipc $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m tutorial notebooks --store

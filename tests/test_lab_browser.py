@@ -50,7 +50,7 @@ def lab(tmp_path):
                 sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
                 "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
                 f"--ServerApp.root_dir={notebooks}", f"--LabApp.app_settings_dir={settings}",
-                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.expose_app_in_browser=True", "--KernelManager.transport=ipc",
             ],
             stdout=(tmp_path / "lab.log").open("wb"),
             stderr=subprocess.STDOUT,
@@ -120,7 +120,7 @@ def test_a_tutorial_error_shows_as_one_short_block_without_a_traceback(lab):
             {"cell_type": "code", "execution_count": None, "id": "setup", "metadata": {}, "outputs": [],
              "source": 'import tutorial\n\nAMBIENTE = tutorial.configure("01", "produção")'},
         ],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
         "nbformat": 4,
         "nbformat_minor": 5,
     }  # fmt: skip
@@ -143,3 +143,22 @@ def test_a_tutorial_error_shows_as_one_short_block_without_a_traceback(lab):
         text = error.inner_text()
         assert text.startswith("Configuração:") and "AMBIENTE='produção' não é um ambiente conhecido" in text
         assert "Traceback" not in text and "setup.py" not in text and len(text.splitlines()) <= 3
+    # make lab's kernels talk over local sockets: no unencrypted-TCP warning in the terminal.
+    assert "without encryption" not in (notebooks.parent / "lab.log").read_text()
+
+
+def test_a_notebook_opens_without_unsaved_changes_and_trusted(lab):
+    # The kernel's display name matches the stored one, so starting it changes nothing in the notebook: no
+    # "unsaved" dot on the tab before the learner does anything.
+    base, token, _ = lab
+    with browser_page() as page:
+        page.goto(f"{base}/lab/tree/01-bot-telegram.ipynb?token={token}")
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+            " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+            timeout=60_000,
+        )
+        time.sleep(2)  # what JupyterLab writes into the model when the kernel is ready happens by now
+        assert page.evaluate("window.jupyterapp.shell.currentWidget.context.model.dirty") is False
