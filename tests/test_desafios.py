@@ -157,6 +157,20 @@ def test_the_placeholder_is_unanswered_without_reading_any_data(code):
     assert (result.kind, "ainda não respondido" in result.message) == ("unanswered", True)
 
 
+def test_a_check_before_the_data_exists_says_which_notebook_makes_it(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        account = boto3.client("sts").get_caller_identity()["Account"]
+        s3 = boto3.client("s3")
+        for layer in ("raw", "enriched"):
+            s3.create_bucket(
+                Bucket=bucket(account, REGION, layer),
+                CreateBucketConfiguration={"LocationConstraint": REGION},
+            )
+        assert "notebook 03" in verdict("03.1", 12).message
+        assert "notebook 04" in verdict("05.2", 14).message
+
+
 def test_the_check_never_shows_the_expected_answer(real_account, capsys):
     desafios.conferir("05.2", 11)
     desafios.conferir("05.3", ("Group", "Ana"))

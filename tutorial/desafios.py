@@ -34,6 +34,10 @@ class Verdict(NamedTuple):
     message: str  # pt-BR, what the learner reads
 
 
+class NoData(Exception):
+    """The learner's data the check needs is not there yet; the message (pt-BR) says which notebook makes it."""
+
+
 class Mistake(NamedTuple):
     """What a typical mistake would answer, and the hint for it."""
 
@@ -53,7 +57,10 @@ def avaliar(desafio: str, resposta: object, **dados) -> Verdict:
         return Verdict("wrong", f"Desafio {desafio!r} não existe: use um destes: {known}.")
     if resposta is ...:
         return Verdict("unanswered", f"Desafio {desafio}: {UNANSWERED}. Troque o `...` pela sua resposta.")
-    accepts, mistakes, explanation = CHECKS[desafio](**dados)
+    try:
+        accepts, mistakes, explanation = CHECKS[desafio](**dados)
+    except NoData as missing:
+        return Verdict("wrong", f"Desafio {desafio}: ainda não dá para conferir: {missing}")
     if accepts(resposta):
         return Verdict("correct", f"Desafio {desafio}: certo! {explanation}")
     for mistake in mistakes:
@@ -97,6 +104,8 @@ def raw_updates() -> list[dict]:
             continue
         if isinstance(update, dict):
             updates.append({**update, "context_date": key.split("context_date=")[1].split("/")[0]})
+    if not updates:
+        raise NoData(f"o bucket {raw} não tem nenhum update em telegram/ (o notebook 03 liga o webhook).")
     return updates
 
 
@@ -111,7 +120,11 @@ def lake():
         frame = pq.read_table(io.BytesIO(s3.get_object(Bucket=enriched, Key=key)["Body"].read())).to_pandas()
         frame["context_date"] = key.split("context_date=")[1].split("/")[0]
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        raise NoData(
+            f"o bucket {enriched} ainda não tem Parquet em telegram/ (o ETL do notebook 04 o escreve)."
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 # --- Answer shapes ---------------------------------------------------------------------------------------------------
