@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from datetime import date
 
 import boto3
@@ -155,6 +157,24 @@ def test_the_placeholder_is_unanswered_without_reading_any_data(code):
     # No AWS, no updates: `...` is answered before anything is read.
     result = verdict(code, ...)
     assert (result.kind, "ainda não respondido" in result.message) == ("unanswered", True)
+
+
+def test_a_plain_script_checks_with_the_base_dependencies_only(tmp_path):
+    # Colab and a plain script have the project's base dependencies: the check imports nothing of the sandbox's
+    # extra (moto, DuckDB, ...) nor IPython, and prints its verdict.
+    script = (
+        "import sys\n"
+        "from tutorial.desafios import conferir\n"
+        "conferir('05.2', ...)\n"
+        "print(sorted(m for m in ('moto', 'duckdb', 'flask', 'nbclient', 'IPython') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == [
+        "Desafio 05.2: ainda não respondido. Troque o `...` pela sua resposta.",
+        "[]",
+    ]
 
 
 def test_a_check_before_the_data_exists_says_which_notebook_makes_it(monkeypatch):
