@@ -75,8 +75,10 @@ def explain_access_denied(shell=None) -> None:
         text = str(value) if title else hint(value)
         if text is None:
             lines = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
-        else:
-            lines = [brief(title or "Permissão da AWS", text)]
+        elif title:
+            lines = [brief(title, text)]
+        else:  # AWS's own words stay under the explanation: they name the denial for whoever administers the account
+            lines = [brief("Permissão da AWS", f"{text}\n(a AWS respondeu: {value})")]
         # IPython shows nothing of a custom handler's own: it sends the traceback (the kernel's error message).
         shell._showtraceback(etype, value, lines)
         return lines
