@@ -51,6 +51,8 @@ def lab(tmp_path):
                 "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",
                 f"--ServerApp.root_dir={notebooks}", f"--LabApp.app_settings_dir={settings}",
                 "--LabApp.expose_app_in_browser=True", "--KernelManager.transport=ipc",
+                # A workspace of its own: the tabs another run left open (in ~/.jupyter) are not restored here.
+                f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
             ],
             stdout=(tmp_path / "lab.log").open("wb"),
             stderr=subprocess.STDOUT,
