@@ -90,6 +90,29 @@ def s04_2(messages) -> int:
     return int(messages["edit_date"].notna().sum())
 
 
+def s04_3(source: str) -> str:
+    """The three edits to lambda_function.py that add the word count; then redeploy the ETL and run the backfill.
+
+    Returns the edited source (the test deploys it); the answer is the new column's name, "palavras".
+    """
+    edits = [
+        ("    hashtags: list[str]\n", "    hashtags: list[str]\n    palavras: int | None\n"),
+        (
+            "        hashtags=hashtags(text, entities),\n",
+            "        hashtags=hashtags(text, entities),\n        palavras=len(text.split()) if text is not None else None,\n",
+        ),
+        (
+            '            pa.field("hashtags", pa.list_(pa.string()), nullable=False),\n',
+            '            pa.field("hashtags", pa.list_(pa.string()), nullable=False),\n'
+            '            pa.field("palavras", pa.int32()),\n',
+        ),
+    ]
+    for old, new in edits:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
+
+
 # --- 05: Athena (the `query` function of notebook 05) ---------------------------------------------------------------
 def s05_1(query) -> dict[str, list[str]]:
     counts = query("""

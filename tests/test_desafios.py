@@ -11,7 +11,9 @@ import json
 import re
 import subprocess
 import sys
+import types
 from datetime import date
+from pathlib import Path
 
 import boto3
 import pandas as pd
@@ -23,7 +25,7 @@ from solucoes import desafios as solucoes
 from tests import etl_fixtures as tg
 from tutorial import desafios
 from tutorial.contract import INGESTION_FUNCTION, bucket
-from tutorial.harness import deployed_stack, notebook_cell, run_cell
+from tutorial.harness import deployed_stack, notebook_cell, run_cell, zip_files
 
 REGION = "sa-east-1"
 ANONYMOUS_ADMIN = tg.GROUP_ANONYMOUS_BOT  # what a real group shows for an anonymous admin: is_bot true
@@ -136,6 +138,44 @@ def test_each_mistake_on_a_real_groups_data_gets_its_own_hint(real_account, code
     for (answer, word), text in zip(mistakes, hints, strict=True):
         assert word in text, (answer, text)
     assert len(set(hints)) == len(hints)  # each mistake its own hint
+
+
+def run_patched_etl(s3, source: str) -> None:
+    """The learner's edited lambda_function.py, run as the redeployed ETL would run it, over the same days."""
+    module = types.ModuleType("lambda_function_aluno")
+    exec(compile(source, "lambda_function.py", "exec"), module.__dict__)  # noqa: S102 - the project's own code
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    raw, enriched = bucket(account, REGION, "raw"), bucket(account, REGION, "enriched")
+    days = [date(2025, 3, 16), date(2025, 3, 17), date(2025, 3, 18)]
+    module.run_etl(days, raw, enriched, client=s3, workers=4, tz=tg.SAO_PAULO)
+
+
+ORIGINAL_SOURCE = Path(lambda_function.__file__).read_text()
+WORDS = "len(text.split()) if text is not None else None"
+
+
+@pytest.mark.parametrize(
+    ("expression", "word"),
+    [
+        (WORDS, None),
+        ("len(text) if text is not None else None", "caracteres"),
+        ('len(text.split(" ")) if text is not None else None', "split()"),
+        ("None", "vazia"),
+    ],
+)
+def test_a_column_of_the_learners_own_is_checked_in_the_parquet(real_account, expression, word):
+    assert "não tem essa coluna" in hint("04.3", "palavras")  # before redeploying
+    run_patched_etl(real_account, solucoes.s04_3(ORIGINAL_SOURCE).replace(WORDS, expression))
+    if word is None:
+        assert verdict("04.3", "palavras").kind == "correct"
+    else:
+        assert word in hint("04.3", "palavras")
+    assert "já vinha no ETL" in hint("04.3", "text_length")
+    assert "não tem essa coluna" in hint("04.3", "contagem")
+
+
+def test_the_shipped_columns_the_check_knows_are_the_etls():
+    assert desafios.SHIPPED_COLUMNS == tuple(lambda_function.enriched_schema().names)
 
 
 def test_the_expected_answer_comes_from_the_groups_own_messages(real_account):
@@ -292,3 +332,19 @@ def test_reference_solutions_pass_in_the_sandbox(sandbox_after_05, monkeypatch):
     assert "é o do grupo" in hint("02.1", {**event, "body": json.dumps(update)})
     assert "401" in hint("02.1", {**event, "headers": {}})
     assert "UTC" in hint("05.2", (solucoes.s05_2(query) + 3) % 24)
+
+    # 04.3: the edited file, redeployed to the ETL function, and the backfill run again.
+    from tutorial.contract import ETL_FUNCTION
+
+    assert "não tem essa coluna" in hint("04.3", "palavras")
+    package = zip_files({"lambda_function.py": solucoes.s04_3(ORIGINAL_SOURCE)})
+    lambda_.update_function_code(FunctionName=ETL_FUNCTION, ZipFile=package)
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=ETL_FUNCTION)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=raw, Prefix="telegram/")
+    days = sorted({item["Key"].split("context_date=")[1][:10] for page in pages for item in page["Contents"]})
+    first, last = days[0], days[-1]
+    answer = lambda_.invoke(
+        FunctionName=ETL_FUNCTION, Payload=json.dumps({"start_date": first, "end_date": last})
+    )
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    assert verdict("04.3", "palavras").kind == "correct"

@@ -456,6 +456,75 @@ def check_04_2():
     return _equals(len(edited), _int), mistakes, "Uma linha por mensagem, com a versão mais nova do texto."
 
 
+# The enriched columns as the project ships them (tests/test_desafios.py keeps this equal to enriched_schema()): a
+# learner's own column is any other one.
+SHIPPED_COLUMNS = (
+    "message_id", "user_id", "user_is_bot", "user_first_name", "chat_id", "chat_type", "text", "date", "update_id",
+    "sent_at_local", "message_type", "text_length", "reply_to_message_id", "message_thread_id", "edit_date",
+    "user_username", "sender_chat_id", "hashtag_count", "mention_count", "link_count", "hashtags",
+)  # fmt: skip
+
+
+def _column_matches(rows, name: str, count: Callable[[str], int]) -> bool:
+    """Every row with text holds count(text); a row without text holds nothing (or 0)."""
+    import pandas as pd
+
+    for text, value in zip(rows["text"], rows[name], strict=True):
+        missing = bool(pd.isna(value))  # None, NaN or pandas' NA
+        if isinstance(text, str):
+            if missing or value != count(text):
+                return False
+        elif not (missing or value == 0):
+            return False
+    return True
+
+
+def check_04_3():
+    """A column of the learner's own in the ETL: the words of `text`, redeployed and in the Parquet."""
+    rows = lake()
+    columns = [str(name) for name in rows.columns if name != "context_date"]
+
+    def own(answer):
+        name = _name(answer)
+        return name if name in columns and name not in SHIPPED_COLUMNS else None
+
+    def holds(count):
+        return lambda answer: own(answer) is not None and _column_matches(rows, own(answer), count)
+
+    mistakes = [
+        Mistake(
+            lambda a: _name(a) is None,
+            "responda com o nome da coluna nova, como texto (por exemplo 'palavras').",
+        ),
+        Mistake(
+            lambda a: _name(a) in SHIPPED_COLUMNS,
+            "essa coluna já vinha no ETL: crie uma nova, com o número de palavras de `text`.",
+        ),
+        Mistake(
+            lambda a: _name(a) not in columns,
+            "o Parquet ainda não tem essa coluna. Confira as três mudanças em lambda_function.py (o campo em "
+            "`MessageRow`, o valor em `message_row` e o campo em `enriched_schema`), rode de novo a célula que "
+            "monta o pacote e atualiza a função e depois a do backfill.",
+        ),
+        Mistake(
+            lambda a: own(a) is not None and rows[own(a)].isna().all(),
+            "a coluna existe, mas está vazia: o valor precisa ser calculado em `message_row`.",
+        ),
+        Mistake(
+            holds(len), "essa coluna conta caracteres (`len(text)`), não palavras: use `len(text.split())`."
+        ),
+        Mistake(
+            holds(lambda t: len(t.split(" "))),
+            '`split(" ")` conta espaços repetidos e não separa linhas: use `split()` sem argumento.',
+        ),
+    ]
+    return (
+        holds(lambda t: len(t.split())),
+        mistakes,
+        "O ETL reimplantado escreveu a coluna nova em todos os dias do backfill.",
+    )
+
+
 # --- 05: questions about the conversation ---------------------------------------------------------------------------
 def _local(rows, tz: ZoneInfo):
     import pandas as pd
@@ -644,6 +713,7 @@ CHECKS: dict[str, Callable] = {
     "03.2": check_03_2,
     "04.1": check_04_1,
     "04.2": check_04_2,
+    "04.3": check_04_3,
     "05.1": check_05_1,
     "05.2": check_05_2,
     "05.3": check_05_3,
