@@ -135,6 +135,170 @@ def lambda_handler(event: dict, context) -> dict:
     return http_response(200, {"ok": True})
 
 
+def belongs_to_group(kind: str | None, chat_id: int | None, update: dict, chat_ids: frozenset[int]) -> bool:
+    """Everything of the group's chat is kept, whatever its type (including types Telegram adds later)."""
+    if kind is None or kind in IGNORED_TYPES or chat_id is None:
+        return False
+    if chat_id in chat_ids:
+        return True
+    # The first message of a supergroup made from our group: keep it, it links the group's two ids.
+    migrated_from = update[kind].get("migrate_from_chat_id")
+    if _is_int(migrated_from) and migrated_from in chat_ids:
+        return True
+    # A later message of that supergroup: its id is not configured, but the migration was recorded.
+    return recorded_migration(chat_id) in chat_ids
+
+
+def update_type(update: dict) -> str | None:
+    """An update has exactly one field besides update_id: its type (message, edited_message, ...)."""
+    return next((key for key in update if key != "update_id"), None)
+
+
+def update_chat_id(update: dict, kind: str | None) -> int | None:
+    chat = (update.get(kind) or {}).get("chat") if kind else None
+    return chat["id"] if chat else None
+
+
+def partition_date(update: dict, kind: str, arrived: float, tz: ZoneInfo) -> str:
+    """The day, in the configured time zone, that the update belongs to.
+
+    A message's own ``date`` is its original send time, also in ``edited_message``, so an edit lands beside the
+    message it changes. Member updates carry the event's ``date``; anything else uses the arrival time.
+    """
+    epoch = update[kind].get("date")
+    try:
+        return local_datetime(arrived if epoch is None else epoch, tz).date().isoformat()
+    except ValueError:
+        field = f"{kind}.date" if epoch is not None else "a hora de chegada (requestContext)"
+        raise NotAnUpdate(f"{field} está fora das datas possíveis (anos 1 a 9999)") from None
+
+
+def arrival_epoch(event: dict) -> float:
+    """When API Gateway received the request (HTTP API: timeEpoch, REST: requestTimeEpoch), else now."""
+    context = event.get("requestContext") or {}
+    name = "timeEpoch" if "timeEpoch" in context else "requestTimeEpoch"
+    epoch_ms = context.get(name)
+    if epoch_ms is None:
+        return time.time()
+    if not (_is_int(epoch_ms) and 0 <= epoch_ms < MAX_ID):
+        raise NotAnUpdate(f"requestContext.{name} deve ser um inteiro (milissegundos desde 1970)")
+    return epoch_ms / 1000
+
+
+def local_datetime(epoch: float, tz: ZoneInfo) -> datetime:
+    """The moment `epoch` (seconds since 1970) in tz; ValueError when it falls outside years 1 to 9999."""
+    try:
+        return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{epoch!r} não é uma data entre os anos 1 e 9999") from None
+
+
+def raw_key(update_id: int, day: str) -> str:
+    # One key per update_id: a redelivered update overwrites itself instead of becoming a duplicate.
+    return f"{RAW_PREFIX}/context_date={day}/{update_id}.json"
+
+
+def store(key: str, body: bytes) -> None:
+    try:
+        s3.put_object(Bucket=AWS_S3_BUCKET, Key=key, Body=body, ContentType="application/json")
+    except (BotoCoreError, ClientError):
+        # Not swallowed: the invocation fails, API Gateway answers 5xx and Telegram delivers the update again.
+        logger.exception(json.dumps({"decision": "s3_error", "key": key}))
+        raise
+
+
+def http_response(status: int, payload: dict) -> dict:
+    # Telegram executes a "method" found in a 2xx answer: this payload never has one.
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(payload, ensure_ascii=False),
+    }
+
+
+def log_decision(update_id: int | None, kind: str | None, decision: str, **fields) -> None:
+    """One structured line per request: ids and decisions only, never message text or secrets."""
+    logger.info(json.dumps({"update_id": update_id, "type": kind, "decision": decision, **fields}))
+
+
+def quarantine(event: object, reason: str) -> str:
+    """Keep a signed request that is not a storable update, with why and when; returns its key.
+
+    The key is the body's SHA-256 under the day of its own date (else of its arrival): a redelivery of the same
+    body overwrites the same object instead of adding one.
+    """
+    body = received_bytes(event)
+    arrived = arrival_or_now(event)
+    epoch = own_date(body)
+    day = local_datetime(arrived if epoch is None else epoch, TIMEZONE).date().isoformat()
+    digest = hashlib.sha256(body).hexdigest()
+    record = {
+        "reason": reason,
+        "arrived_at": datetime.fromtimestamp(arrived, tz=timezone.utc).isoformat(timespec="milliseconds"),
+        "sha256": digest,
+        "body_base64": base64.b64encode(body).decode("ascii"),
+    }
+    key = f"{QUARANTINE_PREFIX}/{day}/{digest}.json"
+    store(key, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    return key
+
+
+def received_bytes(event: object) -> bytes:
+    """The request's body as it reached the function, however malformed: quarantine must lose nothing.
+
+    The base64 of API Gateway is undone when it is valid; otherwise the text is kept as it came (surrogatepass:
+    a lone surrogate round-trips). A body that is not text (only a direct invocation sends one) is kept as JSON.
+    """
+    if not isinstance(event, dict):
+        return json.dumps(event, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        return json.dumps(body, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
+    if event.get("isBase64Encoded") is True:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return body.encode("utf-8", "surrogatepass")
+
+
+def own_date(body: bytes) -> int | None:
+    """The `date` of the body's first payload, when the body is a JSON object holding one the calendar can hold."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for name, payload in data.items():
+        epoch = payload.get("date") if name != "update_id" and isinstance(payload, dict) else None
+        if _is_int(epoch) and 0 <= epoch < MAX_ID:
+            try:
+                local_datetime(epoch, TIMEZONE)
+            except ValueError:
+                continue
+            return epoch
+    return None
+
+
+def arrival_or_now(event: object) -> float:
+    """The gateway's arrival time when the envelope holds a usable one; else the function's own clock."""
+    if not isinstance(event, dict) or not isinstance(event.get("requestContext") or {}, dict):
+        return time.time()
+    try:
+        arrived = arrival_epoch(event)
+        local_datetime(arrived, TIMEZONE)
+    except (NotAnUpdate, ValueError):
+        return time.time()
+    return arrived
+
+
+# --- Ingestion, defensive checks: the configuration, and input forged or malformed ---------------------------------
+# Each one is exercised by tests/test_ingestion.py (secrets, envelopes, bodies, lone surrogates), tests/test_fuzz.py
+# (Hypothesis: every shape of update Telegram or an attacker can send) and tests/test_hostile_input.py (requests
+# to the deployed URL, through API Gateway).
 def configured_chat_ids(value: str) -> frozenset[int]:
     """Parse TELEGRAM_CHAT_ID ("-1001234567890" or a comma-separated list) into ints."""
     try:
@@ -300,166 +464,6 @@ def _valid_unicode(value: object) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def update_type(update: dict) -> str | None:
-    """An update has exactly one field besides update_id: its type (message, edited_message, ...)."""
-    return next((key for key in update if key != "update_id"), None)
-
-
-def update_chat_id(update: dict, kind: str | None) -> int | None:
-    chat = (update.get(kind) or {}).get("chat") if kind else None
-    return chat["id"] if chat else None
-
-
-def belongs_to_group(kind: str | None, chat_id: int | None, update: dict, chat_ids: frozenset[int]) -> bool:
-    """Everything of the group's chat is kept, whatever its type (including types Telegram adds later)."""
-    if kind is None or kind in IGNORED_TYPES or chat_id is None:
-        return False
-    if chat_id in chat_ids:
-        return True
-    # The first message of a supergroup made from our group: keep it, it links the group's two ids.
-    migrated_from = update[kind].get("migrate_from_chat_id")
-    if _is_int(migrated_from) and migrated_from in chat_ids:
-        return True
-    # A later message of that supergroup: its id is not configured, but the migration was recorded.
-    return recorded_migration(chat_id) in chat_ids
-
-
-def arrival_epoch(event: dict) -> float:
-    """When API Gateway received the request (HTTP API: timeEpoch, REST: requestTimeEpoch), else now."""
-    context = event.get("requestContext") or {}
-    name = "timeEpoch" if "timeEpoch" in context else "requestTimeEpoch"
-    epoch_ms = context.get(name)
-    if epoch_ms is None:
-        return time.time()
-    if not (_is_int(epoch_ms) and 0 <= epoch_ms < MAX_ID):
-        raise NotAnUpdate(f"requestContext.{name} deve ser um inteiro (milissegundos desde 1970)")
-    return epoch_ms / 1000
-
-
-def partition_date(update: dict, kind: str, arrived: float, tz: ZoneInfo) -> str:
-    """The day, in the configured time zone, that the update belongs to.
-
-    A message's own ``date`` is its original send time, also in ``edited_message``, so an edit lands beside the
-    message it changes. Member updates carry the event's ``date``; anything else uses the arrival time.
-    """
-    epoch = update[kind].get("date")
-    try:
-        return local_datetime(arrived if epoch is None else epoch, tz).date().isoformat()
-    except ValueError:
-        field = f"{kind}.date" if epoch is not None else "a hora de chegada (requestContext)"
-        raise NotAnUpdate(f"{field} está fora das datas possíveis (anos 1 a 9999)") from None
-
-
-def local_datetime(epoch: float, tz: ZoneInfo) -> datetime:
-    """The moment `epoch` (seconds since 1970) in tz; ValueError when it falls outside years 1 to 9999."""
-    try:
-        return datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(tz)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"{epoch!r} não é uma data entre os anos 1 e 9999") from None
-
-
-def raw_key(update_id: int, day: str) -> str:
-    # One key per update_id: a redelivered update overwrites itself instead of becoming a duplicate.
-    return f"{RAW_PREFIX}/context_date={day}/{update_id}.json"
-
-
-def received_bytes(event: object) -> bytes:
-    """The request's body as it reached the function, however malformed: quarantine must lose nothing.
-
-    The base64 of API Gateway is undone when it is valid; otherwise the text is kept as it came (surrogatepass:
-    a lone surrogate round-trips). A body that is not text (only a direct invocation sends one) is kept as JSON.
-    """
-    if not isinstance(event, dict):
-        return json.dumps(event, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
-    body = event.get("body")
-    if body is None:
-        return b""
-    if not isinstance(body, str):
-        return json.dumps(body, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
-    if event.get("isBase64Encoded") is True:
-        try:
-            return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            pass
-    return body.encode("utf-8", "surrogatepass")
-
-
-def own_date(body: bytes) -> int | None:
-    """The `date` of the body's first payload, when the body is a JSON object holding one the calendar can hold."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    for name, payload in data.items():
-        epoch = payload.get("date") if name != "update_id" and isinstance(payload, dict) else None
-        if _is_int(epoch) and 0 <= epoch < MAX_ID:
-            try:
-                local_datetime(epoch, TIMEZONE)
-            except ValueError:
-                continue
-            return epoch
-    return None
-
-
-def arrival_or_now(event: object) -> float:
-    """The gateway's arrival time when the envelope holds a usable one; else the function's own clock."""
-    if not isinstance(event, dict) or not isinstance(event.get("requestContext") or {}, dict):
-        return time.time()
-    try:
-        arrived = arrival_epoch(event)
-        local_datetime(arrived, TIMEZONE)
-    except (NotAnUpdate, ValueError):
-        return time.time()
-    return arrived
-
-
-def quarantine(event: object, reason: str) -> str:
-    """Keep a signed request that is not a storable update, with why and when; returns its key.
-
-    The key is the body's SHA-256 under the day of its own date (else of its arrival): a redelivery of the same
-    body overwrites the same object instead of adding one.
-    """
-    body = received_bytes(event)
-    arrived = arrival_or_now(event)
-    epoch = own_date(body)
-    day = local_datetime(arrived if epoch is None else epoch, TIMEZONE).date().isoformat()
-    digest = hashlib.sha256(body).hexdigest()
-    record = {
-        "reason": reason,
-        "arrived_at": datetime.fromtimestamp(arrived, tz=timezone.utc).isoformat(timespec="milliseconds"),
-        "sha256": digest,
-        "body_base64": base64.b64encode(body).decode("ascii"),
-    }
-    key = f"{QUARANTINE_PREFIX}/{day}/{digest}.json"
-    store(key, json.dumps(record, ensure_ascii=False).encode("utf-8"))
-    return key
-
-
-def store(key: str, body: bytes) -> None:
-    try:
-        s3.put_object(Bucket=AWS_S3_BUCKET, Key=key, Body=body, ContentType="application/json")
-    except (BotoCoreError, ClientError):
-        # Not swallowed: the invocation fails, API Gateway answers 5xx and Telegram delivers the update again.
-        logger.exception(json.dumps({"decision": "s3_error", "key": key}))
-        raise
-
-
-def http_response(status: int, payload: dict) -> dict:
-    # Telegram executes a "method" found in a 2xx answer: this payload never has one.
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(payload, ensure_ascii=False),
-    }
-
-
-def log_decision(update_id: int | None, kind: str | None, decision: str, **fields) -> None:
-    """One structured line per request: ids and decisions only, never message text or secrets."""
-    logger.info(json.dumps({"update_id": update_id, "type": kind, "decision": decision, **fields}))
 
 
 # --- Group migration: the group's new id, remembered across execution environments ---------------------------------
