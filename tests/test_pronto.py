@@ -45,7 +45,9 @@ def test_a_ready_machine_runs_the_notebooks_in_a_sandbox_of_its_own_and_says_pro
     assert re.search(r"^pronto \(\d+ s\)", run.stdout, re.MULTILINE), run.stdout
     assert problem_lines(run.stdout) == []
     # The notebooks ran, all six, counted cell by cell on the progress bar.
-    assert re.search(r"notebook 06: 100%\|█+\| (\d+)/\1 células", run.stderr), run.stderr[-500:]
+    assert re.search(r"notebook 06 \(6 de 6\): 100%\|█+\| (\d+)/\1 células no total", run.stderr), run.stderr[
+        -500:
+    ]
     assert "Traceback" not in run.stderr
     # Its sandbox stopped: the learner's home (here, the test's) has no running sandbox left behind.
     assert not (tmp_path / "sandbox" / "state.json").exists()
