@@ -405,6 +405,18 @@ BAD_OBJECTS = {
     "truncated.json": (b'{"update_id": 1, "message": {"message_id"', "JSON inválido"),
     "latin1.json": ('{"update_id": 2, "message": "ação"}'.encode("latin-1"), "UTF-8"),
     "list.json": (b"[1, 2, 3]", "não é um objeto JSON"),
+    # Required fields missing (an upload by hand, an old handler): the record is reported, never a row of nulls.
+    "no-update-id.json": (
+        json.dumps({"message": tg.text(3, 3, at("09:00"), "sem id")["message"]}).encode(),
+        "campo obrigatório ausente: update_id",
+    ),
+    "null-message.json": (b'{"update_id": 13, "message": null}', "message ausente ou não é um objeto JSON"),
+    "no-chat.json": (
+        json.dumps(
+            {"update_id": 14, "message": {"message_id": 14, "date": at("09:00"), "text": "e o chat?"}}
+        ).encode(),
+        "chat ausente ou não é um objeto JSON",
+    ),
     "no-id.json": (
         json.dumps({"update_id": 4, "message": {"chat": tg.GROUP, "date": 1}}).encode(),
         "message_id",
