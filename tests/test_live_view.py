@@ -390,7 +390,12 @@ def test_an_empty_class_starts_at_zero_and_shows_only_what_arrives(stack, view, 
 
 def test_the_command_takes_an_empty_class_from_make():
     dry_run = subprocess.run(
-        ["make", "-n", "aula", "VAZIA=1"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "aula", "VAZIA=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert dry_run.stdout.rstrip().endswith("-m tutorial aula --vazia")
     assert build_parser().parse_args(["--vazia"]).vazia
@@ -733,7 +738,12 @@ def test_a_pipeline_removed_on_purpose_is_not_rebuilt_behind_the_teachers_back(s
 def test_make_aula_takes_the_port_as_the_readme_shows():
     """`make aula PORTA=8090` (make takes variables, not `--porta`), as the README documents it."""
     dry_run = subprocess.run(
-        ["make", "-n", "aula", "PORTA=8090"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "aula", "PORTA=8090"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert dry_run.stdout.rstrip().endswith("-m tutorial aula --porta 8090")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

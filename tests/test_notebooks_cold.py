@@ -27,8 +27,10 @@ def aws(service: str):
 
 
 def last_output(path) -> str:
+    """The notebook's verdict: its last "Tudo ..." line (its Desafios, unanswered, come after it)."""
     cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
-    return "".join(output.get("text", "") for output in cells[-1].outputs)
+    lines = "".join(output.get("text", "") for cell in cells for output in cell.outputs).splitlines()
+    return next((line for line in reversed(lines) if line.startswith("Tudo ")), "")
 
 
 def test_analysis_notebook_opened_cold_rebuilds_what_earlier_notebooks_leave(fresh_sandbox, tmp_path):
