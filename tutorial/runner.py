@@ -73,7 +73,13 @@ def run_notebooks(
                 on_cell_executed=_advance(progress),
             )
             try:
-                client.execute()
+                # The kernel's own stderr goes to a log, not the terminal or the learner's cell: ipykernel may print
+                # a traceback of its own shutdown (a race between its control and IOPub threads, ipykernel#1518).
+                # A cell's errors still come back through the kernel's messages.
+                log_dir = sandbox.config.home()
+                log_dir.mkdir(parents=True, exist_ok=True)
+                with open(log_dir / "kernels.log", "ab") as kernel_log:
+                    client.execute(stderr=kernel_log)
             except CellExecutionError as error:
                 raise sandbox.SandboxError(
                     f"O notebook {name} falhou ao rodar; a cópia executada, com o erro, está em {target}"
