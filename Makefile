@@ -170,7 +170,9 @@ fuzz: $(STAMP)
 # tests that call the changed function ([tool.mutmut] in pyproject.toml; the fuzz tests with fewer examples). Long
 # (about 1,700 mutants), so not part of `make test`. The verdict fails on any survivor that tests/mutation_survivors.txt
 # does not justify as equivalent or harmless. MUTANTS narrows a run, e.g. MUTANTS='lambda_function.x_hashtags*'.
+# A whole run starts afresh: mutmut keeps the verdict of a function whose code did not change, even when the tests did.
 mutation: $(STAMP)
+	$(if $(MUTANTS),,rm -rf mutants)
 	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run --max-children $(WORKERS) $(MUTANTS)
 	$(BIN)/python -m tests.mutation_report
 
