@@ -26,18 +26,10 @@ SPEED_SWITCH = "SANDBOX_SPEED_CHANGES"
 
 # moto's service modules (get_backend names) and server apps (URL dispatcher names) the tutorial uses.
 SERVICES = OFFERED  # moto's get_backend names are botocore's, the services the protocol layer offers
-SERVICE_APPS = (
-    "s3",
-    "iam",
-    "sts",
-    "awslambda",
-    "apigateway",
-    "events",
-    "scheduler",
-    "glue",
-    "athena",
-    "logs",
-    "ssm",
+# moto's Flask apps, one per endpoint: API Gateway v1 and v2 share apigateway.{region}.amazonaws.com, and moto names
+# Lambda's app "awslambda" (moto/backend_index.py).
+SERVICE_APPS = tuple(
+    dict.fromkeys({"lambda": "awslambda", "apigatewayv2": "apigateway"}.get(name, name) for name in OFFERED)
 )
 
 
