@@ -114,13 +114,18 @@ def _unescape(text: str) -> str:
     return re.sub(r"&(lt|gt|quot|apos|amp);", lambda m: XML_ENTITIES[m.group(0)], text)
 
 
-def evaluate(policies: list[dict], check: Check) -> str:
-    """ "allow", "implicit" (no statement allows) or "explicit" (a Deny statement applies)."""
+def evaluate(
+    policies: list[dict], check: Check, principal: Principal | None = None, reach: str = "all"
+) -> str:
+    """ "allow", "implicit" (no statement allows) or "explicit" (a Deny statement applies).
+
+    A statement with a Principal (or NotPrincipal) element, as in a resource-based policy, applies only when it
+    names `principal` (`Principal.names(reach)`: the principal itself, its role too, or its account as well)."""
     allowed = False
     for policy in policies:
         statements = policy.get("Statement", [])
         for statement in [statements] if isinstance(statements, dict) else statements:
-            if not _applies(statement, check):
+            if not _applies(statement, check) or not _names(statement, principal, reach):
                 continue
             if statement.get("Effect") == "Deny":
                 return "explicit"
@@ -138,6 +143,25 @@ def _applies(statement: dict, check: Check) -> bool:
     else:
         resource_ok = not _any_match(statement.get("NotResource", []), check.resource)
     return action_ok and resource_ok and _conditions_hold(statement.get("Condition") or {}, check.context)
+
+
+def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
+    """Whether a statement's Principal / NotPrincipal covers the caller (identity policies have neither)."""
+    if "Principal" not in statement and "NotPrincipal" not in statement:
+        return True
+    if principal is None:
+        return False
+    if "Principal" in statement:
+        return _principal_listed(statement["Principal"], principal.names(reach))
+    return not _principal_listed(statement["NotPrincipal"], principal.names("all"))
+
+
+def _principal_listed(element, names: frozenset[str]) -> bool:
+    if element == "*":
+        return True
+    values = (element or {}).get("AWS", []) if isinstance(element, dict) else []
+    values = [values] if isinstance(values, str) else values
+    return any(value == "*" or value in names for value in values)
 
 
 def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
@@ -196,3 +220,74 @@ def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
     if operator == "Bool":
         return actual.lower() in {value.lower() for value in expected}
     return False  # an operator this evaluation does not know never matches
+
+
+# ---- policy types combined -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request, as policies name it (Principal elements, aws:username, aws:PrincipalArn...)."""
+
+    arn: str  # arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION or ...:root
+    account: str
+    kind: str  # "user", "assumed-role" or "root"
+    role_arn: str | None = None  # a session's role (a resource policy naming the role matches its sessions)
+    username: str | None = None  # aws:username: users only
+    userid: str | None = None  # aws:userid: AIDA... for a user, AROA...:SESSION for a role session
+
+    def names(self, reach: str) -> frozenset[str]:
+        """How a Principal element may name this caller: "self" (its own ARN or unique id), "role" (also a
+        session's role) or "all" (also its account, which in an Allow only delegates to the account's policies)."""
+        names = {self.arn, self.userid or self.arn}
+        if reach in ("role", "all") and self.role_arn:
+            names.add(self.role_arn)
+        if reach == "all":
+            names |= {self.account, f"arn:aws:iam::{self.account}:root"}
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one check, and the kind of policy that decided a denial (AWS names it in AccessDenied)."""
+
+    outcome: str  # "allow", "implicit" or "explicit"
+    # "identity-based", "resource-based", "permissions boundary" or "session"
+    policy_type: str = "identity-based"
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == "allow"
+
+
+def authorize(
+    check: Check,
+    principal: Principal,
+    identity: list[dict],
+    *,
+    resource: list[dict] = (),
+    boundary: dict | None = None,
+    session: list[dict] | None = None,
+) -> Decision:
+    """AWS's policy evaluation logic within one account ("Policy evaluation logic", IAM User Guide):
+
+    an explicit Deny in any policy wins; then a resource-based policy that allows the principal's own ARN (the
+    user, or the role session) allows, whatever the boundary and the session policies say; otherwise the identity
+    policies, or a resource policy naming the session's role, must allow, and so must the permissions boundary and
+    the session policies when there are any. `session` None means no session policy was passed (not "deny all").
+    """
+    kinds = [("identity-based", identity), ("resource-based", list(resource))]
+    kinds += [("permissions boundary", [boundary] if boundary else []), ("session", session or [])]
+    for kind, policies in kinds:
+        if evaluate(policies, check, principal) == "explicit":
+            return Decision("explicit", kind)
+    if resource and evaluate(list(resource), check, principal, reach="self") == "allow":
+        return Decision("allow", "resource-based")
+    # A resource policy naming the session's role grants like an identity policy (boundary and session policies
+    # still limit it); one naming the account only delegates: the identity policies must allow.
+    by_role = bool(resource) and evaluate(list(resource), check, principal, reach="role") == "allow"
+    if not by_role and evaluate(identity, check, principal) != "allow":
+        return Decision("implicit", "identity-based")
+    if boundary and evaluate([boundary], check, principal) != "allow":
+        return Decision("implicit", "permissions boundary")
+    if session is not None and evaluate(session, check, principal) != "allow":
+        return Decision("implicit", "session")
+    return Decision("allow", "identity-based")
