@@ -9,8 +9,9 @@ with the evaluation below.
 Covered: the object and bucket operations functions use (Get/Head/Put/Copy/Delete object, multipart uploads,
 DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys condition keys, HeadBucket,
 GetBucketLocation), Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny, and the
-String*/Arn*/Bool/Null condition operators (with ...IfExists). Not covered: bucket policies, permission
-boundaries, policy variables and the ForAnyValue/ForAllValues qualifiers (such a condition never matches).
+String*/Arn*/Bool/Null condition operators (with ...IfExists), and policy variables (`${aws:username}`, any key
+of the request, `${*}` `${?}` `${$}`, defaults) in policies of Version 2012-10-17 (earlier Versions read them as
+text). Not covered: the ForAnyValue/ForAllValues qualifiers (such a condition never matches).
 Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
 """
 
@@ -120,12 +121,22 @@ def evaluate(
     """ "allow", "implicit" (no statement allows) or "explicit" (a Deny statement applies).
 
     A statement with a Principal (or NotPrincipal) element, as in a resource-based policy, applies only when it
-    names `principal` (`Principal.names(reach)`: the principal itself, its role too, or its account as well)."""
+    names `principal` (`Principal.names(reach)`: the principal itself, its role too, or its account as well).
+    A statement whose policy variable has no value in the request does not apply ("Variables and tags")."""
     allowed = False
+    keys = None
     for policy in policies:
+        variables = isinstance(policy, dict) and policy.get("Version") == VARIABLES_VERSION
+        if variables and keys is None:
+            keys = _variable_values(check.context, principal)
         statements = policy.get("Statement", [])
         for statement in [statements] if isinstance(statements, dict) else statements:
-            if not _applies(statement, check) or not _names(statement, principal, reach):
+            if not _names(statement, principal, reach):
+                continue
+            try:
+                if not _applies(statement, check, keys if variables else None):
+                    continue
+            except _Unresolved:
                 continue
             if statement.get("Effect") == "Deny":
                 return "explicit"
@@ -133,16 +144,18 @@ def evaluate(
     return "allow" if allowed else "implicit"
 
 
-def _applies(statement: dict, check: Check) -> bool:
+def _applies(statement: dict, check: Check, variables: dict | None) -> bool:
     if "Action" in statement:
         action_ok = _any_match(statement["Action"], check.action, ignore_case=True)
     else:
         action_ok = not _any_match(statement.get("NotAction", []), check.action, ignore_case=True)
+    if not action_ok:
+        return False
     if "Resource" in statement:
-        resource_ok = _any_match(statement["Resource"], check.resource)
+        resource_ok = _any_resource(statement["Resource"], check.resource, variables)
     else:
-        resource_ok = not _any_match(statement.get("NotResource", []), check.resource)
-    return action_ok and resource_ok and _conditions_hold(statement.get("Condition") or {}, check.context)
+        resource_ok = not _any_resource(statement.get("NotResource", []), check.resource, variables)
+    return resource_ok and _conditions_hold(statement.get("Condition") or {}, check.context, variables)
 
 
 def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
@@ -169,6 +182,15 @@ def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
     return any(wildcard_match(pattern, value, ignore_case) for pattern in patterns)
 
 
+def _any_resource(patterns, value: str, variables: dict | None) -> bool:
+    """Resource / NotResource: variables are replaced only in the part after the fifth colon ("Variables and tags":
+    "You can't use a variable to replace parts of the ARN before the fifth colon")."""
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    if variables is None:
+        return any(wildcard_match(pattern, value) for pattern in patterns)
+    return any(_regex(_resource_tokens(pattern), variables, False).fullmatch(value) for pattern in patterns)
+
+
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """IAM's matching: * is any run of characters (also /), ? is one character."""
     return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
@@ -181,7 +203,112 @@ def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
-def _conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
+# ---- policy variables ("IAM policy elements: Variables and tags", reference_policies_variables.html) ----------
+VARIABLES_VERSION = "2012-10-17"  # earlier Versions (2008-10-17, or none) read ${...} as literal text
+VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# ${aws:username, 'default'}: the default in single quotes, after a comma (and a space, in the doc's examples)
+VARIABLE_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
+SPECIAL_VARIABLES = frozenset("*?$")  # ${*} ${?} ${$}: the character itself, never a wildcard
+
+
+class _Unresolved(Exception):
+    """A variable whose key the request lacks (nor a default): "any attempt to match it fails and causes the
+    statement to be invalid" (Variables and tags, principal key values)."""
+
+
+def _variable_values(context: dict, principal: Principal | None) -> dict:
+    """The request's keys by lower-case name ("Key names are case-insensitive"). aws:username exists only for an
+    IAM user; aws:userid and aws:PrincipalArn for every principal: taken from the principal when the request's
+    context lacks them."""
+    keys = {name.lower(): value for name, value in context.items()}
+    if principal is not None:
+        if principal.kind == "user" and principal.username:
+            keys.setdefault("aws:username", principal.username)
+        if principal.userid:
+            keys.setdefault("aws:userid", principal.userid)
+        keys.setdefault("aws:principalarn", principal.arn)
+    return keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str, wildcards: bool, variables: bool = True) -> tuple[tuple[str, str, str | None], ...]:
+    """`text` as ("text", chars), ("*"|"?" wildcard) and ("var", key, default) pieces, parsed once per text."""
+    pieces: list[tuple[str, str, str | None]] = []
+    plain = functools.partial(_plain_pieces, wildcards=wildcards)
+    position = 0
+    for found in VARIABLE.finditer(text) if variables else ():
+        pieces += plain(text[position : found.start()])
+        inner = found[1].strip()
+        if inner in SPECIAL_VARIABLES:
+            pieces.append(("text", inner, None))
+        else:
+            with_default = VARIABLE_DEFAULT.match(found[1])
+            name, default = (with_default[1], with_default[2]) if with_default else (inner, None)
+            pieces.append(("var", name.lower(), default))
+        position = found.end()
+    pieces += plain(text[position:])
+    return tuple(pieces)
+
+
+def _plain_pieces(text: str, wildcards: bool) -> list[tuple[str, str, str | None]]:
+    if not wildcards:
+        return [("text", text, None)] if text else []
+    return [(c, c, None) if c in "*?" else ("text", c, None) for c in text]
+
+
+@functools.lru_cache(maxsize=4096)
+def _resource_tokens(pattern: str) -> tuple[tuple[str, str, str | None], ...]:
+    parts = pattern.split(":", 5)
+    if len(parts) < 6:  # not an ARN (e.g. "*"): nothing after a fifth colon to replace
+        return _tokens(pattern, True, False)
+    head = ":".join(parts[:5]) + ":"
+    return _tokens(head, True, False) + _tokens(parts[5], True, True)
+
+
+def _resolved(pieces, variables: dict) -> list[tuple[str, str]]:
+    """Each variable replaced by its value, as literal text (a value's * or ? is no wildcard)."""
+    out = []
+    for kind, text, default in pieces:
+        if kind != "var":
+            out.append((kind, text))
+            continue
+        value = variables.get(text, default)
+        if value is None or not isinstance(value, str):
+            # absent, or a multivalued key: "you can't use multivalued context keys as policy variables"
+            if default is None:
+                raise _Unresolved(text)
+            value = default
+        out.append(("text", value))
+    return out
+
+
+def _regex(pieces, variables: dict, ignore_case: bool) -> re.Pattern:
+    regex = "".join(
+        ".*" if kind == "*" else "." if kind == "?" else re.escape(text)
+        for kind, text in _resolved(pieces, variables)
+    )
+    return _compiled(regex, ignore_case)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(regex: str, ignore_case: bool) -> re.Pattern:
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _substituted(value: str, variables: dict | None) -> str:
+    """A condition value with its variables replaced (String and ARN operators, and Bool)."""
+    if variables is None or "${" not in value:
+        return value
+    return "".join(text for _kind, text in _resolved(_tokens(value, False), variables))
+
+
+def _like_regex(value: str, variables: dict | None, ignore_case: bool = False) -> re.Pattern:
+    if variables is None or "${" not in value:
+        return _wildcard_regex(value, ignore_case)
+    return _regex(_tokens(value, True), variables, ignore_case)
+
+
+def _conditions_hold(conditions: dict, context: dict[str, str], variables: dict | None = None) -> bool:
     """Every operator and key must hold; a key absent from the request fails (unless ...IfExists or Null)."""
     keys = {name.lower(): value for name, value in context.items()}
     for operator, entries in conditions.items():
@@ -199,12 +326,18 @@ def _conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
                 if if_exists:
                     continue
                 return False
-            if not _operator_holds(base, actual, expected):
+            if not _operator_holds(base, actual, expected, variables):
                 return False
     return True
 
 
-def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
+def _operator_holds(operator: str, actual: str, expected: list[str], variables: dict | None = None) -> bool:
+    if operator.startswith(("String", "Arn")) or operator == "Bool":
+        if operator.endswith("Like"):
+            like = [_like_regex(value, variables) for value in expected]
+            matched = any(regex.fullmatch(actual) for regex in like)
+            return not matched if "Not" in operator else matched
+        expected = [_substituted(value, variables) for value in expected]
     if operator == "StringEquals" or operator == "ArnEquals":
         return actual in expected
     if operator == "StringNotEquals" or operator == "ArnNotEquals":
@@ -213,10 +346,6 @@ def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
         return actual.lower() in {value.lower() for value in expected}
     if operator == "StringNotEqualsIgnoreCase":
         return actual.lower() not in {value.lower() for value in expected}
-    if operator in ("StringLike", "ArnLike"):
-        return any(wildcard_match(value, actual) for value in expected)
-    if operator in ("StringNotLike", "ArnNotLike"):
-        return not any(wildcard_match(value, actual) for value in expected)
     if operator == "Bool":
         return actual.lower() in {value.lower() for value in expected}
     return False  # an operator this evaluation does not know never matches
