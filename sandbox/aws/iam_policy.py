@@ -8,18 +8,30 @@ with the evaluation below.
 
 Covered: the object and bucket operations functions use (Get/Head/Put/Copy/Delete object, multipart uploads,
 DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys condition keys, HeadBucket,
-GetBucketLocation), Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny, and the
-String*/Arn*/Bool/Null condition operators (with ...IfExists), and policy variables (`${aws:username}`, any key
-of the request, `${*}` `${?}` `${$}`, defaults) in policies of Version 2012-10-17 (earlier Versions read them as
-text). Not covered: the ForAnyValue/ForAllValues qualifiers (such a condition never matches).
-Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+GetBucketLocation). Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+
+The evaluation (`evaluate`, `authorize`) follows the IAM User Guide; tests/sandbox/test_iam_evaluation.py probes
+it page by page. Covered: Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny; every
+condition operator (String*, Numeric*, Date* in ISO 8601 or epoch time, Bool, BinaryEquals, IpAddress /
+NotIpAddress for IPv4 and IPv6, Arn* per ARN component, Null), ...IfExists, the ForAnyValue:/ForAllValues: set
+qualifiers over multivalued keys (lists); policy variables (`${aws:username}`, any key of the request, `${*}`
+`${?}` `${$}`, defaults) in policies of Version 2012-10-17 (earlier Versions read them as text).
+Where AWS's documentation leaves the outcome open (an operator IAM does not know, which IAM refuses to store; a
+plain operator on a key with several values), the condition never grants and never spares from a Deny: the
+sandbox may be stricter than AWS, never more lenient.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
 import functools
+import ipaddress
+import operator
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from urllib.parse import unquote
 
 # Bucket subresources (query parameters) and the IAM action of a GET/PUT/DELETE on them.
@@ -124,17 +136,15 @@ def evaluate(
     names `principal` (`Principal.names(reach)`: the principal itself, its role too, or its account as well).
     A statement whose policy variable has no value in the request does not apply ("Variables and tags")."""
     allowed = False
-    keys = None
+    keys = _request_keys(check.context, principal)
     for policy in policies:
-        variables = isinstance(policy, dict) and policy.get("Version") == VARIABLES_VERSION
-        if variables and keys is None:
-            keys = _variable_values(check.context, principal)
+        variables = keys if policy.get("Version") == VARIABLES_VERSION else None
         statements = policy.get("Statement", [])
         for statement in [statements] if isinstance(statements, dict) else statements:
             if not _names(statement, principal, reach):
                 continue
             try:
-                if not _applies(statement, check, keys if variables else None):
+                if not _applies(statement, check, keys, variables):
                     continue
             except _Unresolved:
                 continue
@@ -144,7 +154,9 @@ def evaluate(
     return "allow" if allowed else "implicit"
 
 
-def _applies(statement: dict, check: Check, variables: dict | None) -> bool:
+def _applies(statement: dict, check: Check, keys: dict, variables: dict | None) -> bool:
+    """Whether the statement's Action, Resource and Condition cover the check. `keys`: the request's condition keys;
+    `variables`: the same when the policy's Version replaces variables, else None."""
     if "Action" in statement:
         action_ok = _any_match(statement["Action"], check.action, ignore_case=True)
     else:
@@ -155,7 +167,8 @@ def _applies(statement: dict, check: Check, variables: dict | None) -> bool:
         resource_ok = _any_resource(statement["Resource"], check.resource, variables)
     else:
         resource_ok = not _any_resource(statement.get("NotResource", []), check.resource, variables)
-    return resource_ok and _conditions_hold(statement.get("Condition") or {}, check.context, variables)
+    conditions = statement.get("Condition") or {}
+    return resource_ok and _conditions_hold(conditions, keys, variables, statement.get("Effect", ""))
 
 
 def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
@@ -216,10 +229,10 @@ class _Unresolved(Exception):
     statement to be invalid" (Variables and tags, principal key values)."""
 
 
-def _variable_values(context: dict, principal: Principal | None) -> dict:
-    """The request's keys by lower-case name ("Key names are case-insensitive"). aws:username exists only for an
-    IAM user; aws:userid and aws:PrincipalArn for every principal: taken from the principal when the request's
-    context lacks them."""
+def _request_keys(context: dict, principal: Principal | None) -> dict:
+    """The request's condition keys by lower-case name ("Key names are case-insensitive"). aws:username exists
+    only for an IAM user; aws:userid and aws:PrincipalArn for every principal: taken from the principal when the
+    request's context lacks them."""
     keys = {name.lower(): value for name, value in context.items()}
     if principal is not None:
         if principal.kind == "user" and principal.username:
@@ -308,47 +321,208 @@ def _like_regex(value: str, variables: dict | None, ignore_case: bool = False) -
     return _regex(_tokens(value, True), variables, ignore_case)
 
 
-def _conditions_hold(conditions: dict, context: dict[str, str], variables: dict | None = None) -> bool:
-    """Every operator and key must hold; a key absent from the request fails (unless ...IfExists or Null)."""
-    keys = {name.lower(): value for name, value in context.items()}
-    for operator, entries in conditions.items():
-        if_exists = operator.endswith("IfExists")
-        base = operator[: -len("IfExists")] if if_exists else operator
-        for name, expected in entries.items():
-            expected = [expected] if isinstance(expected, str | bool) else list(expected)
-            expected = [str(value).lower() if isinstance(value, bool) else str(value) for value in expected]
-            actual = keys.get(name.lower())
-            if base == "Null":
-                if (actual is None) != (expected[0].lower() == "true"):
+# ---- conditions ("IAM JSON policy elements: Condition operators", reference_policies_elements_condition_operators) --
+STRING_OPERATORS = frozenset(
+    ("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+     "StringNotLike")
+)  # fmt: skip
+NUMERIC_OPERATORS = {
+    "Equals": operator.eq, "NotEquals": operator.eq, "LessThan": operator.lt, "LessThanEquals": operator.le,
+    "GreaterThan": operator.gt, "GreaterThanEquals": operator.ge,
+}  # fmt: skip
+ARN_OPERATORS = frozenset(("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"))
+OPERATORS = (
+    STRING_OPERATORS
+    | ARN_OPERATORS
+    | {f"Numeric{name}" for name in NUMERIC_OPERATORS}
+    | {f"Date{name}" for name in NUMERIC_OPERATORS}
+    | {"Bool", "BinaryEquals", "IpAddress", "NotIpAddress"}
+)
+# "A policy variable ... in any condition that involves the string operators or the ARN operators"; the Condition
+# operators page adds Boolean ("You can use a policy variable with the Boolean condition operator").
+VARIABLE_OPERATORS = STRING_OPERATORS | ARN_OPERATORS | {"Bool"}
+SET_QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
+# W3C's profiles of ISO 8601 (YYYY, YYYY-MM, YYYY-MM-DD, then hh:mm, :ss and fractions with a zone designator)
+W3C_DATE = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+@dataclass(frozen=True)
+class _Operator:
+    qualifier: str  # "", "ForAnyValue:" or "ForAllValues:"
+    base: str  # e.g. "StringLike"
+    if_exists: bool
+    negated: bool  # true when an absent key satisfies it (StringNotEquals, NotIpAddress, ...)
+
+
+@functools.lru_cache(maxsize=512)
+def _operator(name: str) -> _Operator | None:
+    """The parsed operator, or None for one IAM does not know (IAM refuses such a policy when it is stored)."""
+    qualifier = next((prefix for prefix in SET_QUALIFIERS if name.startswith(prefix)), "")
+    base = name[len(qualifier) :]
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if base == "Null":
+        return None if if_exists or qualifier else _Operator("", "Null", False, False)
+    if base not in OPERATORS:
+        return None
+    negated = (
+        "Not" in base
+    )  # StringNotEquals, StringNotLike, NumericNotEquals, DateNotEquals, NotIpAddress, Arn...
+    return _Operator(qualifier, base, if_exists, negated)
+
+
+class _Undecided(Exception):
+    """A condition this evaluation cannot decide as AWS does: it never grants, and it never spares from a Deny."""
+
+
+def _conditions_hold(conditions: dict, keys: dict, variables: dict | None, effect: str) -> bool:
+    """Every operator and every key must hold (AND); a key's values are alternatives (OR).
+
+    A condition that cannot be decided as AWS documents it (an operator IAM does not know, a plain operator on a
+    key with several values in the request) makes an Allow not apply and a Deny apply: the sandbox may be stricter
+    than AWS, never more lenient."""
+    if not isinstance(conditions, dict):
+        return effect == "Deny"
+    try:
+        for name, entries in conditions.items():
+            parsed = _operator(name)
+            if parsed is None or not isinstance(entries, dict):
+                raise _Undecided(name)
+            for key, expected in entries.items():
+                expected = [expected] if not isinstance(expected, list) else expected
+                if not _condition_holds(
+                    parsed, keys.get(key.lower()), [_text(value) for value in expected], variables
+                ):
                     return False
-                continue
-            if actual is None:
-                if if_exists:
-                    continue
-                return False
-            if not _operator_holds(base, actual, expected, variables):
-                return False
+    except _Undecided:
+        return effect == "Deny"
     return True
 
 
-def _operator_holds(operator: str, actual: str, expected: list[str], variables: dict | None = None) -> bool:
-    if operator.startswith(("String", "Arn")) or operator == "Bool":
-        if operator.endswith("Like"):
-            like = [_like_regex(value, variables) for value in expected]
-            matched = any(regex.fullmatch(actual) for regex in like)
-            return not matched if "Not" in operator else matched
-        expected = [_substituted(value, variables) for value in expected]
-    if operator == "StringEquals" or operator == "ArnEquals":
-        return actual in expected
-    if operator == "StringNotEquals" or operator == "ArnNotEquals":
-        return actual not in expected
-    if operator == "StringEqualsIgnoreCase":
-        return actual.lower() in {value.lower() for value in expected}
-    if operator == "StringNotEqualsIgnoreCase":
-        return actual.lower() not in {value.lower() for value in expected}
-    if operator == "Bool":
-        return actual.lower() in {value.lower() for value in expected}
-    return False  # an operator this evaluation does not know never matches
+def _text(value) -> str:
+    if isinstance(value, bool):  # JSON true/false
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        raise _Undecided(value)
+    return str(value)
+
+
+def _condition_holds(op: _Operator, actual, expected: list[str], variables: dict | None) -> bool:
+    if op.base == "Null":
+        # "true (the key doesn't exist — it is null) or false (the key exists and its value is not null)"
+        absent = actual is None or actual == []
+        return any(absent == (value.lower() == "true") for value in expected)
+    if variables is not None and op.base in VARIABLE_OPERATORS:
+        expected_values = [_Value(value, variables) for value in expected]
+    else:
+        expected_values = [_Value(value, None) for value in expected]
+    if op.qualifier:
+        values = [] if actual in (None, "") else [actual] if isinstance(actual, str) else list(actual)
+        if not values:
+            # "If the key values in the request resolve to an empty data set (for example, an empty string), a
+            # condition operator modified by ForAllValues returns true, and ... ForAnyValue returns false."
+            return op.if_exists or op.qualifier == "ForAllValues:"
+        results = (_single_holds(op, value, expected_values) for value in values)
+        return all(results) if op.qualifier == "ForAllValues:" else any(results)
+    if isinstance(actual, list):
+        if len(actual) > 1:  # a multivalued key needs a set operator; AWS does not document the plain case
+            raise _Undecided(actual)
+        actual = actual[0] if actual else None
+    if actual is None:
+        # "If the key ... is not present in the request context, the values do not match and the condition is
+        # false ... If the policy condition requires that the key is not matched ... the condition is true."
+        return op.if_exists or op.negated
+    return _single_holds(op, actual, expected_values)
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A condition value of the policy, and the request's keys its variables are replaced from (None: no Version
+    2012-10-17, or an operator that takes no variables)."""
+
+    text: str
+    variables: dict | None
+
+    def literal(self) -> str:
+        return _substituted(self.text, self.variables)
+
+
+def _single_holds(op: _Operator, actual, expected: list[_Value]) -> bool:
+    """One request value against the policy's values (any of them); a negated operator: against none of them."""
+    matched = any(_matches(op.base, actual, value) for value in expected)
+    return not matched if op.negated else matched
+
+
+def _matches(base: str, actual, value: _Value) -> bool:
+    try:
+        if base.startswith("String"):
+            if base.endswith("Like"):
+                return _like_regex(value.text, value.variables).fullmatch(str(actual)) is not None
+            if base.endswith("IgnoreCase"):
+                return str(actual).lower() == value.literal().lower()
+            return str(actual) == value.literal()
+        if base.startswith("Arn"):
+            return _arn_matches(value, str(actual))
+        if base.startswith("Numeric"):
+            comparison = NUMERIC_OPERATORS[base.removeprefix("Numeric").replace("Not", "")]
+            return comparison(Decimal(str(actual).strip()), Decimal(value.literal().strip()))
+        if base.startswith("Date"):
+            comparison = NUMERIC_OPERATORS[base.removeprefix("Date").replace("Not", "")]
+            return comparison(_timestamp(str(actual)), _timestamp(value.literal()))
+        if base == "Bool":
+            return str(actual).lower() == value.literal().lower()
+        if base == "BinaryEquals":
+            raw = actual if isinstance(actual, bytes) else str(actual).encode()
+            return raw == base64.b64decode(value.literal(), validate=True)
+        if base.endswith("IpAddress"):
+            return ipaddress.ip_address(str(actual).strip()) in _network(value.literal().strip())
+    except (InvalidOperation, ValueError, TypeError, binascii.Error):
+        return False  # a value that is no number, date, address, base64...: no match
+    raise _Undecided(base)  # pragma: no cover - every base of OPERATORS is handled above
+
+
+def _arn_matches(value: _Value, actual: str) -> bool:
+    """ "Each of the six colon-delimited components of the ARN is checked separately and each can include ...
+    wildcards" (ArnEquals and ArnLike behave identically)."""
+    pattern = value.literal() if value.variables is None or "${" not in value.text else None
+    expected_parts = (pattern or value.text).split(":", 5)
+    actual_parts = actual.split(":", 5)
+    if len(expected_parts) != 6 or len(actual_parts) != 6:
+        return False
+    if pattern is not None:
+        return all(wildcard_match(p, a) for p, a in zip(expected_parts, actual_parts, strict=True))
+    return all(
+        _like_regex(p, value.variables).fullmatch(a) is not None
+        for p, a in zip(expected_parts, actual_parts, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    # "If you specify an IP address without the associated routing prefix, IAM uses the default prefix value of /32"
+    return ipaddress.ip_network(text, strict=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _timestamp(text: str) -> float:
+    """Seconds since the epoch of a date in epoch (UNIX) time or in a W3C profile of ISO 8601 (UTC if no zone)."""
+    text = text.strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text) and not W3C_DATE.fullmatch(text):
+        return float(text)
+    found = W3C_DATE.fullmatch(text)
+    if not found:
+        raise ValueError(text)
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    moment = datetime.datetime(
+        int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0),
+        tzinfo=datetime.UTC,
+    )  # fmt: skip
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        moment -= sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return moment.timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
 
 
 # ---- policy types combined -----------------------------------------------------------------------------------
