@@ -177,17 +177,43 @@ def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
         return True
     if principal is None:
         return False
+    service = principal.kind == "service"
     if "Principal" in statement:
-        return _principal_listed(statement["Principal"], principal.names(reach))
-    return not _principal_listed(statement["NotPrincipal"], principal.names("all"))
+        return _principal_listed(
+            statement["Principal"], principal.names(reach), service, everyone=reach != "self"
+        )
+    element = statement["NotPrincipal"]
+    listed = [_principal_listed(element, names, service, everyone=True) for names in principal.identities()]
+    if statement.get("Effect") == "Deny":
+        # "AWS might validate the account first, then the role, and then the assumed-role user" (NotPrincipal):
+        # the caller escapes the Deny only when its own ARN, its role's and its account's are all listed.
+        return not all(listed)
+    # NotPrincipal with Allow "allows all principals except the one named": as Principal "*" grants
+    return reach != "self" and not any(listed)
 
 
-def _principal_listed(element, names: frozenset[str]) -> bool:
+def _principal_listed(element, names: frozenset[str], service: bool, everyone: bool) -> bool:
+    """Principal element forms ("AWS JSON policy elements: Principal"): "*", {"AWS": "*" | ARN | account id |
+    [...]}, {"Service": name | [...]}; other kinds (Federated, CanonicalUser) never name an IAM caller.
+
+    `everyone`: whether "*" counts. It never names the caller by its own ARN: it grants as naming a role does (no
+    identity policy needed; boundaries and session policies still limit it), the stricter reading of a case the
+    evaluation-logic page does not list."""
     if element == "*":
-        return True
-    values = (element or {}).get("AWS", []) if isinstance(element, dict) else []
-    values = [values] if isinstance(values, str) else values
-    return any(value == "*" or value in names for value in values)
+        return everyone
+    if not isinstance(element, dict):
+        return False
+    for kind, values in element.items():
+        values = [values] if isinstance(values, str) else values if isinstance(values, list) else []
+        if (
+            kind == "AWS"
+            and not service
+            and any((value == "*" and everyone) or value in names for value in values)
+        ):
+            return True
+        if kind == "Service" and service and any(value in names for value in values):
+            return True
+    return False
 
 
 def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
@@ -530,9 +556,11 @@ def _timestamp(text: str) -> float:
 class Principal:
     """Who makes a request, as policies name it (Principal elements, aws:username, aws:PrincipalArn...)."""
 
-    arn: str  # arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION or ...:root
+    # arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, ...:root, or for a service
+    # acting on a resource policy's grant its service principal (lambda.amazonaws.com, apigateway.amazonaws.com)
+    arn: str
     account: str
-    kind: str  # "user", "assumed-role" or "root"
+    kind: str  # "user", "assumed-role", "root" or "service"
     role_arn: str | None = None  # a session's role (a resource policy naming the role matches its sessions)
     username: str | None = None  # aws:username: users only
     userid: str | None = None  # aws:userid: AIDA... for a user, AROA...:SESSION for a role session
@@ -541,11 +569,24 @@ class Principal:
         """How a Principal element may name this caller: "self" (its own ARN or unique id), "role" (also a
         session's role) or "all" (also its account, which in an Allow only delegates to the account's policies)."""
         names = {self.arn, self.userid or self.arn}
+        if self.kind == "service":
+            return frozenset(names)
+        if self.kind == "root":
+            names.add(self.account)
         if reach in ("role", "all") and self.role_arn:
             names.add(self.role_arn)
         if reach == "all":
             names |= {self.account, f"arn:aws:iam::{self.account}:root"}
         return frozenset(names)
+
+    def identities(self) -> list[frozenset[str]]:
+        """The identities AWS may check against a NotPrincipal, each with its aliases: the caller itself, a
+        session's role, the account."""
+        if self.kind in ("service", "root"):
+            return [self.names("self")]
+        account = frozenset((self.account, f"arn:aws:iam::{self.account}:root"))
+        role = [frozenset((self.role_arn,))] if self.role_arn else []
+        return [self.names("self"), *role, account]
 
 
 @dataclass(frozen=True)
@@ -572,23 +613,26 @@ def authorize(
 ) -> Decision:
     """AWS's policy evaluation logic within one account ("Policy evaluation logic", IAM User Guide):
 
-    an explicit Deny in any policy wins; then a resource-based policy that allows the principal's own ARN (the
-    user, or the role session) allows, whatever the boundary and the session policies say; otherwise the identity
-    policies, or a resource policy naming the session's role, must allow, and so must the permissions boundary and
-    the session policies when there are any. `session` None means no session policy was passed (not "deny all").
+    an explicit Deny in any policy wins; the account's root user is then allowed ("which has full access"); a
+    resource-based policy that allows the principal's own ARN (the user, the role session, or a service principal)
+    allows, whatever the boundary and the session policies say; otherwise the identity policies, or a resource
+    policy naming the session's role (or everyone, "*"), must allow, and so must the permissions boundary and the
+    session policies when there are any. A resource policy naming the account only delegates to the identity
+    policies. `session` None means no session policy was passed (not "deny all").
     """
     kinds = [("identity-based", identity), ("resource-based", list(resource))]
     kinds += [("permissions boundary", [boundary] if boundary else []), ("session", session or [])]
     for kind, policies in kinds:
         if evaluate(policies, check, principal) == "explicit":
             return Decision("explicit", kind)
+    if principal.kind == "root":
+        return Decision("allow", "identity-based")
     if resource and evaluate(list(resource), check, principal, reach="self") == "allow":
         return Decision("allow", "resource-based")
-    # A resource policy naming the session's role grants like an identity policy (boundary and session policies
-    # still limit it); one naming the account only delegates: the identity policies must allow.
     by_role = bool(resource) and evaluate(list(resource), check, principal, reach="role") == "allow"
-    if not by_role and evaluate(identity, check, principal) != "allow":
-        return Decision("implicit", "identity-based")
+    if not by_role and (principal.kind == "service" or evaluate(identity, check, principal) != "allow"):
+        # a service has no identity policies: only a resource policy grants it anything
+        return Decision("implicit", "resource-based" if principal.kind == "service" else "identity-based")
     if boundary and evaluate([boundary], check, principal) != "allow":
         return Decision("implicit", "permissions boundary")
     if session is not None and evaluate(session, check, principal) != "allow":
