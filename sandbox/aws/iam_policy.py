@@ -11,14 +11,33 @@ DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys c
 GetBucketLocation). Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
 
 The evaluation (`evaluate`, `authorize`) follows the IAM User Guide; tests/sandbox/test_iam_evaluation.py probes
-it page by page. Covered: Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny; every
-condition operator (String*, Numeric*, Date* in ISO 8601 or epoch time, Bool, BinaryEquals, IpAddress /
-NotIpAddress for IPv4 and IPv6, Arn* per ARN component, Null), ...IfExists, the ForAnyValue:/ForAllValues: set
-qualifiers over multivalued keys (lists); policy variables (`${aws:username}`, any key of the request, `${*}`
-`${?}` `${$}`, defaults) in policies of Version 2012-10-17 (earlier Versions read them as text).
-Where AWS's documentation leaves the outcome open (an operator IAM does not know, which IAM refuses to store; a
-plain operator on a key with several values), the condition never grants and never spares from a Deny: the
-sandbox may be stricter than AWS, never more lenient.
+it page by page (202 probes, each with its page). Covered:
+- Action/NotAction, Resource/NotResource with * and ? wildcards; explicit Deny over any Allow.
+- Every condition operator: String*, Numeric*, Date* (W3C ISO 8601 or epoch seconds), Bool, BinaryEquals,
+  IpAddress/NotIpAddress (IPv4 and IPv6), Arn* per ARN component, Null; ...IfExists; several values OR, several
+  keys and operators AND; a negated operator on an absent key is true; the ForAnyValue:/ForAllValues: qualifiers
+  over multivalued keys (a list in `Check.context`).
+- Policy variables in Version 2012-10-17 policies: `${aws:username}`, `${aws:userid}`, `${aws:PrincipalArn}`, any
+  key of the request, `${*}` `${?}` `${$}`, defaults; only after a Resource's fifth colon; a variable without a
+  value makes its statement invalid. Earlier Versions (2008-10-17, none) read them as text.
+- Principal/NotPrincipal in resource-based policies, and `authorize`: the same-account logic of "Policy evaluation
+  logic" across identity, resource-based, permissions boundary and session policies, the root user, and service
+  principals.
+Not covered: cross-account access, SCPs and RCPs, federated-user sessions (the sandbox has none of them).
+
+Where the documentation leaves the outcome open, the sandbox takes the stricter side (it may deny what AWS
+allows, never allow what AWS denies): an unknown operator (IAM refuses to store one) or a plain operator on a key
+with several request values never grants and never spares from a Deny; Principal "*" grants as a role's ARN does
+(boundaries and session policies still limit it); a NotPrincipal Deny spares the caller only when its own ARN, its
+role's and its account's are all listed.
+
+Why hand-written: the libraries that evaluate IAM policies were judged by the same probes, the 142 on conditions,
+variables and Versions. principalmapper 1.1.5 (local_policy_simulation; last release 2022-01; does not import on
+Python 3.10+ without a shim for `collections.Mapping`) matches 111: it misses default values, `${*}`, the Version
+rule, negated operators on absent keys, BinaryEquals, date-only values, ARN components, NullIfExists. moto's own
+evaluator (moto/iam/access_control.py) matches 65: StringEquals is its only condition operator, and an Allow whose
+condition fails denies explicitly. policyuniverse, parliament, iam-ape and iamspy (0.0.1, 2022) analyse or lint
+policies; none evaluates a request.
 """
 
 from __future__ import annotations
@@ -143,24 +162,36 @@ def evaluate(
         for statement in [statements] if isinstance(statements, dict) else statements:
             if not _names(statement, principal, reach):
                 continue
+            effect = _effect(statement)
             try:
-                if not _applies(statement, check, keys, variables):
+                if not _applies(statement, check, keys, variables, effect):
                     continue
             except _Unresolved:
                 continue
-            if statement.get("Effect") == "Deny":
+            if effect == "Deny":
                 return "explicit"
-            allowed = allowed or statement.get("Effect") == "Allow"
+            allowed = allowed or effect == "Allow"
     return "allow" if allowed else "implicit"
 
 
-def _applies(statement: dict, check: Check, keys: dict, variables: dict | None) -> bool:
+def _effect(statement: dict) -> str:
+    """ "Allow", "Deny" or "" (grants nothing). moto stores an Effect in any case (its validator compares them
+    lower-cased); AWS documents only "Allow" and "Deny": a "deny" still denies, an "allow" grants nothing."""
+    effect = statement.get("Effect")
+    if effect == "Allow":
+        return "Allow"
+    return "Deny" if isinstance(effect, str) and effect.lower() == "deny" else ""
+
+
+def _applies(statement: dict, check: Check, keys: dict, variables: dict | None, effect: str) -> bool:
     """Whether the statement's Action, Resource and Condition cover the check. `keys`: the request's condition keys;
     `variables`: the same when the policy's Version replaces variables, else None."""
     if "Action" in statement:
         action_ok = _any_match(statement["Action"], check.action, ignore_case=True)
-    else:
-        action_ok = not _any_match(statement.get("NotAction", []), check.action, ignore_case=True)
+    elif "NotAction" in statement:
+        action_ok = not _any_match(statement["NotAction"], check.action, ignore_case=True)
+    else:  # IAM refuses to store such a statement ("Policy statement must contain actions."): never lenient
+        action_ok = effect == "Deny"
     if not action_ok:
         return False
     if "Resource" in statement:
@@ -168,7 +199,7 @@ def _applies(statement: dict, check: Check, keys: dict, variables: dict | None) 
     else:
         resource_ok = not _any_resource(statement.get("NotResource", []), check.resource, variables)
     conditions = statement.get("Condition") or {}
-    return resource_ok and _conditions_hold(conditions, keys, variables, statement.get("Effect", ""))
+    return resource_ok and _conditions_hold(conditions, keys, variables, effect)
 
 
 def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
@@ -225,9 +256,12 @@ def _any_resource(patterns, value: str, variables: dict | None) -> bool:
     """Resource / NotResource: variables are replaced only in the part after the fifth colon ("Variables and tags":
     "You can't use a variable to replace parts of the ARN before the fifth colon")."""
     patterns = [patterns] if isinstance(patterns, str) else patterns
-    if variables is None:
-        return any(wildcard_match(pattern, value) for pattern in patterns)
-    return any(_regex(_resource_tokens(pattern), variables, False).fullmatch(value) for pattern in patterns)
+    return any(
+        wildcard_match(pattern, value)
+        if variables is None or "${" not in pattern
+        else _regex(_resource_tokens(pattern), variables, False).fullmatch(value)
+        for pattern in patterns
+    )
 
 
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -247,7 +281,8 @@ VARIABLES_VERSION = "2012-10-17"  # earlier Versions (2008-10-17, or none) read 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # ${aws:username, 'default'}: the default in single quotes, after a comma (and a space, in the doc's examples)
 VARIABLE_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
-SPECIAL_VARIABLES = frozenset("*?$")  # ${*} ${?} ${$}: the character itself, never a wildcard
+SPECIAL_VARIABLES = frozenset("*?$")
+WILDCARD = re.compile(r"([*?])")  # ${*} ${?} ${$}: the character itself, never a wildcard
 
 
 class _Unresolved(Exception):
@@ -292,7 +327,9 @@ def _tokens(text: str, wildcards: bool, variables: bool = True) -> tuple[tuple[s
 def _plain_pieces(text: str, wildcards: bool) -> list[tuple[str, str, str | None]]:
     if not wildcards:
         return [("text", text, None)] if text else []
-    return [(c, c, None) if c in "*?" else ("text", c, None) for c in text]
+    return [
+        (part, part, None) if part in "*?" else ("text", part, None) for part in WILDCARD.split(text) if part
+    ]
 
 
 @functools.lru_cache(maxsize=4096)

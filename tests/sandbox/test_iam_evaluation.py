@@ -879,3 +879,21 @@ def test_a_service_principal_is_granted_only_by_a_resource_policy():
     assert authorize(from_api, API_GATEWAY, [policy(allow("lambda:*"))]) == Decision(
         "implicit", "resource-based"
     )
+
+
+def test_malformed_statements_never_grant_and_never_spare():
+    # "IAM JSON policy elements: Effect": "Allow" or "Deny"; a statement "must contain actions" (IAM refuses others)
+    check = Check("s3:GetObject", f"{BUCKET}/k")
+    no_action = {"Effect": "Allow", "Resource": "*"}
+    assert evaluate([policy(no_action)], check, BOB) == "implicit"
+    assert evaluate([policy(allow(), {"Effect": "Deny", "Resource": "*"})], check, BOB) == "explicit"
+    assert (
+        evaluate([policy({"Effect": "allow", "Action": "s3:*", "Resource": "*"})], check, BOB) == "implicit"
+    )
+    assert (
+        evaluate([policy(allow(), {"Effect": "deny", "Action": "s3:*", "Resource": "*"})], check, BOB)
+        == "explicit"
+    )
+    assert (
+        evaluate([policy({"Effect": "Permit", "Action": "s3:*", "Resource": "*"})], check, BOB) == "implicit"
+    )
