@@ -897,3 +897,50 @@ def test_malformed_statements_never_grant_and_never_spare():
     assert (
         evaluate([policy({"Effect": "Permit", "Action": "s3:*", "Resource": "*"})], check, BOB) == "implicit"
     )
+
+
+principal_elements = st.sampled_from(
+    [
+        "*",
+        {"AWS": ACCOUNT},
+        {"AWS": ROLE_SESSION.role_arn},
+        {"AWS": ROLE_SESSION.arn},
+        {"AWS": EXAMPLE_USER.arn},
+    ]
+)
+
+
+@st.composite
+def resource_statements(draw, effect=None):
+    statement = draw(statements(effect))
+    statement["Principal"] = draw(principal_elements)
+    return statement
+
+
+@given(
+    st.lists(statements(), max_size=3),
+    st.lists(resource_statements(), max_size=2),
+    st.one_of(st.none(), statements()),
+    st.one_of(st.none(), st.lists(statements(), max_size=2)),
+    st.lists(statements("Allow"), min_size=1, max_size=2),
+    st.lists(resource_statements("Allow"), max_size=2),
+    requests,
+)
+def test_authorize_never_lets_an_allow_lift_a_deny(
+    identity, resource, boundary, session, more, more_resource, request
+):
+    action, resource_arn, context, _ = request
+    check = Check(action, resource_arn, context)
+    wrap = {
+        "resource": [policy(*resource)] if resource else [],
+        "boundary": policy(boundary) if boundary else None,
+        "session": [policy(*session)] if session is not None else None,
+    }
+    for who in (ROLE_SESSION, EXAMPLE_USER):
+        before = authorize(check, who, [policy(*identity)] if identity else [], **wrap)
+        grown = dict(wrap, resource=wrap["resource"] + ([policy(*more_resource)] if more_resource else []))
+        after = authorize(check, who, ([policy(*identity)] if identity else []) + [policy(*more)], **grown)
+        if before.outcome == "explicit":
+            assert after == before  # the same Deny, found in the same policy type
+        if before.allowed:
+            assert after.allowed  # more Allow statements take nothing away
