@@ -463,3 +463,54 @@ def test_awswrangler_reports_athenas_reason(lab):
     finally:
         for key, value in saved.items():
             setattr(wr.config, key, value)
+
+
+# ---- notebook 05, as a student ------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_notebook_05_stops_at_its_first_query_without_reading_the_enriched_parquet(tmp_path, monkeypatch):
+    """Notebooks 02 to 04 run as a student with the class policy; notebook 05 as one whose policy lacks
+    s3:GetObject on the enriched bucket. Its table is created (no data is read), and the first query fails with
+    Athena's reason, as on AWS (s3-permissions)."""
+    from nbclient.exceptions import CellExecutionError
+
+    import sandbox
+    from tutorial import runner
+    from tutorial.harness import isolated_sandbox
+
+    with isolated_sandbox() as variables:
+        iam = boto3.client("iam", endpoint_url=variables["AWS_ENDPOINT_URL"], aws_session_token=None)
+
+        def student(name: str, policy: dict) -> dict:
+            iam.create_user(UserName=name)
+            iam.put_user_policy(UserName=name, PolicyName="turma", PolicyDocument=json.dumps(policy))
+            return iam.create_access_key(UserName=name)["AccessKey"]
+
+        def run_as(key: dict, notebooks: list[str]) -> None:
+            monkeypatch.setenv("SANDBOX_AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+            monkeypatch.setenv("SANDBOX_AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+            monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+            runner.run_notebooks(notebooks, output_dir=tmp_path)
+
+        run_as(student("aluna", CLASS_POLICY), ["02-ingestao-aws", "03-webhook", "04-etl"])
+        others = ("arn:aws:s3:::telegram-*-raw/*", "arn:aws:s3:::telegram-*-athena/*")
+        with pytest.raises(sandbox.SandboxError, match="05-analise") as failed:
+            run_as(student("aluna-sem-leitura", without("s3:GetObject", keep=others)), ["05-analise"])
+
+    assert isinstance(failed.value.__cause__, CellExecutionError)
+    cells = json.loads((tmp_path / "05-analise.ipynb").read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    errors = [i for i, c in enumerate(code) if any(o["output_type"] == "error" for o in c.get("outputs", []))]
+    assert len(errors) == 1
+    failing = code[errors[0]]
+    assert "per_day = query(" in "".join(failing["source"])  # the first SELECT: CREATE TABLE reads no data
+    assert any("CREATE EXTERNAL TABLE" in "".join(c["source"]) for c in code[: errors[0]])
+    (error,) = [o for o in failing["outputs"] if o["output_type"] == "error"]
+    assert error["ename"] == "RuntimeError"
+    assert error["evalue"].startswith(
+        f"consulta FAILED: PERMISSION_DENIED: User: arn:aws:iam::{ACCOUNT}:user/aluna-sem-leitura is not "
+        f'authorized to perform: s3:GetObject on resource: "arn:aws:s3:::{ENRICHED}/telegram/context_date='
+    )
+    assert (
+        "because no identity-based policy allows the s3:GetObject action (Service: S3, Status Code: 403"
+        in (error["evalue"])
+    )
