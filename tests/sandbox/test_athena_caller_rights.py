@@ -514,3 +514,41 @@ def test_notebook_05_stops_at_its_first_query_without_reading_the_enriched_parqu
         "because no identity-based policy allows the s3:GetObject action (Service: S3, Status Code: 403"
         in (error["evalue"])
     )
+
+
+# ---- statements that write data ------------------------------------------------------------------------------------
+def test_ctas_writes_its_data_with_the_callers_rights(lab):
+    # s3-permissions: a CTAS writes the new table's files (here, in the result location's tables/ folder) with
+    # the caller's s3:PutObject; the table is not registered when the data cannot be written.
+    only_result_files = (
+        f"arn:aws:s3:::{RESULTS}/resultados/*.csv",
+        f"arn:aws:s3:::{RESULTS}/resultados/*.metadata",
+    )
+    name, credentials = user(lab, without("s3:PutObject", keep=only_result_files))
+
+    execution = run(
+        credentials, "CREATE TABLE resumo AS SELECT context_date, count(*) AS n FROM mensagens GROUP BY 1"
+    )
+
+    folder = f"{RESULTS}/resultados/tables/{execution['QueryExecutionId']}/"
+    text = reason(execution)
+    assert text.startswith(
+        f"PERMISSION_DENIED: User: arn:aws:iam::{ACCOUNT}:user/{name} is not authorized to perform: s3:PutObject "
+        f'on resource: "arn:aws:s3:::{folder}'
+    )
+    tables = lab["sandbox"].client("glue").get_tables(DatabaseName=DATABASE)["TableList"]
+    assert "resumo" not in {t["Name"] for t in tables}
+
+
+def test_insert_into_writes_to_the_tables_location_with_the_callers_rights(lab):
+    # s3-permissions: INSERT INTO writes new files under the table's LOCATION with the caller's s3:PutObject.
+    name, credentials = user(lab, without("s3:PutObject", keep=(f"arn:aws:s3:::{RESULTS}/*",)))
+
+    execution = run(credentials, "INSERT INTO mensagens (message_id, context_date) VALUES (1, '2099-01-01')")
+
+    assert reason(execution).startswith(
+        f"PERMISSION_DENIED: User: arn:aws:iam::{ACCOUNT}:user/{name} is not authorized to perform: s3:PutObject "
+        f'on resource: "arn:aws:s3:::{ENRICHED}/telegram/context_date=2099-01-01/'
+    )
+    listed = lab["sandbox"].client("s3").list_objects_v2(Bucket=ENRICHED, Prefix="telegram/context_date=2099")
+    assert listed["KeyCount"] == 0
