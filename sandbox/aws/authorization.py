@@ -314,7 +314,6 @@ ATHENA_S3_REQUESTS = {
     "GetBucketLocation": ("GET", {"location": ""}),
     "ListObjectsV2": ("GET", {"list-type": "2"}),
     "GetObject": ("GET", {}),
-    "HeadObject": ("HEAD", {}),
     "PutObject": ("PUT", {}),
 }
 S3_LIST_PARAMS = {"Prefix": "prefix", "Delimiter": "delimiter", "MaxKeys": "max-keys"}

@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox.aws.authorization import athena_call_checks
 from tests.sandbox import mensagens_lab
 from tests.sandbox.aws_fixtures import REGION, start_sandbox, stop_sandbox
 
@@ -171,6 +172,78 @@ def denial(name: str, action: str, resource: str, *, quoted: bool = False) -> st
 
 def first_file(lab) -> str:
     return f"{ENRICHED}/telegram/context_date={lab['days'][0]}/part-0.parquet"
+
+
+# ---- each call Athena makes, mapped as the same request made directly -----------------------------------------------
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "expected"),
+    [
+        (
+            "glue",
+            "GetTable",
+            {"DatabaseName": "telegram", "Name": "mensagens"},
+            [
+                ("glue:GetTable", f"{GLUE}:catalog", {}),
+                ("glue:GetTable", f"{GLUE}:database/telegram", {}),
+                ("glue:GetTable", f"{GLUE}:table/telegram/mensagens", {}),
+            ],
+        ),
+        (
+            "s3",
+            "ListObjectsV2",
+            {"Bucket": ENRICHED, "Prefix": "telegram/context_date="},
+            [("s3:ListBucket", f"arn:aws:s3:::{ENRICHED}", {"s3:prefix": "telegram/context_date="})],
+        ),
+        (
+            "s3",
+            "ListObjectsV2",
+            {"Bucket": RESULTS, "Prefix": "resultados/tables/x/", "MaxKeys": 1},
+            [
+                (
+                    "s3:ListBucket",
+                    f"arn:aws:s3:::{RESULTS}",
+                    {"s3:prefix": "resultados/tables/x/", "s3:max-keys": "1"},
+                )
+            ],
+        ),
+        (
+            "s3",
+            "GetObject",
+            {"Bucket": ENRICHED, "Key": "a/b.parquet"},
+            [("s3:GetObject", f"arn:aws:s3:::{ENRICHED}/a/b.parquet", {})],
+        ),
+        (
+            "s3",
+            "PutObject",
+            {"Bucket": RESULTS, "Key": "r/q.csv", "Body": b""},
+            [("s3:PutObject", f"arn:aws:s3:::{RESULTS}/r/q.csv", {})],
+        ),
+        (
+            "s3",
+            "GetBucketLocation",
+            {"Bucket": RESULTS},
+            [("s3:GetBucketLocation", f"arn:aws:s3:::{RESULTS}", {})],
+        ),
+        # A call the mapping does not know is checked as an action only "*" grants, never let through.
+        ("s3", "DeleteObjects", {"Bucket": RESULTS}, [("s3:DeleteObjects", "*", {})]),
+    ],
+)
+def test_each_call_is_checked_as_the_same_request_would_be_with_athenas_context(
+    service, operation, params, expected
+):
+    checks = athena_call_checks(service, operation, params, REGION, ACCOUNT)
+
+    fas = {
+        "aws:CalledVia": ["athena.amazonaws.com"],
+        "aws:CalledViaFirst": "athena.amazonaws.com",
+        "aws:CalledViaLast": "athena.amazonaws.com",
+        "aws:ViaAWSService": "true",
+    }
+    assert [(c.action, c.resource) for c in checks] == [(a, r) for a, r, _ in expected]
+    for check, (_action, _resource, keys) in zip(checks, expected, strict=True):
+        assert {k: v for k, v in check.context.items() if k in keys} == keys
+        assert {k: v for k, v in check.context.items() if k.startswith("aws:")} == fas
+        assert "aws:SourceIp" not in check.context  # Athena calls from its own addresses (s3-permissions)
 
 
 # ---- the whole flow ---------------------------------------------------------------------------------------------
