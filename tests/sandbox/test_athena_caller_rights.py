@@ -338,6 +338,26 @@ def test_data_allowed_only_through_athena_is_read_by_the_query_and_not_directly(
     assert direct.value.response["Error"]["Code"] == "AccessDenied"
 
 
+def test_a_grant_for_calls_via_athena_with_for_any_value_lets_only_athena_read(lab):
+    # AWS global condition context keys, aws:CalledVia: multivalued, tested with ForAnyValue (the IAM User Guide's
+    # own example grants a call only when it comes through a named service).
+    policy = without("s3:GetObject", keep=(f"arn:aws:s3:::{RESULTS}/*",))
+    policy["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{ENRICHED}/*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:CalledVia": ["athena.amazonaws.com"]}},
+        }
+    )
+    _name, credentials = user(lab, policy)
+
+    assert run(credentials, PER_DAY)["Status"]["State"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as direct:
+        boto3.client("s3", **credentials).get_object(Bucket=ENRICHED, Key=first_file(lab).split("/", 1)[1])
+    assert direct.value.response["Error"]["Code"] == "AccessDenied"
+
+
 def test_a_partition_filter_reads_only_that_days_files(lab):
     # s3:GetObject is needed on the files the query reads: with GetObject on one day only, that day's query works.
     last = lab["days"][-1]
