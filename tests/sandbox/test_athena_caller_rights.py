@@ -441,6 +441,52 @@ def test_drop_table_without_delete_table_keeps_the_table(lab):
     assert lab["sandbox"].client("glue").get_table(DatabaseName=DATABASE, Name="mensagens")["Table"]
 
 
+@pytest.mark.parametrize(
+    ("partitioned", "missing", "stops"),
+    [
+        (True, "glue:GetPartitions", True),
+        (True, "glue:DeletePartition", True),
+        (
+            False,
+            "glue:GetPartitions",
+            False,
+        ),  # "If your table does not have partitions, do not include [them]"
+    ],
+)
+def test_drop_table_deletes_a_partitioned_tables_partitions_first(lab, partitioned, missing, stops):
+    # fine-grained-access-to-glue-resources, DROP TABLE of a partitioned table: glue:GetPartitions,
+    # glue:GetPartition and glue:DeletePartition as well (the class policy grants GetPartitions only: its table
+    # uses projection and has no partition in Glue).
+    table = f"para_apagar_{missing.split(':')[1].lower()}_{int(partitioned)}"
+    keys = "PARTITIONED BY (context_date string) " if partitioned else ""
+    lab["admin"]["query"](
+        f"CREATE EXTERNAL TABLE {table} (message_id bigint) {keys}STORED AS PARQUET "
+        f"LOCATION 's3://{ENRICHED}/telegram/'"
+    )
+    if partitioned:
+        lab["admin"]["query"](f"ALTER TABLE {table} ADD PARTITION (context_date = '{lab['days'][0]}')")
+    policy = without(missing)
+    policy["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Action": sorted({"glue:GetPartition", "glue:DeletePartition", "glue:GetPartitions"} - {missing}),
+            "Resource": [f"{GLUE}:catalog", f"{GLUE}:database/telegram", f"{GLUE}:table/telegram/*"],
+        }
+    )
+    name, credentials = user(lab, policy)
+
+    execution = run(credentials, f"DROP TABLE {table}")
+
+    glue = lab["sandbox"].client("glue")
+    remaining = {t["Name"] for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    if stops:
+        assert reason(execution).endswith(denial(name, missing, f"{GLUE}:catalog"))
+        assert table in remaining
+    else:
+        assert execution["Status"]["State"] == "SUCCEEDED"
+        assert table not in remaining
+
+
 def test_a_table_with_catalog_partitions_needs_get_partitions(lab):
     # fine-grained-access-to-glue-resources, "Table partitions and versions": GetPartitions on catalog, database
     # and table. (notebook 05's table uses partition projection, which reads no partitions from Glue)
