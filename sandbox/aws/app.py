@@ -30,16 +30,20 @@ from sandbox.aws.authorization import (
     Caller,
     athena_denial,
     athena_query_checks,
+    decide,
     denied_response,
     find_caller,
+    global_context,
     request_checks,
     role_policies,
+    root_caller,
     signed_request,
     unknown_key_response,
+    unmapped_response,
 )
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
-from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, evaluate
+from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest, evaluate
 from sandbox.aws.lambda_api import code_over_limits, repeated_statement, unzipped_total
 from sandbox.aws.lambda_runner import (
     FunctionSpec,
@@ -297,6 +301,8 @@ class AwsSandbox:
         request = Request(environ)
         region = _scope(environ)[0] or config.REGION
         name = operation.params["FunctionName"]
+        if ":function:" in name and not name.startswith("arn:"):
+            name = f"arn:aws:lambda:{region}:{name}"  # a partial ARN, 123456789012:function:NAME (Invoke accepts it)
         try:
             spec = self.function_spec(region, name, operation.params.get("Qualifier"))
         except LookupError:
@@ -346,7 +352,10 @@ class AwsSandbox:
         return access_key, digest[16:56], token
 
     def _authorize(self, environ: dict, operation: Operation | None) -> Response | None:
-        """The caller's identity policies applied to the request; None when it may go on (always for `testing`)."""
+        """The caller's policies, and the resource policies that apply, decide the request; None when it may go on.
+
+        The sandbox's own key is the account's root user: allowed by identity, but a bucket or function policy's
+        explicit Deny applies to it (only S3 and Lambda have resource policies it may meet)."""
         scope = _scope(environ)
         if scope[1] is None:
             return None  # unsigned: anonymous requests are left to the service
@@ -355,7 +364,10 @@ class AwsSandbox:
                 "X-Amz-Credential=", "Credential="
             )
         )
-        if match is None or match["key"] == config.ACCESS_KEY_ID:
+        if match is None:
+            return None
+        root = match["key"] == config.ACCESS_KEY_ID
+        if root and scope[1] not in ("s3", "lambda"):
             return None
         query = environ.get("QUERY_STRING", "")
         body = b""
@@ -366,44 +378,83 @@ class AwsSandbox:
         request = signed_request(environ, body, operation)
         request_id = f"{time.time_ns():X}"[-16:]
         head = environ.get("REQUEST_METHOD") == "HEAD"
+
+        def answer(status_headers_body) -> Response:
+            status, headers, out = status_headers_body
+            return Response(b"" if head else out, status=status, headers=headers)
+
         with self._moto_lock:
-            caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
+            caller = (
+                root_caller(config.ACCOUNT_ID)
+                if root
+                else find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
+            )
         sent_token = request.headers.get("x-amz-security-token") or request.query.get("X-Amz-Security-Token")
-        if caller is None or sent_token != caller.session_token:
+        if caller is None or (not root and sent_token != caller.session_token):
             # An unknown key, or a token that is not the key's (a user's long-term key takes none).
             log.info("credenciais inválidas para a chave de acesso %s", request.access_key)
-            status, headers, out = unknown_key_response(
-                request.service, request.access_key, request_id, bad_token=caller is not None
+            return answer(
+                unknown_key_response(
+                    request.service, request.access_key, request_id, bad_token=caller is not None
+                )
             )
-            return Response(b"" if head else out, status=status, headers=headers)
-        environ["sandbox.caller"] = caller  # Athena runs queries with the caller's rights too
-        checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)
+        environ["sandbox.caller"] = (
+            None if root else caller
+        )  # Athena runs queries with the caller's rights too
+        try:
+            checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup, caller.arn)
+        except UnmappedRequest as error:
+            if root:
+                return None  # the root user is allowed by identity; no resource policy can be looked up
+            log.warning(
+                "requisição recusada: o sandbox não sabe mapeá-la para permissões do IAM (%s)", error.what
+            )
+            return answer(unmapped_response(request.service, error, request_id))
         if any(check.action == "sts:GetCallerIdentity" for check in checks):
             return None  # always allowed, even with an explicit deny (as on AWS)
+        context = global_context(caller.principal, request.region, environ.get("REMOTE_ADDR") or "127.0.0.1")
+        checks = [dataclasses.replace(check, context={**context, **check.context}) for check in checks]
         if request.service == "s3" and request.method == "POST" and "delete" in request.query:
-            allowed = [evaluate(list(caller.policies), check) == "allow" for check in checks]
-            return None if all(allowed) else self._delete_objects_in_part(environ, body, allowed)
+            decisions = [self._decide(caller, check) for check in checks]
+            if all(decision.allowed for decision in decisions):
+                return None
+            return self._delete_objects_in_part(environ, body, [decision.allowed for decision in decisions])
         for check in checks:
-            outcome = evaluate(list(caller.policies), check)
-            if outcome != "allow":
+            decision = self._decide(caller, check)
+            if not decision.allowed:
                 log.info("AccessDenied para %s: %s em %s", caller.arn, check.action, check.resource)
-                status, headers, out = denied_response(
-                    request.service, caller.arn, check, outcome, request_id
-                )
-                return Response(b"" if head else out, status=status, headers=headers)
-        if request.service == "s3" and [check.action for check in checks] == ["s3:GetObject"]:
+                return answer(denied_response(request.service, caller.arn, check, decision, request_id))
+        if (
+            not root
+            and request.service == "s3"
+            and checks[0].action in ("s3:GetObject", "s3:GetObjectVersion")
+        ):
             bucket, _, key = Request(environ).path.lstrip("/").partition("/")
-            if _missing_object(bucket, key) and (
-                evaluate(list(caller.policies), Check("s3:ListBucket", f"arn:aws:s3:::{bucket}")) != "allow"
-            ):
+            may_list = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}", context)
+            if _missing_object(bucket, key) and not self._decide(caller, may_list).allowed:
                 # S3 says "no such key" only to who may list the bucket; anyone else gets 403, which reveals
                 # nothing about what exists (GetObject/HeadObject docs, "Permissions"). A ListBucket grant limited
                 # by an s3:prefix condition is evaluated here without that key, so it does not count: stricter
                 # than AWS if AWS counts it, never more lenient.
                 log.info("AccessDenied do S3 para %s: %s não existe e falta s3:ListBucket", caller.arn, key)
-                status, headers, out = s3_error(403, "AccessDenied", "Access Denied", request_id)
-                return Response(b"" if head else out, status=status, headers=headers)
+                return answer(s3_error(403, "AccessDenied", "Access Denied", request_id))
         return None
+
+    def _decide(self, caller: Caller, check: Check) -> Decision:
+        """AWS's decision on one check; a denial that aws:SecureTransport decided is explained in the log (the
+        sandbox listens on plain HTTP, so the key is always false here, and true on AWS's HTTPS endpoints)."""
+        decision = decide(caller, check, config.ACCOUNT_ID)
+        if not decision.allowed and check.context.get("aws:SecureTransport") == "false":
+            over_https = dataclasses.replace(check, context={**check.context, "aws:SecureTransport": "true"})
+            if decide(caller, over_https, config.ACCOUNT_ID).allowed:
+                log.warning(
+                    "AccessDenied para %s em %s: uma condição aws:SecureTransport decidiu. O sandbox atende em HTTP "
+                    "simples (sem TLS), então aws:SecureTransport é sempre false aqui; na AWS, pelo HTTPS que os "
+                    "SDKs usam, seria true.",
+                    caller.arn,
+                    check.action,
+                )
+        return decision
 
     def _delete_objects_in_part(self, environ: dict, body: bytes, allowed: list[bool]) -> Response:
         """DeleteObjects authorizes each object (`allowed`, in the body's order): the allowed ones are deleted,

@@ -22,6 +22,19 @@ from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_
 from tutorial.harness import zip_files
 
 ACCOUNT = "123456789012"
+# A trust policy letting the account's own identities assume a role (their identity policies must allow it too).
+TRUST_THE_ACCOUNT = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 POLICY_FILE = Path(__file__).resolve().parents[2] / "iam" / "politica-da-turma.json"
 CLASS_POLICY = json.loads(POLICY_FILE.read_text())
 RAW = f"telegram-{ACCOUNT}-{REGION}-raw"
@@ -78,7 +91,7 @@ def checks(service: str, operation: str, **params) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("service", "operation", "params", "expected"),
     [
-        ("s3", "list_buckets", {}, [("s3:ListAllMyBuckets", "*")]),
+        ("s3", "list_buckets", {}, [("s3:ListAllMyBuckets", "arn:aws:s3:::*")]),
         (
             "s3",
             "put_public_access_block",
@@ -523,7 +536,7 @@ def test_a_student_with_the_class_policy_creates_and_queries_the_table(sandbox, 
 
 def test_a_role_session_from_sts_gets_the_roles_rights(sandbox):
     admin_iam = sandbox.client("iam")
-    admin_iam.create_role(RoleName="leitor", AssumeRolePolicyDocument=ROLE_POLICY)
+    admin_iam.create_role(RoleName="leitor", AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)
     read_only = {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
     admin_iam.put_role_policy(
         RoleName="leitor",
@@ -630,7 +643,7 @@ def test_a_users_long_term_key_sent_with_a_session_token_is_refused(
 
 def test_a_role_session_needs_its_own_token(sandbox):
     sts = as_user(sandbox, make_user(sandbox, "troca-token", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}), "sts")  # fmt: skip
-    sandbox.client("iam").create_role(RoleName="qualquer", AssumeRolePolicyDocument=ROLE_POLICY)
+    sandbox.client("iam").create_role(RoleName="qualquer", AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)
     credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/qualquer", RoleSessionName="aula")[
         "Credentials"
     ]
