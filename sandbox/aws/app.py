@@ -35,7 +35,7 @@ from sandbox.aws.authorization import (
     find_caller,
     global_context,
     request_checks,
-    role_policies,
+    role_session,
     root_caller,
     signed_request,
     unknown_key_response,
@@ -521,17 +521,19 @@ class AwsSandbox:
         from moto.logs.models import logs_backends
 
         backend = logs_backends[config.ACCOUNT_ID][spec.region]
-        policies = role_policies(spec.role, config.ACCOUNT_ID)
         # The resource CloudWatch Logs authorizes is the log stream's ARN (for CreateLogGroup: an empty stream),
         # which a policy matches with the log group's ARN ending in ":*".
         stream_arn = f"arn:aws:logs:{spec.region}:{config.ACCOUNT_ID}:log-group:{group}:log-stream:"
         with self._moto_lock:
+            session = role_session(spec.role, spec.name, config.ACCOUNT_ID, None)  # its policies and boundary
             missing = group not in backend.groups
             needed = ["logs:CreateLogGroup"] if missing else []
             needed += ["logs:CreateLogStream", "logs:PutLogEvents"]
             resources = {"logs:CreateLogGroup": stream_arn}
             for action in needed:
-                if evaluate(policies, Check(action, resources.get(action, stream_arn + stream))) != "allow":
+                if not decide(
+                    session, Check(action, resources.get(action, stream_arn + stream)), config.ACCOUNT_ID
+                ).allowed:
                     log.info("logs de %s descartados: a role da função não permite %s", spec.name, action)
                     return
             if missing:

@@ -747,6 +747,7 @@ def global_context(
         "aws:SourceIp": source_ip,
         "aws:SecureTransport": "false",
         "aws:ViaAWSService": "false",
+        "aws:PrincipalIsAWSService": "false",
         "aws:PrincipalAccount": principal.account,
         "aws:PrincipalArn": principal.role_arn or principal.arn,  # a role session's key is its role's ARN
         "aws:PrincipalType": PRINCIPAL_TYPES[principal.kind],
@@ -754,6 +755,10 @@ def global_context(
     }
     if principal.username:  # users only: roles and the root user have no aws:username
         context["aws:username"] = principal.username
+    if principal.kind == "assumed-role":
+        # Present only with temporary credentials, "false" when they were issued without MFA (the sandbox has no
+        # MFA); absent for a user's access key.
+        context["aws:MultiFactorAuthPresent"] = "false"
     return context
 
 

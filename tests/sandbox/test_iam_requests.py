@@ -166,6 +166,17 @@ def test_each_global_key_is_in_the_request_context(users, key, value):
     assert error_of(users.client(users.global_keys, "lambda").list_functions)[0] == 403
 
 
+def test_mfa_is_absent_from_a_users_access_key_requests(users):
+    """GLOBAL_KEYS, aws:MultiFactorAuthPresent: "not present in AWS CLI, AWS API, or AWS SDK requests that are made
+    using access keys": a Deny on its presence does not apply, and the documented "BoolIfExists ... false" Deny does
+    (an ...IfExists condition on an absent key holds)."""
+    no_mfa = deny("lambda:*", Condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}})
+    key = users.make("sem-mfa", allow("lambda:ListFunctions"), deny("lambda:*", Condition={"Null": {"aws:MultiFactorAuthPresent": "false"}}))  # fmt: skip
+    users.client(key, "lambda").list_functions()
+    users.iam.put_user_policy(UserName="sem-mfa", PolicyName="p", PolicyDocument=json.dumps(policy(allow("lambda:ListFunctions"), no_mfa)))  # fmt: skip
+    assert error_of(users.client(key, "lambda").list_functions)[0] == 403
+
+
 def test_aws_userid_is_the_users_unique_id(users):
     """GLOBAL_KEYS, aws:userid: for an IAM user, the user's unique id."""
     key = users.make("com-userid")
@@ -200,12 +211,13 @@ def test_a_region_lock_denies_other_regions(users):
 
 def test_a_role_session_carries_the_roles_arn_and_no_username(sandbox, users):
     """GLOBAL_KEYS: for a role session aws:PrincipalArn is the role's ARN, aws:PrincipalType "AssumedRole",
-    aws:userid "ROLEID:SESSION", and aws:username is absent."""
+    aws:userid "ROLEID:SESSION", aws:username is absent and aws:MultiFactorAuthPresent present (temporary
+    credentials)."""
     role_arn = make_role(users, "papel-contexto", trust_account())
     conditions = {
         "StringEquals": {"aws:PrincipalArn": role_arn, "aws:PrincipalType": "AssumedRole"},
         "StringLike": {"aws:userid": "AROA*:sessao"},
-        "Null": {"aws:username": "true"},
+        "Null": {"aws:username": "true", "aws:MultiFactorAuthPresent": "false"},
     }
     users.iam.put_role_policy(RoleName="papel-contexto", PolicyName="p", PolicyDocument=json.dumps(policy(allow("lambda:ListFunctions", Condition=conditions))))  # fmt: skip
     session = assume(
@@ -317,6 +329,29 @@ def test_a_bucket_policy_deny_for_the_user_is_an_access_denied_naming_it(sandbox
     resource = f'"arn:aws:s3:::{policy_bucket}/dados.json"'
     assert (status, code) == (403, "AccessDenied")
     assert message == explicit(user_arn("barrada"), "s3:GetObject", resource, "resource-based policy")
+
+
+def test_a_missing_key_is_404_to_whom_the_bucket_policy_lets_list(sandbox, users, policy_bucket):
+    """GetObject API reference, "Permissions": with s3:ListBucket (here from the bucket policy) a missing key is 404
+    NoSuchKey; without it, 403 AccessDenied."""
+    key = users.make("lista-pelo-bucket", allow("s3:GetObject", f"arn:aws:s3:::{policy_bucket}/*"))
+    s3 = users.client(key, "s3")
+    assert error_of(s3.get_object, Bucket=policy_bucket, Key="nao-existe.json")[:2] == (403, "AccessDenied")
+    put_bucket_policy(sandbox, policy_bucket, allow("s3:ListBucket", f"arn:aws:s3:::{policy_bucket}", Principal={"AWS": user_arn("lista-pelo-bucket")}))  # fmt: skip
+    assert error_of(s3.get_object, Bucket=policy_bucket, Key="nao-existe.json")[:2] == (404, "NoSuchKey")
+
+
+def test_delete_objects_reports_what_the_bucket_policy_denies(sandbox, users, policy_bucket):
+    """DeleteObjects API reference: each object is authorized; a denied one is an <Error> of a 200 answer."""
+    sandbox.client("s3").put_object(Bucket=policy_bucket, Key="protegido/x.json", Body=b"2")
+    key = users.make("apaga-no-bucket", allow("s3:DeleteObject", f"arn:aws:s3:::{policy_bucket}/*"))
+    put_bucket_policy(sandbox, policy_bucket, deny("s3:DeleteObject", f"arn:aws:s3:::{policy_bucket}/protegido/*", Principal="*"))  # fmt: skip
+    sandbox.client("s3").put_object(Bucket=policy_bucket, Key="solto.json", Body=b"3")
+    answer = users.client(key, "s3").delete_objects(Bucket=policy_bucket, Delete={"Objects": [{"Key": "solto.json"}, {"Key": "protegido/x.json"}]})  # fmt: skip
+    assert [d["Key"] for d in answer["Deleted"]] == ["solto.json"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("protegido/x.json", "AccessDenied")]
+    sandbox.client("s3").delete_bucket_policy(Bucket=policy_bucket)
+    sandbox.client("s3").delete_object(Bucket=policy_bucket, Key="protegido/x.json")
 
 
 def test_deny_without_secure_transport_denies_everyone_even_the_administrator(sandbox, policy_bucket):
@@ -469,6 +504,21 @@ def test_without_a_session_policy_the_role_keeps_its_rights(users, bucket, broad
     """SESSION_POLICIES: session policies only limit when given."""
     s3 = users.client(assume(users, users.broad_key, broad_role, "inteira"), "s3")
     assert s3.get_object(Bucket=bucket, Key="telegram/a.json")["Body"].read() == b"{}"
+
+
+def test_a_bucket_policy_naming_the_role_grants_its_sessions_within_their_session_policy(
+    sandbox, users, policy_bucket
+):
+    """EVALUATION: a resource policy naming the role (not the session) grants its sessions like an identity policy,
+    so a session policy still limits it (SESSION_POLICIES)."""
+    role_arn = make_role(users, "papel-do-bucket", trust_account())
+    key = users.make("assume-do-bucket", allow("sts:AssumeRole", role_arn))
+    put_bucket_policy(sandbox, policy_bucket, allow("s3:GetObject", f"arn:aws:s3:::{policy_bucket}/*", Principal={"AWS": role_arn}))  # fmt: skip
+    session = users.client(assume(users, key, role_arn, "pelo-bucket"), "s3")
+    assert session.get_object(Bucket=policy_bucket, Key="dados.json")["Body"].read() == b"1"
+    only_list = json.dumps(policy(allow("s3:ListBucket", "*")))
+    limited = users.client(assume(users, key, role_arn, "limitada", Policy=only_list), "s3")
+    assert error_of(limited.get_object, Bucket=policy_bucket, Key="dados.json")[0] == 403
 
 
 # ---- permissions boundaries ----------------------------------------------------------------------------------
