@@ -156,6 +156,8 @@ FIDELITY: tuple[Change, ...] = (
         "sandbox.aws.s3_versions", "install_version_listing")),
     Change("IAM user ids, user boundaries, session policy ARNs; bucket policies left to the sandbox", _lazy(
         "sandbox.aws.iam_patches", "install_iam_fidelity")),
+    Change("inline and trust policies of Version 2008-10-17 or none accepted", _lazy(
+        "sandbox.aws.iam_versions", "install_legacy_versions")),
 )  # fmt: skip
 SPEED: tuple[Change, ...] = (
     Change("one botocore loader per process", share_botocore_loaders),
