@@ -8,7 +8,9 @@ with the evaluation below.
 
 Covered: the object and bucket operations functions use (Get/Head/Put/Copy/Delete object, multipart uploads,
 DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys condition keys, HeadBucket,
-GetBucketLocation). Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+GetBucketLocation, the bucket and object subresources of BUCKET_SUBRESOURCES / OBJECT_SUBRESOURCES, a version's
+s3:GetObjectVersion, PutObject's tagging and ACL permissions). A request it cannot map raises UnmappedRequest: the
+sandbox refuses it rather than guess.
 
 The evaluation (`evaluate`, `authorize`) follows the IAM User Guide; tests/sandbox/test_iam_evaluation.py probes
 it page by page. Covered: Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny; every

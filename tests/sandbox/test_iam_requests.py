@@ -9,6 +9,7 @@ boundaries, the AccessDenied texts, and the refusal of what the sandbox cannot m
 from __future__ import annotations
 
 import json
+import zlib
 
 import boto3
 import pytest
@@ -197,6 +198,35 @@ def test_the_request_time_is_in_the_context(users, key):
     name = "relogio-" + key.split(":")[1].lower()
     client = users.client(users.make(name, allow("lambda:ListFunctions"), deny("lambda:ListFunctions", Condition={"Null": {key: "false"}})), "lambda")  # fmt: skip
     assert error_of(client.list_functions)[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("condition", "allowed"),
+    [
+        ({"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}, True),
+        ({"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}, False),
+        ({"NumericGreaterThan": {"aws:EpochTime": "1577836800"}}, True),
+        ({"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}, True),
+        ({"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}, False),
+    ],
+)
+def test_time_and_address_conditions_see_the_request(users, condition, allowed):
+    """GLOBAL_KEYS, aws:CurrentTime / aws:EpochTime (an expiry date) and aws:SourceIp (the client's address, here a
+    loopback one): an Allow under such a condition allows exactly when the request meets it."""
+    name = f"condicao-{zlib.crc32(json.dumps(condition).encode())}"
+    client = users.client(users.make(name, allow("lambda:ListFunctions", Condition=condition)), "lambda")
+    if allowed:
+        client.list_functions()
+    else:
+        assert error_of(client.list_functions)[0] == 403
+
+
+def test_a_username_variable_confines_a_user_to_their_own_prefix(sandbox, users, bucket):
+    """IAM User Guide, "IAM policy elements: Variables and tags": ${aws:username} is the signer's user name."""
+    own = allow(["s3:PutObject", "s3:GetObject"], f"arn:aws:s3:::{bucket}/home/${{aws:username}}/*")
+    s3 = users.client(users.make("ana-variavel", own), "s3")
+    s3.put_object(Bucket=bucket, Key="home/ana-variavel/nota.txt", Body=b"1")
+    assert error_of(s3.put_object, Bucket=bucket, Key="home/bia/nota.txt", Body=b"1")[0] == 403
 
 
 def test_a_region_lock_denies_other_regions(users):
