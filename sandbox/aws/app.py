@@ -76,6 +76,10 @@ EMPTY_DELETE_RESULT = (
     b'<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>'
 )
 DELETE_VERSION = re.compile(r"<VersionId>(.*?)</VersionId>", re.DOTALL)
+# Calls no policy controls: GetCallerIdentity ("No permissions are required", its API reference) and
+# GetSessionToken (IAM User Guide, "Permissions for GetSessionToken": "You cannot use policies to control
+# authentication operations").
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity", "sts:GetSessionToken"})
 ATHENA_QUERY_ACTIONS = frozenset(
     {
         "StartQueryExecution",
@@ -410,7 +414,7 @@ class AwsSandbox:
                 "requisição recusada: o sandbox não sabe mapeá-la para permissões do IAM (%s)", error.what
             )
             return answer(unmapped_response(request.service, error, request_id))
-        if any(check.action == "sts:GetCallerIdentity" for check in checks):
+        if any(check.action in ALWAYS_ALLOWED for check in checks):
             return None  # always allowed, even with an explicit deny (as on AWS)
         context = global_context(caller.principal, request.region, environ.get("REMOTE_ADDR") or "127.0.0.1")
         checks = [dataclasses.replace(check, context={**context, **check.context}) for check in checks]

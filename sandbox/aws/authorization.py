@@ -206,34 +206,44 @@ ABOUT_YOURSELF = frozenset(
 )
 
 
+# IAM parameters naming a resource the sandbox does not map (its ARN form): such a request is refused.
+IAM_UNMAPPED_PARAMETERS = (
+    "OpenIDConnectProviderArn",
+    "SAMLProviderArn",
+    "ServerCertificateName",
+    "SerialNumber",
+)
+
+
 def _query_checks(
     service: str, action: str, params: dict, account: str, caller_arn: str | None
 ) -> list[Check]:
     if service == "sts":
         if action in ("AssumeRole", "TagSession") and "RoleArn" in params:
             return [Check(f"sts:{action}", params["RoleArn"])]
+        if action == "GetFederationToken" and "Name" in params:
+            return [
+                Check("sts:GetFederationToken", f"arn:aws:sts::{account}:federated-user/{params['Name']}")
+            ]
         return [Check(f"sts:{action}", "*")]
+    # The Service Authorization Reference's resource types: a role's, a group's (AddUserToGroup and
+    # RemoveUserFromGroup name a user too, but authorize the group), a user's, an instance profile's, a policy's.
     if "RoleName" in params:
         resource = f"arn:aws:iam::{account}:role/{params['RoleName']}"
+    elif "GroupName" in params:
+        resource = f"arn:aws:iam::{account}:group/{params['GroupName']}"
     elif "UserName" in params:
         resource = f"arn:aws:iam::{account}:user/{params['UserName']}"
     elif action in ABOUT_YOURSELF and caller_arn:
         resource = caller_arn
-    elif "GroupName" in params:
-        resource = f"arn:aws:iam::{account}:group/{params['GroupName']}"
-    elif "PolicyArn" in params and action in (
-        "GetPolicy",
-        "GetPolicyVersion",
-        "DeletePolicy",
-        "CreatePolicyVersion",
-        "DeletePolicyVersion",
-        "SetDefaultPolicyVersion",
-        "ListPolicyVersions",
-        "ListEntitiesForPolicy",
-    ):
+    elif "InstanceProfileName" in params:
+        resource = f"arn:aws:iam::{account}:instance-profile/{params['InstanceProfileName']}"
+    elif "PolicyArn" in params:
         resource = params["PolicyArn"]
     elif action == "CreatePolicy" and "PolicyName" in params:
         resource = f"arn:aws:iam::{account}:policy{params.get('Path') or '/'}{params['PolicyName']}"
+    elif any(name in params for name in IAM_UNMAPPED_PARAMETERS):
+        raise UnmappedRequest(f"iam:{action}")
     else:
         resource = "*"
     return [Check(f"iam:{action}", resource)]

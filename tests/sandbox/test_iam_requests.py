@@ -309,6 +309,23 @@ def test_calls_about_yourself_are_checked_against_your_own_user(users, operation
     assert status == 403 and f"on resource: user {name}-outra because" in message
 
 
+def test_adding_a_user_to_a_group_is_authorized_on_the_group(users):
+    """Service Authorization Reference for IAM, AddUserToGroup: its resource type is the group."""
+    users.iam.create_group(GroupName="turma-sondas")
+    users.make("entra-no-grupo")
+    key = users.make("gere-grupo", allow("iam:AddUserToGroup", f"arn:aws:iam::{ACCOUNT}:group/turma-sondas"))
+    users.client(key, "iam").add_user_to_group(GroupName="turma-sondas", UserName="entra-no-grupo")
+    assert [u["UserName"] for u in users.iam.get_group(GroupName="turma-sondas")["Users"]] == [
+        "entra-no-grupo"
+    ]
+
+
+def test_get_session_token_needs_no_permission(users):
+    """IAM User Guide, "Permissions for GetSessionToken": no permissions are required, not even against a Deny."""
+    key = users.make("pede-sessao", deny("*"))
+    assert users.client(key, "sts").get_session_token()["Credentials"]["SessionToken"]
+
+
 # ---- bucket policies -------------------------------------------------------------------------------------------
 def put_bucket_policy(sandbox, bucket: str, *statements: dict) -> None:
     sandbox.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy(*statements)))
@@ -603,6 +620,8 @@ def test_a_roles_boundary_limits_its_sessions(users, s3_only):
     assert error_of(users.client(session, "lambda").list_functions)[0] == 403
     users.iam.delete_role_permissions_boundary(RoleName="papel-limitado")
     users.client(session, "lambda").list_functions()
+    users.iam.put_role_permissions_boundary(RoleName="papel-limitado", PermissionsBoundary=s3_only)
+    assert error_of(users.client(session, "lambda").list_functions)[0] == 403
 
 
 # ---- the AccessDenied texts ----------------------------------------------------------------------------------------
