@@ -38,6 +38,7 @@ from sandbox.aws.authorization import (
     role_session,
     root_caller,
     signed_request,
+    sigv2_access_key,
     unknown_key_response,
     unmapped_response,
 )
@@ -361,16 +362,17 @@ class AwsSandbox:
         The sandbox's own key is the account's root user: allowed by identity, but a bucket or function policy's
         explicit Deny applies to it (only S3 and Lambda have resource policies it may meet)."""
         scope = _scope(environ)
-        if scope[1] is None:
-            return None  # unsigned: anonymous requests are left to the service
         match = ACCESS_KEY.search(
             (environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))).replace(
                 "X-Amz-Credential=", "Credential="
             )
         )
-        if match is None:
-            return None
-        root = match["key"] == config.ACCESS_KEY_ID
+        access_key = match["key"] if match and scope[1] else sigv2_access_key(environ)
+        if access_key is None:
+            return None  # unsigned: anonymous requests are left to the service
+        if scope[1] is None:
+            scope = (config.REGION, "s3")  # Signature Version 2: S3 only, and it names no region
+        root = access_key == config.ACCESS_KEY_ID
         if root and scope[1] not in ("s3", "lambda"):
             return None
         query = environ.get("QUERY_STRING", "")
@@ -379,7 +381,7 @@ class AwsSandbox:
             body = Request(environ).get_data()
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
             environ["CONTENT_LENGTH"] = str(len(body))
-        request = signed_request(environ, body, operation)
+        request = signed_request(environ, body, operation, config.REGION)
         request_id = f"{time.time_ns():X}"[-16:]
         head = environ.get("REQUEST_METHOD") == "HEAD"
 
@@ -387,12 +389,11 @@ class AwsSandbox:
             status, headers, out = status_headers_body
             return Response(b"" if head else out, status=status, headers=headers)
 
-        with self._moto_lock:
-            caller = (
-                root_caller(config.ACCOUNT_ID)
-                if root
-                else find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
-            )
+        if root:
+            caller = root_caller(config.ACCOUNT_ID)
+        else:
+            with self._moto_lock:
+                caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
         sent_token = request.headers.get("x-amz-security-token") or request.query.get("X-Amz-Security-Token")
         if caller is None or (not root and sent_token != caller.session_token):
             # An unknown key, or a token that is not the key's (a user's long-term key takes none).

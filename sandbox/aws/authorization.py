@@ -102,17 +102,23 @@ class SignedRequest:
     operation: Operation | None = None
 
 
-def signed_request(environ: dict, body: bytes, operation: Operation | None = None) -> SignedRequest | None:
+def signed_request(
+    environ: dict, body: bytes, operation: Operation | None = None, default_region: str = "us-east-1"
+) -> SignedRequest | None:
     """The request's signing scope (Authorization header or presigned URL); None for an unsigned request.
 
-    `operation` is the request already identified; otherwise it is identified here (but for S3)."""
+    `operation` is the request already identified; otherwise it is identified here (but for S3). An S3 request
+    signed with Signature Version 2 names no region: `default_region`."""
     query_string = environ.get("QUERY_STRING", "")
     text = environ.get("HTTP_AUTHORIZATION", "") or unquote(query_string).replace(
         "X-Amz-Credential=", "Credential="
     )
     match = ACCESS_KEY.search(text)
     if match is None:
-        return None
+        key = sigv2_access_key(environ)
+        if key is None:
+            return None
+        match = {"key": key, "region": default_region, "service": "s3"}
     if operation is None and match["service"] != "s3":
         try:
             operation = identify(environ, body, match["service"])
@@ -135,6 +141,19 @@ def signed_request(environ: dict, body: bytes, operation: Operation | None = Non
         service=match["service"],
         operation=operation,
     )
+
+
+SIGV2_HEADER = re.compile(r"^AWS (?P<key>[^:\s]+):")
+SIGV2_QUERY = re.compile(r"(?:^|&)AWSAccessKeyId=(?P<key>[^&]+)")
+
+
+def sigv2_access_key(environ: dict) -> str | None:
+    """The access key of an S3 request signed with Signature Version 2 (an "AWS KEY:SIGNATURE" header, or the
+    AWSAccessKeyId of a presigned URL, which botocore still writes for S3 unless told s3v4); None otherwise."""
+    found = SIGV2_HEADER.match(environ.get("HTTP_AUTHORIZATION", "")) or SIGV2_QUERY.search(
+        environ.get("QUERY_STRING", "")
+    )
+    return unquote(found["key"]) if found else None
 
 
 # ---- request -> (action, resource) ---------------------------------------------------------------------------
@@ -219,8 +238,16 @@ def _query_checks(
     service: str, action: str, params: dict, account: str, caller_arn: str | None
 ) -> list[Check]:
     if service == "sts":
-        if action in ("AssumeRole", "TagSession") and "RoleArn" in params:
-            return [Check(f"sts:{action}", params["RoleArn"])]
+        if action == "AssumeRole" and "RoleArn" in params:
+            # Session tags and a source identity are authorized too, by the same trust policy (IAM User Guide,
+            # "Passing session tags in AWS STS": sts:TagSession; "Monitor and control actions taken with assumed
+            # roles": sts:SetSourceIdentity).
+            checks = [Check("sts:AssumeRole", params["RoleArn"])]
+            if any(name.startswith("Tags.member.") for name in params):
+                checks.append(Check("sts:TagSession", params["RoleArn"]))
+            if params.get("SourceIdentity"):
+                checks.append(Check("sts:SetSourceIdentity", params["RoleArn"]))
+            return checks
         if action == "GetFederationToken" and "Name" in params:
             return [
                 Check("sts:GetFederationToken", f"arn:aws:sts::{account}:federated-user/{params['Name']}")

@@ -34,7 +34,7 @@ import operator
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 # Bucket subresources (query parameters) and the IAM action of a GET/PUT/DELETE on them (S3 User Guide, "Required
 # permissions for Amazon S3 API operations"; a DELETE of a configuration needs the permission that writes it).
@@ -115,10 +115,56 @@ class Check:
     context: dict[str, str] = field(default_factory=dict)
 
 
+# Request headers S3 exposes as condition keys of the same name, prefixed "s3:" (Service Authorization Reference
+# for Amazon S3, "Condition keys"; S3 User Guide, "Amazon S3 condition key examples").
+S3_HEADER_KEYS = (
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-metadata-directive",
+    "x-amz-copy-source",
+    "x-amz-website-redirect-location",
+    "x-amz-content-sha256",
+    "x-amz-object-ownership",
+)
+
+
 def s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers: dict[str, str], body=b""):
-    """The checks S3 makes for one request (path-style: bucket and key already split and URL-decoded).
+    """The checks S3 makes for one request (path-style: bucket and key already split and URL-decoded), each with
+    S3's condition keys of the request.
 
     Raises UnmappedRequest for a request whose permissions the sandbox does not know."""
+    checks = _s3_checks(method, bucket, key, query, headers, body)
+    context = _s3_context(query, {name.lower(): value for name, value in headers.items()})
+    return [Check(check.action, check.resource, {**context, **check.context}) for check in checks]
+
+
+def _s3_context(query: dict[str, str], headers: dict[str, str]) -> dict:
+    # Signed in the Authorization header or in a presigned URL's query, with SigV4 or SigV2 ("AWS").
+    sigv2 = headers.get("authorization", "").startswith("AWS ") or "AWSAccessKeyId" in query
+    context = {
+        "s3:authType": "REST-HEADER" if "authorization" in headers else "REST-QUERY-STRING",
+        "s3:signatureversion": "AWS" if sigv2 else "AWS4-HMAC-SHA256",
+    }
+    context.update({f"s3:{name}": headers[name] for name in S3_HEADER_KEYS if name in headers})
+    if "versionId" in query:
+        context["s3:VersionId"] = query["versionId"]
+    if (
+        "x-amz-tagging" in headers
+    ):  # the tags a PutObject sets: s3:RequestObjectTagKeys, s3:RequestObjectTag/KEY
+        tags = dict(parse_qsl(headers["x-amz-tagging"], keep_blank_values=True))
+        context["s3:RequestObjectTagKeys"] = list(tags)
+        context.update({f"s3:RequestObjectTag/{name}": value for name, value in tags.items()})
+    return context
+
+
+def _s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers: dict[str, str], body=b""):
     method = method.upper()
     bucket_arn = f"arn:aws:s3:::{bucket}"
     if not bucket:

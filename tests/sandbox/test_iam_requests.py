@@ -14,6 +14,7 @@ import zlib
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sandbox import config
@@ -286,6 +287,53 @@ def test_put_object_with_tags_or_an_acl_needs_their_permission(users, bucket, ex
     assert message == not_allowed(user_arn(name), action, f'"arn:aws:s3:::{bucket}/telegram/b.json"')
 
 
+S3_CONDITION_KEYS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html"
+
+
+def test_a_deny_without_server_side_encryption_lets_encrypted_puts_through(users, bucket):
+    """S3_CONDITION_KEYS, s3:x-amz-server-side-encryption: the classic "deny unencrypted uploads" statement denies a
+    PutObject without the header and allows one that sends it."""
+    unencrypted = deny("s3:PutObject", f"arn:aws:s3:::{bucket}/*", Condition={"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}})  # fmt: skip
+    s3 = users.client(
+        users.make("so-cifrado", allow("s3:PutObject", f"arn:aws:s3:::{bucket}/*"), unencrypted), "s3"
+    )
+    s3.put_object(Bucket=bucket, Key="telegram/c.json", Body=b"{}", ServerSideEncryption="AES256")
+    assert error_of(s3.put_object, Bucket=bucket, Key="telegram/c.json", Body=b"{}")[0] == 403
+
+
+def test_request_object_tags_are_condition_keys(users, bucket):
+    """S3_CONDITION_KEYS, s3:RequestObjectTag/KEY: the tags a PutObject sets (x-amz-tagging)."""
+    tagged = allow(["s3:PutObject", "s3:PutObjectTagging"], f"arn:aws:s3:::{bucket}/*", Condition={"StringEquals": {"s3:RequestObjectTag/curso": "dados"}})  # fmt: skip
+    s3 = users.client(users.make("etiqueta", tagged), "s3")
+    s3.put_object(Bucket=bucket, Key="telegram/d.json", Body=b"{}", Tagging="curso=dados")
+    assert (
+        error_of(s3.put_object, Bucket=bucket, Key="telegram/d.json", Body=b"{}", Tagging="curso=outro")[0]
+        == 403
+    )
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_a_presigned_url_is_authorized_as_its_signer(sandbox, users, bucket, version):
+    """S3 User Guide, "Sharing objects with presigned URLs": the URL carries its signer's permissions, whether signed
+    with SigV4 or with the SigV2 botocore still writes by default ("s3")."""
+    name = f"assina-url-{version}"
+    key = users.make(name, allow("s3:GetObject", f"arn:aws:s3:::{bucket}/telegram/*"))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=sandbox.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+        config=Config(signature_version=version),
+    )
+    good = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "telegram/a.json"})
+    assert requests.get(good, timeout=10).content == b"{}"
+    sandbox.client("s3").put_object(Bucket=bucket, Key="outros/x.json", Body=b"1")
+    bad = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "outros/x.json"})
+    answer = requests.get(bad, timeout=10)
+    assert answer.status_code == 403 and b"<Code>AccessDenied</Code>" in answer.content
+
+
 def test_list_buckets_is_granted_on_every_bucket_arn(users):
     """S3_EXAMPLES: s3:ListAllMyBuckets is granted with Resource "arn:aws:s3:::*"; a single bucket's ARN does not."""
     users.client(
@@ -506,6 +554,21 @@ def test_a_trust_policy_naming_the_account_needs_the_users_permission(users):
         users.client(key, "sts").assume_role, RoleArn=role_arn, RoleSessionName="aula"
     )
     assert (status, message) == (403, not_allowed(user_arn("sem-assume"), "sts:AssumeRole", role_arn))
+
+
+def test_session_tags_need_the_trust_policy_to_allow_tag_session(users):
+    """IAM User Guide, "Passing session tags in AWS STS": AssumeRole with Tags needs sts:TagSession in the role's
+    trust policy as well."""
+    key = users.make("com-etiquetas", allow(["sts:AssumeRole", "sts:TagSession"]))
+    role_arn = make_role(users, "sem-tag-session", trust_account())
+    sts = users.client(key, "sts")
+    tags = [{"Key": "turma", "Value": "2026"}]
+    status, _, message = error_of(sts.assume_role, RoleArn=role_arn, RoleSessionName="aula", Tags=tags)
+    assert (status, message) == (403, not_allowed(user_arn("com-etiquetas"), "sts:TagSession", role_arn, "resource-based policy"))  # fmt: skip
+    trust = trust_account()
+    trust["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
+    users.iam.update_assume_role_policy(RoleName="sem-tag-session", PolicyDocument=json.dumps(trust))
+    assert sts.assume_role(RoleArn=role_arn, RoleSessionName="aula", Tags=tags)["Credentials"]
 
 
 @pytest.fixture(scope="module")
