@@ -528,7 +528,7 @@ def denial_message(principal: str, check: Check, outcome: str | Decision, quoted
     decision = outcome if isinstance(outcome, Decision) else Decision(outcome)
     kind = POLICY_TYPE_PHRASES.get(decision.policy_type, f"{decision.policy_type} policy")
     reason = (
-        f"with an explicit deny in a {kind}"
+        f"with an explicit deny in {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
         if decision.outcome == "explicit"
         else f"because no {kind} allows the {check.action} action"
     )

@@ -121,7 +121,8 @@ def not_allowed(who: str, action: str, resource: str, kind: str = "identity-base
 
 
 def explicit(who: str, action: str, resource: str, kind: str) -> str:
-    return f"User: {who} is not authorized to perform: {action} on resource: {resource} with an explicit deny in a {kind}"
+    article = "an" if kind[0] in "aeiou" else "a"  # "in an identity-based policy", "in a session policy"
+    return f"User: {who} is not authorized to perform: {action} on resource: {resource} with an explicit deny in {article} {kind}"
 
 
 # ---- the caller and the global condition keys ----------------------------------------------------------------
