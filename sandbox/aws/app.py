@@ -44,7 +44,7 @@ from sandbox.aws.authorization import (
 )
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
-from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest, evaluate
+from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest
 from sandbox.aws.lambda_api import code_over_limits, repeated_statement, unzipped_total
 from sandbox.aws.lambda_runner import (
     FunctionSpec,
@@ -566,10 +566,17 @@ class AwsSandbox:
         region = _scope(operation.request.environ)[0] or config.REGION
 
         def rights(service: str, name: str, params: dict, purpose: str, output_url: str) -> str | None:
-            """Why the caller may not make a Glue or S3 call Athena makes for them (None: they may)."""
+            """Why the caller may not make a Glue or S3 call Athena makes for them (None: they may): decided with
+            every policy of the caller's (boundary, session policies) and the bucket's policy, as their own
+            requests are; with the global keys of the caller but aws:SourceIp and aws:SecureTransport, which
+            describe Athena's own connection, not the caller's."""
+            context = global_context(caller.principal, region, "")
+            for key in ("aws:SourceIp", "aws:SecureTransport"):
+                context.pop(key)
             for check in athena_call_checks(service, name, params, region, config.ACCOUNT_ID):
-                outcome = evaluate(list(caller.policies), check)
-                if outcome != "allow":
+                check = dataclasses.replace(check, context={**context, **check.context})
+                outcome = decide(caller, check, config.ACCOUNT_ID)
+                if not outcome.allowed:
                     log.info(
                         "o Athena não pôde, com os direitos de %s: %s em %s",
                         caller.arn,

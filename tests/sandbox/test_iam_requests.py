@@ -688,6 +688,41 @@ def test_a_roles_boundary_limits_its_sessions(users, s3_only):
     assert error_of(users.client(session, "lambda").list_functions)[0] == 403
 
 
+def test_athena_writes_results_under_the_callers_boundary_and_the_bucket_policy(sandbox, users):
+    """Athena User Guide, "Control access to Amazon S3 from Athena": Athena writes the results with the caller's
+    permissions, so everything that limits the caller's own PutObject (EVALUATION: a bucket policy's Deny, a
+    permissions boundary) stops the query."""
+    import time
+
+    results = "telegram-resultados-sondas"
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket=results, CreateBucketConfiguration={"LocationConstraint": REGION})
+    sandbox.client("athena").create_work_group(Name="sondas", Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{results}/r/"}, "EnforceWorkGroupConfiguration": True})  # fmt: skip
+
+    def state(key: dict) -> dict:
+        athena = users.client(key, "athena")
+        execution = athena.start_query_execution(QueryString="SELECT 1", WorkGroup="sondas")[
+            "QueryExecutionId"
+        ]
+        for _ in range(200):
+            status = athena.get_query_execution(QueryExecutionId=execution)["QueryExecution"]["Status"]
+            if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                return status
+            time.sleep(0.05)
+        raise AssertionError("the query did not finish")
+
+    everything = (allow(["athena:*", "glue:*", "s3:*"]),)
+    assert state(users.make("athena-livre", *everything))["State"] == "SUCCEEDED"
+    put_bucket_policy(sandbox, results, deny("s3:PutObject", f"arn:aws:s3:::{results}/*", Principal={"AWS": user_arn("athena-barrada")}))  # fmt: skip
+    failed = state(users.make("athena-barrada", *everything))
+    assert failed["State"] == "FAILED"
+    assert failed["StateChangeReason"].startswith(
+        f"Access denied when writing output to url: s3://{results}/r/"
+    )
+    no_s3 = users.managed("limite-sem-s3", allow(["athena:*", "glue:*", "s3:GetBucketLocation"]))
+    assert state(users.make("athena-limitada", *everything, boundary=no_s3))["State"] == "FAILED"
+
+
 # ---- the AccessDenied texts ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("operation", "params", "action", "resource"),
