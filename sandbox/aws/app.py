@@ -27,11 +27,13 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox import config
 from sandbox.aws.authorization import (
+    ROOT_CANNOT_ASSUME_ROLES,
     Caller,
     athena_call_checks,
     athena_denial,
     decide,
     denied_response,
+    error_response,
     find_caller,
     global_context,
     request_checks,
@@ -373,7 +375,7 @@ class AwsSandbox:
         if scope[1] is None:
             scope = (config.REGION, "s3")  # Signature Version 2: S3 only, and it names no region
         root = access_key == config.ACCESS_KEY_ID
-        if root and scope[1] not in ("s3", "lambda"):
+        if root and scope[1] not in ("s3", "lambda", "sts"):
             return None
         query = environ.get("QUERY_STRING", "")
         body = b""
@@ -416,7 +418,26 @@ class AwsSandbox:
             )
             return answer(unmapped_response(request.service, error, request_id))
         if any(check.action in ALWAYS_ALLOWED for check in checks):
-            return None  # always allowed, even with an explicit deny (as on AWS)
+            # Always allowed, even with an explicit deny (as on AWS). moto knows neither the root user nor the
+            # functions' role sessions: their identity is answered here (GetCallerIdentity API reference: the
+            # root user's UserId is the account id, its Arn arn:aws:iam::ACCOUNT:root).
+            if (
+                operation is not None
+                and operation.name == "GetCallerIdentity"
+                and caller.principal.kind != "user"
+            ):
+                if root or request.access_key in self.role_sessions:
+                    principal = caller.principal
+                    identity = {
+                        "UserId": principal.userid,
+                        "Account": principal.account,
+                        "Arn": principal.arn,
+                    }
+                    return _answer(serialize(operation, identity))
+            return None
+        if root and any(check.action == "sts:AssumeRole" for check in checks):
+            log.info("AccessDenied: o usuário root da conta não pode assumir roles")
+            return answer(error_response("sts", "AccessDenied", ROOT_CANNOT_ASSUME_ROLES, request_id))
         context = global_context(caller.principal, request.region, environ.get("REMOTE_ADDR") or "127.0.0.1")
         checks = [dataclasses.replace(check, context={**context, **check.context}) for check in checks]
         if request.service == "s3" and request.method == "POST" and "delete" in request.query:

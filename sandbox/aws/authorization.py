@@ -17,8 +17,7 @@ services authorize against resource `*` (a policy scoped to `telegram-*` ARNs wo
 AccessDenied has neither the resource nor the JSON services' error shapes; and the requests the sandbox serves
 itself (Lambda Invoke, Athena queries) never reach it.
 
-Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, the root user's own limits (it may
-call AssumeRole here). The Glue and S3 calls Athena makes on the caller's behalf are authorized for the caller too
+Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs. The Glue and S3 calls Athena makes on the caller's behalf are authorized for the caller too
 (`athena_call_checks`).
 """
 
@@ -848,6 +847,9 @@ def decide(caller: Caller, check: Check, account: str) -> Decision:
     return decision
 
 
+# The root user may not assume a role: STS answers AccessDenied with this text (as quoted from AWS in
+# kubeflow/testing#961 and Netflix/security_monkey#1026).
+ROOT_CANNOT_ASSUME_ROLES = "Roles may not be assumed by root accounts."
 # DeleteBucketPolicy API reference: "the root principal in a bucket owner's AWS account can perform the
 # GetBucketPolicy, PutBucketPolicy, and DeleteBucketPolicy API actions, even if their bucket policy explicitly
 # denies the root principal's access".

@@ -126,6 +126,26 @@ def explicit(who: str, action: str, resource: str, kind: str) -> str:
 
 
 # ---- the caller and the global condition keys ----------------------------------------------------------------
+def test_the_sandbox_key_is_the_accounts_root_user(sandbox):
+    """GetCallerIdentity API reference: for the root user, UserId is the account id and Arn ends in ":root"."""
+    assert sandbox.client("sts").get_caller_identity() | {"ResponseMetadata": None} == {
+        "UserId": ACCOUNT,
+        "Account": ACCOUNT,
+        "Arn": f"arn:aws:iam::{ACCOUNT}:root",
+        "ResponseMetadata": None,
+    }
+
+
+def test_a_function_knows_its_role_session(sandbox):
+    """Lambda Developer Guide, "Lambda execution role": a function runs with a session of its role, named after the
+    function (GetCallerIdentity inside it: the assumed-role ARN and "ROLEID:FUNCTION")."""
+    source = "import boto3\ndef lambda_handler(event, context):\n    return boto3.client('sts').get_caller_identity()\n"
+    create_function(sandbox, "telegram-quem-sou", source)
+    answer = json.loads(sandbox.client("lambda").invoke(FunctionName="telegram-quem-sou")["Payload"].read())
+    assert answer["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/lambda-role/telegram-quem-sou"
+    assert answer["UserId"].startswith("AROA") and answer["UserId"].endswith(":telegram-quem-sou")
+
+
 def test_a_users_unique_id_is_aws_shaped(users):
     """IAM identifiers, "Unique identifiers": a user's id starts with AIDA (21 characters)."""
     users.make("id-aws")
@@ -570,6 +590,17 @@ def test_session_tags_need_the_trust_policy_to_allow_tag_session(users):
     trust["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
     users.iam.update_assume_role_policy(RoleName="sem-tag-session", PolicyDocument=json.dumps(trust))
     assert sts.assume_role(RoleArn=role_arn, RoleSessionName="aula", Tags=tags)["Credentials"]
+
+
+def test_the_root_user_cannot_assume_a_role(sandbox, users):
+    """AssumeRole API reference: "You must use credentials for an IAM user or an IAM role to call AssumeRole"; AWS
+    answers the root user "Roles may not be assumed by root accounts." (kubeflow/testing#961)."""
+    role_arn = make_role(users, "nao-para-root", trust_account())
+    status, code, message = error_of(
+        sandbox.client("sts").assume_role, RoleArn=role_arn, RoleSessionName="aula"
+    )
+    assert (status, code, message) == (403, "AccessDenied", "Roles may not be assumed by root accounts.")
+    assert sandbox.client("sts").get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
 
 
 @pytest.fixture(scope="module")
