@@ -46,6 +46,7 @@ from sandbox.aws.authorization import (
 )
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
+from sandbox.aws.iam_patches import moto_judges_bucket_policies
 from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest
 from sandbox.aws.lambda_api import code_over_limits, repeated_statement, unzipped_total
 from sandbox.aws.lambda_runner import (
@@ -188,6 +189,10 @@ class AwsSandbox:
             # S3 serves each request whole. moto closes an overwritten object's buffer at once, so a request
             # still reading it (the ETL run twice at once, a GET during a PUT) would answer 500.
             with self._s3_lock:
+                return self._moto(operation, environ, start_response)
+        if _scope(environ)[1] is None and sigv2_access_key(environ) is None:
+            # Unsigned: moto serves it as before, bucket policies applied its own way (sandbox.aws.iam_patches).
+            with moto_judges_bucket_policies():
                 return self._moto(operation, environ, start_response)
         return self._moto(operation, environ, start_response)
 

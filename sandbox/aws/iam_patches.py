@@ -5,14 +5,30 @@
 - Users keep a permissions boundary: CreateUser's `PermissionsBoundary`, PutUserPermissionsBoundary and
   DeleteUserPermissionsBoundary (moto has neither operation: the sandbox answered 500), shown by GetUser.
 - A role session keeps the managed session policies given to AssumeRole (`PolicyArns`); moto keeps only `Policy`.
-- moto's own bucket-policy enforcement is off: it applies a Deny to every caller (whoever it names), ignores an
-  Allow, and answers 403 with an empty body. The sandbox evaluates bucket policies itself, as AWS does
-  (sandbox.aws.authorization.resource_policies).
+- moto's own bucket-policy enforcement is off for signed requests: it applies a Deny to every caller (whoever it
+  names), ignores an Allow, and answers 403 with an empty body. The sandbox evaluates bucket policies itself, as
+  AWS does (sandbox.aws.authorization.resource_policies). Unsigned requests, which the sandbox leaves to moto
+  (a program's `curl`), keep moto's own reading (`moto_judges_bucket_policies`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sandbox.aws.patching import replaces
+
+_moto_judges = threading.local()  # set while moto serves an unsigned request (one request per thread)
+
+
+@contextmanager
+def moto_judges_bucket_policies() -> Iterator[None]:
+    _moto_judges.active = True
+    try:
+        yield
+    finally:
+        _moto_judges.active = False
 
 
 def install_iam_fidelity() -> None:
@@ -105,5 +121,7 @@ def _no_moto_bucket_policy_enforcement() -> None:
     from moto.s3.models import FakeBucket
 
     @replaces(FakeBucket, "get_permission")
-    def get_permission(_original, _self, _action, _resource):
+    def get_permission(original, self, action, resource):
+        if getattr(_moto_judges, "active", False):
+            return original(self, action, resource)
         return PermissionResult.NEUTRAL

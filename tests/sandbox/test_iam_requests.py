@@ -487,6 +487,15 @@ def test_deny_without_secure_transport_denies_everyone_even_the_administrator(sa
     assert SANDBOX_LOG_TEXT in log
 
 
+def test_an_unsigned_read_follows_a_public_bucket_policy(sandbox, policy_bucket):
+    """BUCKET_POLICY_EXAMPLES, "Granting read-only permission to a public anonymous user": Principal "*" with
+    s3:GetObject lets an unsigned request read; without it, the private object is refused."""
+    url = f"{sandbox.endpoint_url}/{policy_bucket}/dados.json"
+    assert requests.get(url, timeout=10).status_code == 403
+    put_bucket_policy(sandbox, policy_bucket, allow("s3:GetObject", f"arn:aws:s3:::{policy_bucket}/*", Principal="*"))  # fmt: skip
+    assert requests.get(url, timeout=10).content == b"1"
+
+
 def signed_headers(sandbox, bucket: str) -> dict:
     """The headers boto3 signs for the administrator's GetObject (to read the raw answer's body)."""
     from botocore.auth import S3SigV4Auth
