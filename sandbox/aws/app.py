@@ -410,9 +410,8 @@ class AwsSandbox:
                     request.service, request.access_key, request_id, bad_token=caller is not None
                 )
             )
-        environ["sandbox.caller"] = (
-            None if root else caller
-        )  # Athena runs queries with the caller's rights too
+        # Athena runs queries with the caller's rights too (the root user's are everything).
+        environ["sandbox.caller"] = None if root else caller
         try:
             checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup, caller.arn)
         except UnmappedRequest as error:
@@ -423,23 +422,7 @@ class AwsSandbox:
             )
             return answer(unmapped_response(request.service, error, request_id))
         if any(check.action in ALWAYS_ALLOWED for check in checks):
-            # Always allowed, even with an explicit deny (as on AWS). moto knows neither the root user nor the
-            # functions' role sessions: their identity is answered here (GetCallerIdentity API reference: the
-            # root user's UserId is the account id, its Arn arn:aws:iam::ACCOUNT:root).
-            if (
-                operation is not None
-                and operation.name == "GetCallerIdentity"
-                and caller.principal.kind != "user"
-            ):
-                if root or request.access_key in self.role_sessions:
-                    principal = caller.principal
-                    identity = {
-                        "UserId": principal.userid,
-                        "Account": principal.account,
-                        "Arn": principal.arn,
-                    }
-                    return _answer(serialize(operation, identity))
-            return None
+            return self._own_identity(operation, caller, request.access_key)  # allowed, even against a Deny
         if root and any(check.action == "sts:AssumeRole" for check in checks):
             log.info("AccessDenied: o usuário root da conta não pode assumir roles")
             return answer(error_response("sts", "AccessDenied", ROOT_CANNOT_ASSUME_ROLES, request_id))
@@ -470,6 +453,18 @@ class AwsSandbox:
                 log.info("AccessDenied do S3 para %s: %s não existe e falta s3:ListBucket", caller.arn, key)
                 return answer(s3_error(403, "AccessDenied", "Access Denied", request_id))
         return None
+
+    def _own_identity(self, operation: Operation | None, caller: Caller, access_key: str) -> Response | None:
+        """GetCallerIdentity of the root user or of a function's role session, which moto does not know (it says
+        "user/moto"): answered here (GetCallerIdentity API reference: the root user's UserId is the account id,
+        its Arn arn:aws:iam::ACCOUNT:root). None: moto answers (users, sessions from its STS, other calls)."""
+        if operation is None or operation.name != "GetCallerIdentity":
+            return None
+        if not (caller.root or access_key in self.role_sessions):
+            return None
+        principal = caller.principal
+        identity = {"UserId": principal.userid, "Account": principal.account, "Arn": principal.arn}
+        return _answer(serialize(operation, identity))
 
     def _decide(self, caller: Caller, check: Check) -> Decision:
         """AWS's decision on one check; a denial that aws:SecureTransport decided is explained in the log (the
