@@ -17,9 +17,9 @@ services authorize against resource `*` (a policy scoped to `telegram-*` ARNs wo
 AccessDenied has neither the resource nor the JSON services' error shapes; and the requests the sandbox serves
 itself (Lambda Invoke, Athena queries) never reach it.
 
-Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs. The Glue and S3 calls Athena makes on the caller's behalf are authorized for the caller too
-(`athena_call_checks`).
-"""
+Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, tags (aws:PrincipalTag,
+aws:ResourceTag), IAM paths in user and role ARNs. The Glue and S3 calls Athena makes on the caller's behalf are
+authorized for the caller too (`athena_call_checks`), with every policy of theirs (`decide`)."""
 
 from __future__ import annotations
 
