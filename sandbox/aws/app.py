@@ -426,7 +426,8 @@ class AwsSandbox:
         if root and any(check.action == "sts:AssumeRole" for check in checks):
             log.info("AccessDenied: o usuário root da conta não pode assumir roles")
             return answer(error_response("sts", "AccessDenied", ROOT_CANNOT_ASSUME_ROLES, request_id))
-        context = global_context(caller.principal, request.region, environ.get("REMOTE_ADDR") or "127.0.0.1")
+        source_ip = environ.get("REMOTE_ADDR") or "127.0.0.1"
+        context = global_context(caller.principal, request.region, source_ip, tags=caller.tags)
         checks = [dataclasses.replace(check, context={**context, **check.context}) for check in checks]
         if request.service == "s3" and request.method == "POST" and "delete" in request.query:
             decisions = [self._decide(caller, check) for check in checks]
@@ -591,7 +592,7 @@ class AwsSandbox:
             every policy of the caller's (boundary, session policies) and the bucket's policy, as their own
             requests are; with the global keys of the caller but aws:SourceIp and aws:SecureTransport, which
             describe Athena's own connection, not the caller's."""
-            context = global_context(caller.principal, region, "")
+            context = global_context(caller.principal, region, "", tags=caller.tags)
             for key in ("aws:SourceIp", "aws:SecureTransport"):
                 context.pop(key)
             for check in athena_call_checks(service, name, params, region, config.ACCOUNT_ID):

@@ -17,8 +17,8 @@ services authorize against resource `*` (a policy scoped to `telegram-*` ARNs wo
 AccessDenied has neither the resource nor the JSON services' error shapes; and the requests the sandbox serves
 itself (Lambda Invoke, Athena queries) never reach it.
 
-Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, tags (aws:PrincipalTag,
-aws:ResourceTag), IAM paths in user and role ARNs. The Glue and S3 calls Athena makes on the caller's behalf are
+Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, resource and request tags
+(aws:ResourceTag, aws:RequestTag; aws:PrincipalTag is), IAM paths in the ARNs of users and roles named by a request. The Glue and S3 calls Athena makes on the caller's behalf are
 authorized for the caller too (`athena_call_checks`), with every policy of theirs (`decide`)."""
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ class Caller:
     session_token: str | None = None  # what temporary credentials must send along; None for a user's key
     boundary: dict | None = None
     session_policies: tuple[dict, ...] | None = None
+    tags: tuple[
+        tuple[str, str], ...
+    ] = ()  # aws:PrincipalTag/KEY: the user's or role's tags, then session tags
 
     @property
     def arn(self) -> str:
@@ -681,6 +684,7 @@ def role_session(
     account: str,
     token: str | None,
     session_policies: tuple[dict, ...] | None = None,
+    session_tags: tuple[tuple[str, str], ...] = (),
 ) -> Caller:
     """A role session: the role's policies and boundary; its ARN names the session, aws:userid the role's id."""
     role = _role(role_arn, account)
@@ -691,7 +695,16 @@ def role_session(
         () if role is None else tuple(_documents(role.policies.values(), role.managed_policies.values()))
     )
     boundary = managed_document(getattr(role, "permissions_boundary_arn", None), account)
-    return Caller(principal, identity, token, boundary, session_policies)
+    # A session tag replaces the role's tag of the same key (IAM User Guide, "Passing session tags in AWS STS").
+    tags = {key.lower(): (key, value) for key, value in _tag_pairs(getattr(role, "tags", None))}
+    tags.update({key.lower(): (key, value) for key, value in session_tags})
+    return Caller(principal, identity, token, boundary, session_policies, tuple(tags.values()))
+
+
+def _tag_pairs(tags) -> list[tuple[str, str]]:
+    """moto's tags, as a list or a dict of {"Key", "Value"}, as (key, value) pairs."""
+    entries = tags.values() if isinstance(tags, dict) else tags or []
+    return [(str(tag["Key"]), str(tag["Value"])) for tag in entries if isinstance(tag, dict) and "Key" in tag]
 
 
 def find_caller(
@@ -714,7 +727,8 @@ def find_caller(
             documents += _documents(group.policies.values(), group.managed_policies.values())
         principal = Principal(user.arn, account, "user", username=user.name, userid=user.id)
         boundary = managed_document(getattr(user, "permissions_boundary_arn", None), account)
-        return Caller(principal, tuple(documents), None, boundary)
+        tags = tuple(_tag_pairs(backend.list_user_tags(user.name)))
+        return Caller(principal, tuple(documents), None, boundary, None, tags)
     assumed = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
     if assumed is not None:
         return role_session(
@@ -723,6 +737,7 @@ def find_caller(
             account,
             assumed.session_token,
             session_policies(assumed, account),
+            tuple(getattr(assumed, "session_tags", ())),
         )
     return None
 
@@ -799,7 +814,11 @@ PRINCIPAL_TYPES = {"user": "User", "assumed-role": "AssumedRole", "root": "Accou
 
 
 def global_context(
-    principal: Principal, region: str, source_ip: str, now: float | None = None
+    principal: Principal,
+    region: str,
+    source_ip: str,
+    now: float | None = None,
+    tags: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, str]:
     """The global condition keys every request carries (IAM User Guide, "AWS global condition context keys").
 
@@ -820,6 +839,8 @@ def global_context(
     }
     if principal.username:  # users only: roles and the root user have no aws:username
         context["aws:username"] = principal.username
+    for key, value in tags:  # present only for a principal with tags
+        context[f"aws:PrincipalTag/{key}"] = value
     if principal.kind == "assumed-role":
         # Present only with temporary credentials, "false" when they were issued without MFA (the sandbox has no
         # MFA); absent for a user's access key.

@@ -4,7 +4,8 @@
   identifiers"), which `aws:userid` carries; moto makes them 20 lowercase characters.
 - Users keep a permissions boundary: CreateUser's `PermissionsBoundary`, PutUserPermissionsBoundary and
   DeleteUserPermissionsBoundary (moto has neither operation: the sandbox answered 500), shown by GetUser.
-- A role session keeps the managed session policies given to AssumeRole (`PolicyArns`); moto keeps only `Policy`.
+- A role session keeps the managed session policies given to AssumeRole (`PolicyArns`) and its session tags;
+  moto keeps only `Policy`.
 - moto's own bucket-policy enforcement is off for signed requests: it applies a Deny to every caller (whoever it
   names), ignores an Allow, and answers 403 with an empty body. The sandbox evaluates bucket policies itself, as
   AWS does (sandbox.aws.authorization.resource_policies). Unsigned requests, which the sandbox leaves to moto
@@ -112,7 +113,14 @@ def _session_policy_arns() -> None:
         arns = [
             entry.get("arn") for entry in self._get_params().get("PolicyArns", []) if isinstance(entry, dict)
         ]
-        result.result["Credentials"].policy_arns = tuple(arn for arn in arns if arn)
+        session = result.result["Credentials"]
+        session.policy_arns = tuple(arn for arn in arns if arn)
+        tags = self._get_params().get("Tags", [])
+        session.session_tags = tuple(
+            (str(tag["Key"]), str(tag.get("Value", "")))
+            for tag in tags
+            if isinstance(tag, dict) and "Key" in tag
+        )
         return result
 
 

@@ -251,6 +251,26 @@ def test_a_username_variable_confines_a_user_to_their_own_prefix(sandbox, users,
     assert error_of(s3.put_object, Bucket=bucket, Key="home/bia/nota.txt", Body=b"1")[0] == 403
 
 
+def test_principal_tags_of_a_user_and_of_a_session(users):
+    """GLOBAL_KEYS, aws:PrincipalTag/KEY: a user's tags, a role's, and a session's tags (which replace the role's of
+    the same key, "Passing session tags in AWS STS")."""
+    by_class = allow("lambda:ListFunctions", Condition={"StringEquals": {"aws:PrincipalTag/turma": "2026-a"}})
+    key = users.make("com-etiqueta", by_class)
+    assert error_of(users.client(key, "lambda").list_functions)[0] == 403
+    users.iam.tag_user(UserName="com-etiqueta", Tags=[{"Key": "turma", "Value": "2026-a"}])
+    users.client(key, "lambda").list_functions()
+    trust = trust_account()
+    trust["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
+    role_arn = users.iam.create_role(RoleName="papel-etiquetado", AssumeRolePolicyDocument=json.dumps(trust), Tags=[{"Key": "turma", "Value": "2026-b"}])["Role"]["Arn"]  # fmt: skip
+    users.iam.put_role_policy(
+        RoleName="papel-etiquetado", PolicyName="p", PolicyDocument=json.dumps(policy(by_class))
+    )
+    assumer = users.make("assume-etiquetado", allow(["sts:AssumeRole", "sts:TagSession"], role_arn))
+    assert error_of(users.client(assume(users, assumer, role_arn), "lambda").list_functions)[0] == 403
+    tagged = assume(users, assumer, role_arn, "etiquetada", Tags=[{"Key": "turma", "Value": "2026-a"}])
+    users.client(tagged, "lambda").list_functions()
+
+
 def test_a_region_lock_denies_other_regions(users):
     """GLOBAL_KEYS, aws:RequestedRegion: a Deny outside the allowed region denies a call made in another one."""
     lock = deny("lambda:*", Condition={"StringNotEquals": {"aws:RequestedRegion": REGION}})
