@@ -33,6 +33,7 @@ from sandbox.aws.authorization import (
     athena_denial,
     decide,
     denied_response,
+    entity_paths,
     error_response,
     find_caller,
     global_context,
@@ -421,6 +422,9 @@ class AwsSandbox:
                 "requisição recusada: o sandbox não sabe mapeá-la para permissões do IAM (%s)", error.what
             )
             return answer(unmapped_response(request.service, error, request_id))
+        if request.service == "iam":
+            with self._moto_lock:
+                checks = entity_paths(checks, config.ACCOUNT_ID)
         if any(check.action in ALWAYS_ALLOWED for check in checks):
             return self._own_identity(operation, caller, request.access_key)  # allowed, even against a Deny
         if root and any(check.action == "sts:AssumeRole" for check in checks):

@@ -18,7 +18,7 @@ AccessDenied has neither the resource nor the JSON services' error shapes; and t
 itself (Lambda Invoke, Athena queries) never reach it.
 
 Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, resource and request tags
-(aws:ResourceTag, aws:RequestTag; aws:PrincipalTag is), IAM paths in the ARNs of users and roles named by a request. The Glue and S3 calls Athena makes on the caller's behalf are
+(aws:ResourceTag, aws:RequestTag; aws:PrincipalTag is). The Glue and S3 calls Athena makes on the caller's behalf are
 authorized for the caller too (`athena_call_checks`), with every policy of theirs (`decide`)."""
 
 from __future__ import annotations
@@ -259,12 +259,14 @@ def _query_checks(
         return [Check(f"sts:{action}", "*")]
     # The Service Authorization Reference's resource types: a role's, a group's (AddUserToGroup and
     # RemoveUserFromGroup name a user too, but authorize the group), a user's, an instance profile's, a policy's.
+    # An entity's ARN carries its path: the one a Create call gives, or (entity_paths) the existing entity's.
+    path = params.get("Path") or "/" if action in ("CreateRole", "CreateUser", "CreateGroup") else "/"
     if "RoleName" in params:
-        resource = f"arn:aws:iam::{account}:role/{params['RoleName']}"
+        resource = f"arn:aws:iam::{account}:role{path}{params['RoleName']}"
     elif "GroupName" in params:
-        resource = f"arn:aws:iam::{account}:group/{params['GroupName']}"
+        resource = f"arn:aws:iam::{account}:group{path}{params['GroupName']}"
     elif "UserName" in params:
-        resource = f"arn:aws:iam::{account}:user/{params['UserName']}"
+        resource = f"arn:aws:iam::{account}:user{path}{params['UserName']}"
     elif action in ABOUT_YOURSELF and caller_arn:
         resource = caller_arn
     elif "InstanceProfileName" in params:
@@ -747,6 +749,29 @@ def session_policies(assumed, account: str) -> tuple[dict, ...] | None:
     documents = [_parsed(assumed.policy)] if assumed.policy else []
     documents += [managed_document(arn, account) for arn in getattr(assumed, "policy_arns", ())]
     return tuple(documents) if documents else None
+
+
+IAM_ENTITY_ARN = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):(?P<kind>role|user|group)/(?P<name>[^/]+)$")
+
+
+def entity_paths(checks: list[Check], account: str) -> list[Check]:
+    """IAM checks on an existing role, user or group named by the request, with the ARN that carries its path
+    (arn:aws:iam::ACCOUNT:user/PATH/NAME), which is what a policy's Resource matches."""
+    result = []
+    for check in checks:
+        found = IAM_ENTITY_ARN.match(check.resource) if check.action.startswith("iam:") else None
+        entity = _entity(found["kind"], found["name"], account) if found else None
+        result.append(Check(check.action, entity.arn, check.context) if entity is not None else check)
+    return result
+
+
+def _entity(kind: str, name: str, account: str):
+    backend = _iam(account)
+    if kind == "user":
+        return backend.users.get(name)
+    if kind == "group":
+        return backend.groups.get(name)
+    return next((role for role in backend.roles.values() if role.name == name), None)
 
 
 # ---- resource policies and the request's context -------------------------------------------------------------

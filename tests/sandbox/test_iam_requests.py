@@ -409,6 +409,19 @@ def test_adding_a_user_to_a_group_is_authorized_on_the_group(users):
     ]
 
 
+def test_a_role_is_authorized_on_its_arn_with_its_path(users):
+    """IAM User Guide, "IAM identifiers", "IAM ARNs": a role's ARN carries its path (role/PATH/NAME), which is what a
+    policy's Resource matches; CreateRole is authorized on the ARN with the path it gives."""
+    key = users.make(
+        "gere-turma", allow(["iam:CreateRole", "iam:GetRole"], f"arn:aws:iam::{ACCOUNT}:role/turma/*")
+    )
+    iam = users.client(key, "iam")
+    iam.create_role(RoleName="papel-com-caminho", Path="/turma/", AssumeRolePolicyDocument=json.dumps(trust_account()))  # fmt: skip
+    assert iam.get_role(RoleName="papel-com-caminho")["Role"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/turma/papel-com-caminho"  # fmt: skip
+    status, _, message = error_of(iam.create_role, RoleName="fora-do-caminho", AssumeRolePolicyDocument=json.dumps(trust_account()))  # fmt: skip
+    assert (status, message) == (403, not_allowed(user_arn("gere-turma"), "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/fora-do-caminho"))  # fmt: skip
+
+
 def test_get_session_token_needs_no_permission(users):
     """IAM User Guide, "Permissions for GetSessionToken": no permissions are required, not even against a Deny."""
     key = users.make("pede-sessao", deny("*"))
