@@ -11,6 +11,7 @@ created, with what the teacher must change, in Portuguese.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sandbox
+from tests.test_real_mode import FakeSts, real  # noqa: F401 - `real`: a learner's shell on a real account (fixture)
 from tutorial import contract, runner, setup
 from tutorial.harness import isolated_sandbox
 
@@ -44,8 +46,11 @@ IAM_USER_NAME = st.text(
 
 @pytest.fixture(autouse=True)
 def _prefix_restored(monkeypatch):
-    """The setup cell's prefix is process state: what a test chooses never reaches the next test."""
+    """The setup cell's prefix and CONTA_AWS are process state: what a test chooses never reaches the next test."""
     monkeypatch.setattr(contract, "_active", contract._active)
+    monkeypatch.setenv(
+        "CONTA_AWS", "individual"
+    )  # restored (or removed) after the test, whatever configure wrote
 
 
 def user_arn(name: str) -> str:
@@ -169,6 +174,35 @@ def test_a_shared_account_shows_the_prefix_in_the_setup_output(capsys):
     identity = {"Arn": user_arn("aluna01"), "Account": ACCOUNT}
     assert setup._choose_prefix("compartilhada", identity, REGION) == setup.prefixo() == "telegram-aluna01"
     assert "PREFIXO = 'telegram-aluna01'" in capsys.readouterr().out
+
+
+def test_on_a_real_account_the_students_user_name_is_read_before_anything_is_created(request, capsys):
+    clients = request.getfixturevalue("real")
+    assert setup.configure("02", "real", "compartilhada") == "real"
+
+    assert clients == ["sts"]  # only GetCallerIdentity
+    assert setup.prefixo() == "telegram-aluna"  # FakeSts: arn:aws:iam::111122223333:user/aluna
+    assert "PREFIXO = 'telegram-aluna'" in capsys.readouterr().out
+
+
+def test_on_a_real_account_sso_credentials_are_refused_before_anything_is_created(request, monkeypatch):
+    clients = request.getfixturevalue("real")
+    role = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Aluno_0123/aluna"
+    monkeypatch.setattr(FakeSts, "get_caller_identity", lambda self: {"Account": "111122223333", "Arn": role})
+    with pytest.raises(setup.ConfigurationError, match="precisa das chaves de um usuário do IAM"):
+        setup.configure("04", "real", "compartilhada")
+    assert clients == ["sts"]
+
+
+def test_a_mode_typed_in_the_cell_reaches_the_notebooks_the_catch_up_runs(monkeypatch):
+    """The learner edits the cell's default instead of setting CONTA_AWS: the catch-up's kernels read os.environ."""
+    modes = []
+    monkeypatch.setattr(
+        setup, "prepare", lambda notebook, mode: modes.append((mode, os.environ["CONTA_AWS"]))
+    )
+    monkeypatch.delenv("CONTA_AWS")
+    setup.configure("04", "sandbox", "compartilhada")
+    assert modes == [("compartilhada", "compartilhada")]
 
 
 @pytest.mark.parametrize("typed", ["Compartilhada", " compartilhada\n"])

@@ -94,8 +94,10 @@ def configure(notebook: str, ambiente: str | None = None, conta: str | None = No
             "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
         )
     mode = account_mode(conta)
-    # The notebooks the catch-up runs, each in a kernel of its own, read the same mode.
-    os.environ["CONTA_AWS"] = mode
+    if account_mode(None) != mode:  # the cell chose another mode than the environment's (an edited default)
+        os.environ["CONTA_AWS"] = (
+            mode  # the notebooks the catch-up runs, each in a kernel of its own, read it
+        )
     contract.activate(None)
     if world == "sandbox":
         prepare(notebook, mode)
