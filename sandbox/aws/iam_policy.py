@@ -8,17 +8,30 @@ with the evaluation below.
 
 Covered: the object and bucket operations functions use (Get/Head/Put/Copy/Delete object, multipart uploads,
 DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys condition keys, HeadBucket,
-GetBucketLocation), Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny, and the
-String*/Arn*/Bool/Null condition operators (with ...IfExists). Not covered: bucket policies, permission
-boundaries, policy variables and the ForAnyValue/ForAllValues qualifiers (such a condition never matches).
-Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+GetBucketLocation). Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+
+The evaluation (`evaluate`, `authorize`) follows the IAM User Guide; tests/sandbox/test_iam_evaluation.py probes
+it page by page. Covered: Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny; every
+condition operator (String*, Numeric*, Date* in ISO 8601 or epoch time, Bool, BinaryEquals, IpAddress /
+NotIpAddress for IPv4 and IPv6, Arn* per ARN component, Null), ...IfExists, the ForAnyValue:/ForAllValues: set
+qualifiers over multivalued keys (lists); policy variables (`${aws:username}`, any key of the request, `${*}`
+`${?}` `${$}`, defaults) in policies of Version 2012-10-17 (earlier Versions read them as text).
+Where AWS's documentation leaves the outcome open (an operator IAM does not know, which IAM refuses to store; a
+plain operator on a key with several values), the condition never grants and never spares from a Deny: the
+sandbox may be stricter than AWS, never more lenient.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
 import functools
+import ipaddress
+import operator
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from urllib.parse import unquote
 
 # Bucket subresources (query parameters) and the IAM action of a GET/PUT/DELETE on them.
@@ -120,12 +133,20 @@ def evaluate(
     """ "allow", "implicit" (no statement allows) or "explicit" (a Deny statement applies).
 
     A statement with a Principal (or NotPrincipal) element, as in a resource-based policy, applies only when it
-    names `principal` (`Principal.names(reach)`: the principal itself, its role too, or its account as well)."""
+    names `principal` (`Principal.names(reach)`: the principal itself, its role too, or its account as well).
+    A statement whose policy variable has no value in the request does not apply ("Variables and tags")."""
     allowed = False
+    keys = _request_keys(check.context, principal)
     for policy in policies:
+        variables = keys if policy.get("Version") == VARIABLES_VERSION else None
         statements = policy.get("Statement", [])
         for statement in [statements] if isinstance(statements, dict) else statements:
-            if not _applies(statement, check) or not _names(statement, principal, reach):
+            if not _names(statement, principal, reach):
+                continue
+            try:
+                if not _applies(statement, check, keys, variables):
+                    continue
+            except _Unresolved:
                 continue
             if statement.get("Effect") == "Deny":
                 return "explicit"
@@ -133,16 +154,21 @@ def evaluate(
     return "allow" if allowed else "implicit"
 
 
-def _applies(statement: dict, check: Check) -> bool:
+def _applies(statement: dict, check: Check, keys: dict, variables: dict | None) -> bool:
+    """Whether the statement's Action, Resource and Condition cover the check. `keys`: the request's condition keys;
+    `variables`: the same when the policy's Version replaces variables, else None."""
     if "Action" in statement:
         action_ok = _any_match(statement["Action"], check.action, ignore_case=True)
     else:
         action_ok = not _any_match(statement.get("NotAction", []), check.action, ignore_case=True)
+    if not action_ok:
+        return False
     if "Resource" in statement:
-        resource_ok = _any_match(statement["Resource"], check.resource)
+        resource_ok = _any_resource(statement["Resource"], check.resource, variables)
     else:
-        resource_ok = not _any_match(statement.get("NotResource", []), check.resource)
-    return action_ok and resource_ok and _conditions_hold(statement.get("Condition") or {}, check.context)
+        resource_ok = not _any_resource(statement.get("NotResource", []), check.resource, variables)
+    conditions = statement.get("Condition") or {}
+    return resource_ok and _conditions_hold(conditions, keys, variables, statement.get("Effect", ""))
 
 
 def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
@@ -169,6 +195,15 @@ def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
     return any(wildcard_match(pattern, value, ignore_case) for pattern in patterns)
 
 
+def _any_resource(patterns, value: str, variables: dict | None) -> bool:
+    """Resource / NotResource: variables are replaced only in the part after the fifth colon ("Variables and tags":
+    "You can't use a variable to replace parts of the ARN before the fifth colon")."""
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    if variables is None:
+        return any(wildcard_match(pattern, value) for pattern in patterns)
+    return any(_regex(_resource_tokens(pattern), variables, False).fullmatch(value) for pattern in patterns)
+
+
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """IAM's matching: * is any run of characters (also /), ? is one character."""
     return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
@@ -181,45 +216,313 @@ def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern:
     return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
-def _conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
-    """Every operator and key must hold; a key absent from the request fails (unless ...IfExists or Null)."""
+# ---- policy variables ("IAM policy elements: Variables and tags", reference_policies_variables.html) ----------
+VARIABLES_VERSION = "2012-10-17"  # earlier Versions (2008-10-17, or none) read ${...} as literal text
+VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# ${aws:username, 'default'}: the default in single quotes, after a comma (and a space, in the doc's examples)
+VARIABLE_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
+SPECIAL_VARIABLES = frozenset("*?$")  # ${*} ${?} ${$}: the character itself, never a wildcard
+
+
+class _Unresolved(Exception):
+    """A variable whose key the request lacks (nor a default): "any attempt to match it fails and causes the
+    statement to be invalid" (Variables and tags, principal key values)."""
+
+
+def _request_keys(context: dict, principal: Principal | None) -> dict:
+    """The request's condition keys by lower-case name ("Key names are case-insensitive"). aws:username exists
+    only for an IAM user; aws:userid and aws:PrincipalArn for every principal: taken from the principal when the
+    request's context lacks them."""
     keys = {name.lower(): value for name, value in context.items()}
-    for operator, entries in conditions.items():
-        if_exists = operator.endswith("IfExists")
-        base = operator[: -len("IfExists")] if if_exists else operator
-        for name, expected in entries.items():
-            expected = [expected] if isinstance(expected, str | bool) else list(expected)
-            expected = [str(value).lower() if isinstance(value, bool) else str(value) for value in expected]
-            actual = keys.get(name.lower())
-            if base == "Null":
-                if (actual is None) != (expected[0].lower() == "true"):
+    if principal is not None:
+        if principal.kind == "user" and principal.username:
+            keys.setdefault("aws:username", principal.username)
+        if principal.userid:
+            keys.setdefault("aws:userid", principal.userid)
+        keys.setdefault("aws:principalarn", principal.arn)
+    return keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str, wildcards: bool, variables: bool = True) -> tuple[tuple[str, str, str | None], ...]:
+    """`text` as ("text", chars), ("*"|"?" wildcard) and ("var", key, default) pieces, parsed once per text."""
+    pieces: list[tuple[str, str, str | None]] = []
+    plain = functools.partial(_plain_pieces, wildcards=wildcards)
+    position = 0
+    for found in VARIABLE.finditer(text) if variables else ():
+        pieces += plain(text[position : found.start()])
+        inner = found[1].strip()
+        if inner in SPECIAL_VARIABLES:
+            pieces.append(("text", inner, None))
+        else:
+            with_default = VARIABLE_DEFAULT.match(found[1])
+            name, default = (with_default[1], with_default[2]) if with_default else (inner, None)
+            pieces.append(("var", name.lower(), default))
+        position = found.end()
+    pieces += plain(text[position:])
+    return tuple(pieces)
+
+
+def _plain_pieces(text: str, wildcards: bool) -> list[tuple[str, str, str | None]]:
+    if not wildcards:
+        return [("text", text, None)] if text else []
+    return [(c, c, None) if c in "*?" else ("text", c, None) for c in text]
+
+
+@functools.lru_cache(maxsize=4096)
+def _resource_tokens(pattern: str) -> tuple[tuple[str, str, str | None], ...]:
+    parts = pattern.split(":", 5)
+    if len(parts) < 6:  # not an ARN (e.g. "*"): nothing after a fifth colon to replace
+        return _tokens(pattern, True, False)
+    head = ":".join(parts[:5]) + ":"
+    return _tokens(head, True, False) + _tokens(parts[5], True, True)
+
+
+def _resolved(pieces, variables: dict) -> list[tuple[str, str]]:
+    """Each variable replaced by its value, as literal text (a value's * or ? is no wildcard)."""
+    out = []
+    for kind, text, default in pieces:
+        if kind != "var":
+            out.append((kind, text))
+            continue
+        value = variables.get(text, default)
+        if value is None or not isinstance(value, str):
+            # absent, or a multivalued key: "you can't use multivalued context keys as policy variables"
+            if default is None:
+                raise _Unresolved(text)
+            value = default
+        out.append(("text", value))
+    return out
+
+
+def _regex(pieces, variables: dict, ignore_case: bool) -> re.Pattern:
+    regex = "".join(
+        ".*" if kind == "*" else "." if kind == "?" else re.escape(text)
+        for kind, text in _resolved(pieces, variables)
+    )
+    return _compiled(regex, ignore_case)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(regex: str, ignore_case: bool) -> re.Pattern:
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _substituted(value: str, variables: dict | None) -> str:
+    """A condition value with its variables replaced (String and ARN operators, and Bool)."""
+    if variables is None or "${" not in value:
+        return value
+    return "".join(text for _kind, text in _resolved(_tokens(value, False), variables))
+
+
+def _like_regex(value: str, variables: dict | None, ignore_case: bool = False) -> re.Pattern:
+    if variables is None or "${" not in value:
+        return _wildcard_regex(value, ignore_case)
+    return _regex(_tokens(value, True), variables, ignore_case)
+
+
+# ---- conditions ("IAM JSON policy elements: Condition operators", reference_policies_elements_condition_operators) --
+STRING_OPERATORS = frozenset(
+    ("StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike",
+     "StringNotLike")
+)  # fmt: skip
+NUMERIC_OPERATORS = {
+    "Equals": operator.eq, "NotEquals": operator.eq, "LessThan": operator.lt, "LessThanEquals": operator.le,
+    "GreaterThan": operator.gt, "GreaterThanEquals": operator.ge,
+}  # fmt: skip
+ARN_OPERATORS = frozenset(("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"))
+OPERATORS = (
+    STRING_OPERATORS
+    | ARN_OPERATORS
+    | {f"Numeric{name}" for name in NUMERIC_OPERATORS}
+    | {f"Date{name}" for name in NUMERIC_OPERATORS}
+    | {"Bool", "BinaryEquals", "IpAddress", "NotIpAddress"}
+)
+# "A policy variable ... in any condition that involves the string operators or the ARN operators"; the Condition
+# operators page adds Boolean ("You can use a policy variable with the Boolean condition operator").
+VARIABLE_OPERATORS = STRING_OPERATORS | ARN_OPERATORS | {"Bool"}
+SET_QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
+# W3C's profiles of ISO 8601 (YYYY, YYYY-MM, YYYY-MM-DD, then hh:mm, :ss and fractions with a zone designator)
+W3C_DATE = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+@dataclass(frozen=True)
+class _Operator:
+    qualifier: str  # "", "ForAnyValue:" or "ForAllValues:"
+    base: str  # e.g. "StringLike"
+    if_exists: bool
+    negated: bool  # true when an absent key satisfies it (StringNotEquals, NotIpAddress, ...)
+
+
+@functools.lru_cache(maxsize=512)
+def _operator(name: str) -> _Operator | None:
+    """The parsed operator, or None for one IAM does not know (IAM refuses such a policy when it is stored)."""
+    qualifier = next((prefix for prefix in SET_QUALIFIERS if name.startswith(prefix)), "")
+    base = name[len(qualifier) :]
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if base == "Null":
+        return None if if_exists or qualifier else _Operator("", "Null", False, False)
+    if base not in OPERATORS:
+        return None
+    negated = (
+        "Not" in base
+    )  # StringNotEquals, StringNotLike, NumericNotEquals, DateNotEquals, NotIpAddress, Arn...
+    return _Operator(qualifier, base, if_exists, negated)
+
+
+class _Undecided(Exception):
+    """A condition this evaluation cannot decide as AWS does: it never grants, and it never spares from a Deny."""
+
+
+def _conditions_hold(conditions: dict, keys: dict, variables: dict | None, effect: str) -> bool:
+    """Every operator and every key must hold (AND); a key's values are alternatives (OR).
+
+    A condition that cannot be decided as AWS documents it (an operator IAM does not know, a plain operator on a
+    key with several values in the request) makes an Allow not apply and a Deny apply: the sandbox may be stricter
+    than AWS, never more lenient."""
+    if not isinstance(conditions, dict):
+        return effect == "Deny"
+    try:
+        for name, entries in conditions.items():
+            parsed = _operator(name)
+            if parsed is None or not isinstance(entries, dict):
+                raise _Undecided(name)
+            for key, expected in entries.items():
+                expected = [expected] if not isinstance(expected, list) else expected
+                if not _condition_holds(
+                    parsed, keys.get(key.lower()), [_text(value) for value in expected], variables
+                ):
                     return False
-                continue
-            if actual is None:
-                if if_exists:
-                    continue
-                return False
-            if not _operator_holds(base, actual, expected):
-                return False
+    except _Undecided:
+        return effect == "Deny"
     return True
 
 
-def _operator_holds(operator: str, actual: str, expected: list[str]) -> bool:
-    if operator == "StringEquals" or operator == "ArnEquals":
-        return actual in expected
-    if operator == "StringNotEquals" or operator == "ArnNotEquals":
-        return actual not in expected
-    if operator == "StringEqualsIgnoreCase":
-        return actual.lower() in {value.lower() for value in expected}
-    if operator == "StringNotEqualsIgnoreCase":
-        return actual.lower() not in {value.lower() for value in expected}
-    if operator in ("StringLike", "ArnLike"):
-        return any(wildcard_match(value, actual) for value in expected)
-    if operator in ("StringNotLike", "ArnNotLike"):
-        return not any(wildcard_match(value, actual) for value in expected)
-    if operator == "Bool":
-        return actual.lower() in {value.lower() for value in expected}
-    return False  # an operator this evaluation does not know never matches
+def _text(value) -> str:
+    if isinstance(value, bool):  # JSON true/false
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        raise _Undecided(value)
+    return str(value)
+
+
+def _condition_holds(op: _Operator, actual, expected: list[str], variables: dict | None) -> bool:
+    if op.base == "Null":
+        # "true (the key doesn't exist — it is null) or false (the key exists and its value is not null)"
+        absent = actual is None or actual == []
+        return any(absent == (value.lower() == "true") for value in expected)
+    if variables is not None and op.base in VARIABLE_OPERATORS:
+        expected_values = [_Value(value, variables) for value in expected]
+    else:
+        expected_values = [_Value(value, None) for value in expected]
+    if op.qualifier:
+        values = [] if actual in (None, "") else [actual] if isinstance(actual, str) else list(actual)
+        if not values:
+            # "If the key values in the request resolve to an empty data set (for example, an empty string), a
+            # condition operator modified by ForAllValues returns true, and ... ForAnyValue returns false."
+            return op.if_exists or op.qualifier == "ForAllValues:"
+        results = (_single_holds(op, value, expected_values) for value in values)
+        return all(results) if op.qualifier == "ForAllValues:" else any(results)
+    if isinstance(actual, list):
+        if len(actual) > 1:  # a multivalued key needs a set operator; AWS does not document the plain case
+            raise _Undecided(actual)
+        actual = actual[0] if actual else None
+    if actual is None:
+        # "If the key ... is not present in the request context, the values do not match and the condition is
+        # false ... If the policy condition requires that the key is not matched ... the condition is true."
+        return op.if_exists or op.negated
+    return _single_holds(op, actual, expected_values)
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A condition value of the policy, and the request's keys its variables are replaced from (None: no Version
+    2012-10-17, or an operator that takes no variables)."""
+
+    text: str
+    variables: dict | None
+
+    def literal(self) -> str:
+        return _substituted(self.text, self.variables)
+
+
+def _single_holds(op: _Operator, actual, expected: list[_Value]) -> bool:
+    """One request value against the policy's values (any of them); a negated operator: against none of them."""
+    matched = any(_matches(op.base, actual, value) for value in expected)
+    return not matched if op.negated else matched
+
+
+def _matches(base: str, actual, value: _Value) -> bool:
+    try:
+        if base.startswith("String"):
+            if base.endswith("Like"):
+                return _like_regex(value.text, value.variables).fullmatch(str(actual)) is not None
+            if base.endswith("IgnoreCase"):
+                return str(actual).lower() == value.literal().lower()
+            return str(actual) == value.literal()
+        if base.startswith("Arn"):
+            return _arn_matches(value, str(actual))
+        if base.startswith("Numeric"):
+            comparison = NUMERIC_OPERATORS[base.removeprefix("Numeric").replace("Not", "")]
+            return comparison(Decimal(str(actual).strip()), Decimal(value.literal().strip()))
+        if base.startswith("Date"):
+            comparison = NUMERIC_OPERATORS[base.removeprefix("Date").replace("Not", "")]
+            return comparison(_timestamp(str(actual)), _timestamp(value.literal()))
+        if base == "Bool":
+            return str(actual).lower() == value.literal().lower()
+        if base == "BinaryEquals":
+            raw = actual if isinstance(actual, bytes) else str(actual).encode()
+            return raw == base64.b64decode(value.literal(), validate=True)
+        if base.endswith("IpAddress"):
+            return ipaddress.ip_address(str(actual).strip()) in _network(value.literal().strip())
+    except (InvalidOperation, ValueError, TypeError, binascii.Error):
+        return False  # a value that is no number, date, address, base64...: no match
+    raise _Undecided(base)  # pragma: no cover - every base of OPERATORS is handled above
+
+
+def _arn_matches(value: _Value, actual: str) -> bool:
+    """ "Each of the six colon-delimited components of the ARN is checked separately and each can include ...
+    wildcards" (ArnEquals and ArnLike behave identically)."""
+    pattern = value.literal() if value.variables is None or "${" not in value.text else None
+    expected_parts = (pattern or value.text).split(":", 5)
+    actual_parts = actual.split(":", 5)
+    if len(expected_parts) != 6 or len(actual_parts) != 6:
+        return False
+    if pattern is not None:
+        return all(wildcard_match(p, a) for p, a in zip(expected_parts, actual_parts, strict=True))
+    return all(
+        _like_regex(p, value.variables).fullmatch(a) is not None
+        for p, a in zip(expected_parts, actual_parts, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    # "If you specify an IP address without the associated routing prefix, IAM uses the default prefix value of /32"
+    return ipaddress.ip_network(text, strict=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _timestamp(text: str) -> float:
+    """Seconds since the epoch of a date in epoch (UNIX) time or in a W3C profile of ISO 8601 (UTC if no zone)."""
+    text = text.strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text) and not W3C_DATE.fullmatch(text):
+        return float(text)
+    found = W3C_DATE.fullmatch(text)
+    if not found:
+        raise ValueError(text)
+    year, month, day, hour, minute, second, fraction, zone = found.groups()
+    moment = datetime.datetime(
+        int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0),
+        tzinfo=datetime.UTC,
+    )  # fmt: skip
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        moment -= sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return moment.timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
 
 
 # ---- policy types combined -----------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ FIDELITY: tuple[Change, ...] = (
     Change("HTTP API quick create (CreateApi with Target)", _lazy("sandbox.aws.quickcreate", "install_quick_create")),
     Change("ListObjectVersions goes on after a deleted marker", _lazy(
         "sandbox.aws.s3_versions", "install_version_listing")),
+    Change("inline and trust policies of Version 2008-10-17 or none accepted", _lazy(
+        "sandbox.aws.iam_versions", "install_legacy_versions")),
 )  # fmt: skip
 SPEED: tuple[Change, ...] = (
     Change("one botocore loader per process", share_botocore_loaders),
