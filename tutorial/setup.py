@@ -94,10 +94,10 @@ def configure(notebook: str, ambiente: str | None = None, conta: str | None = No
             "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
         )
     mode = account_mode(conta)
-    if account_mode(None) != mode:  # the cell chose another mode than the environment's (an edited default)
-        os.environ["CONTA_AWS"] = (
-            mode  # the notebooks the catch-up runs, each in a kernel of its own, read it
-        )
+    if account_mode(None) != mode:
+        # The cell chose another mode than the environment's (an edited default): the notebooks the catch-up runs,
+        # each in a kernel of its own, read the environment.
+        os.environ["CONTA_AWS"] = mode
     contract.activate(None)
     if world == "sandbox":
         prepare(notebook, mode)
@@ -149,7 +149,8 @@ def shared_prefix(arn: str, account: str, region: str) -> str:
     """The prefix of a student's names in a shared account, from their identity's ARN; refused unless every
     name it makes is valid (pt-BR: what the teacher has to change)."""
     # Only an IAM user has a user name: `${aws:username}` is absent for roles, federated users and the root user
-    # (IAM User Guide, "Policy variables": "Request information that you can use for policy variables").
+    # (IAM User Guide, "IAM policy elements: Variables and tags", reference_policies_variables.html, "Request
+    # information that you can use for policy variables").
     resource = arn.split(":", 5)[-1]
     if not resource.startswith("user/"):
         raise ConfigurationError(
