@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
@@ -27,6 +29,22 @@ from sandbox.athena.types import arrow_type, parse_hive_type
 
 # Decoded Parquet kept between queries (the tutorial's whole enriched layer is a few MB).
 CACHE_BYTES = 256 * 1024 * 1024
+# Who Athena calls Glue and S3 for: (service, operation, params, purpose, output_url) -> why they may not, or None.
+Rights = Callable[[str, str, dict, str, str], "str | None"]
+
+
+class Denied(QueryFailed):
+    """A Glue or S3 call Athena makes with the caller's rights that their policies do not allow."""
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Whose rights the calls of the current thread use, and what for: "query" (the statement's own Glue and S3
+    calls) or "results" (the result location), which Athena words differently when denied."""
+
+    rights: Rights
+    purpose: str
+    output_url: str
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -70,6 +88,38 @@ class Catalog:
         self._connections: tuple | None = None
         self._files: OrderedDict[tuple[str, str], pa.Table] = OrderedDict()  # (uri, ETag) -> table, LRU
         self._cached_bytes = 0
+        # Each query runs in a thread of its own: the caller whose rights its Glue and S3 calls use.
+        self._acting = threading.local()
+
+    # -- the caller's rights ---------------------------------------------------------------------------
+    # Athena calls Glue and S3 with the caller's own permissions (forward access sessions), so each call the
+    # engine makes is authorized for the caller first, as the same request sent directly would be. The clients
+    # themselves use the sandbox's credentials: a denied call never reaches moto.
+    @contextmanager
+    def acting_for(
+        self, rights: Rights | None, purpose: str = "query", output_url: str = ""
+    ) -> Iterator[None]:
+        """Within the block, this thread's Glue and S3 calls are checked against `rights` (None: no caller, the
+        sandbox's own credentials, which may do anything)."""
+        previous = getattr(self._acting, "current", None)
+        self._acting.current = Acting(rights, purpose, output_url) if rights is not None else None
+        try:
+            yield
+        finally:
+            self._acting.current = previous
+
+    def check(self, service: str, operation: str, params: dict) -> None:
+        """Raise Denied when the acting caller may not make this call."""
+        acting: Acting | None = getattr(self._acting, "current", None)
+        if acting is None:
+            return
+        reason = acting.rights(service, operation, params, acting.purpose, acting.output_url)
+        if reason is not None:
+            raise Denied(reason, 401 if acting.purpose == "results" else 1000)
+
+    def _before_call(self, params: dict, model, **_kwargs) -> None:
+        # botocore's before-parameter-build event: the API parameters, before the request is made.
+        self.check(model.service_model.service_name, model.name, params)
 
     # Clients are made at the first query, not with the sandbox (0.5 s of every start and reset); a botocore
     # Session may not make clients from two threads at once, hence the lock.
@@ -82,9 +132,13 @@ class Catalog:
                     region_name=self._region,
                 )
                 parsed = urlparse(self._endpoint_url)
+                glue = session.client("glue", endpoint_url=self._endpoint_url)
+                s3 = session.client("s3", endpoint_url=self._endpoint_url)
+                for client in (glue, s3):
+                    client.meta.events.register("before-parameter-build", self._before_call)
                 self._connections = (
-                    session.client("glue", endpoint_url=self._endpoint_url),
-                    session.client("s3", endpoint_url=self._endpoint_url),
+                    glue,
+                    s3,
                     session.client("athena", endpoint_url=self._endpoint_url),
                     pafs.S3FileSystem(
                         access_key=config.ACCESS_KEY_ID,
@@ -225,6 +279,9 @@ class Catalog:
         return result
 
     def _read_file(self, uri: str, etag: str, schema: pa.Schema) -> pa.Table:
+        bucket, key = split_s3_uri(uri)
+        # Read with the caller's rights even when the sandbox has the file cached: Athena reads it again.
+        self.check("s3", "GetObject", {"Bucket": bucket, "Key": key})
         raw = self._parquet(uri, etag)
         by_name = {name.lower(): i for i, name in enumerate(raw.column_names)}
         arrays = []

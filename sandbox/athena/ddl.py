@@ -202,7 +202,16 @@ def register_ctas_table(
 
 def drop_table(catalog: Catalog, stmt: exp.Drop, database: str | None) -> Result:
     db, name = table_names(stmt.this if stmt.this else stmt.args["tables"][0], database)
-    if catalog.database_exists(db) and catalog.get_table(db, name) is not None:
+    table = catalog.get_table(db, name) if catalog.database_exists(db) else None
+    if table is not None:
+        if table.get("PartitionKeys"):
+            # A partitioned table's partitions go first, one by one, as AWS's Glue client for Hive drops them
+            # (glue:GetPartitions, then glue:GetPartition and glue:DeletePartition each: the DROP TABLE example
+            # of "Configure access to databases and tables in the AWS Glue Data Catalog").
+            for partition in catalog.glue_partitions(db, table):
+                values = list(partition.values.values())
+                catalog.glue.get_partition(DatabaseName=db, TableName=name, PartitionValues=values)
+                catalog.glue.delete_partition(DatabaseName=db, TableName=name, PartitionValues=values)
         catalog.glue.delete_table(DatabaseName=db, Name=name)
     elif not stmt.args.get("exists"):
         _table_or_fail(catalog, db, name)

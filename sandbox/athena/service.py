@@ -16,13 +16,12 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
 from sandbox import config
-from sandbox.athena.catalog import Catalog, split_s3_uri
+from sandbox.athena.catalog import Catalog, Rights, split_s3_uri
 from sandbox.athena.engine import Cancelled, Outcome, Runner
 from sandbox.athena.errors import AthenaError, QueryFailed
 from sandbox.athena.types import to_csv
@@ -43,7 +42,6 @@ ENFORCED_CTAS_LOCATION = (
 _CTAS_WITH_LOCATION = re.compile(r"(?is)^\s*CREATE\s+TABLE\b.*\bexternal_location\s*=.*\bAS\b")
 _TXT_RESULTS = ("CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC")
 _TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
-Authorize = Callable[[str, "str | None", str], "str | None"]
 
 
 @dataclass
@@ -59,7 +57,8 @@ class Execution:
     started: float | None = None
     completed: float | None = None
     failure: QueryFailed | None = None
-    denied: str | None = None  # why the caller may not run it (the permissions Athena uses on their behalf)
+    # The caller's rights, with which Athena calls Glue and S3 for the query (None: the sandbox's own).
+    rights: Rights | None = None
     outcome: Outcome | None = None
     runner: Runner | None = None
     manifest_location: str | None = None  # s3://.../{id}-manifest.csv, for CTAS / INSERT / UNLOAD
@@ -151,11 +150,14 @@ class AthenaService:
         for execution in running:
             execution.runner.interrupt()
 
-    def handle(self, action: str, params: dict, authorize: Authorize | None = None) -> dict:
-        """Serve one API action; `authorize(query, database, result_url)` says why the caller may not run a
-        query (None: they may), which then ends FAILED as on AWS."""
+    def handle(self, action: str, params: dict, rights: Rights | None = None) -> dict:
+        """Serve one API action for a caller: `rights(service, operation, params, purpose, output_url)` says why
+        they may not make a Glue or S3 call Athena makes on their behalf (None: they may). A query whose call is
+        denied ends FAILED; GetQueryResults without s3:GetObject on the result file is refused, as on AWS."""
         if action == "StartQueryExecution":
-            return self._start(params or {}, authorize)
+            return self._start(params or {}, rights)
+        if action == "GetQueryResults":
+            return self._results(params or {}, rights)
         method = {
             "StartQueryExecution": self._start,
             "GetQueryExecution": self._get,
@@ -169,7 +171,7 @@ class AthenaService:
         return method(params or {})
 
     # -- StartQueryExecution ---------------------------------------------------------------------------
-    def _start(self, params: dict, authorize: Authorize | None = None) -> dict:
+    def _start(self, params: dict, rights: Rights | None = None) -> dict:
         query = _required(params, "QueryString")
         if len(query) > 262144:
             raise AthenaError("InvalidRequestException", "Query string is too long (max 262144 characters).")
@@ -208,13 +210,10 @@ class AthenaService:
                 token=token,
                 submitted=time.time(),
                 parameters=params.get("ExecutionParameters") or None,
+                rights=rights,
             )
             suffix = "csv" if execution.statement_type == "DML" else "txt"
             execution.output_location = f"{location.rstrip('/')}/{execution_id}.{suffix}"
-            if authorize is not None:
-                execution.denied = authorize(
-                    query, execution.context.get("Database"), execution.output_location
-                )
             execution.runner = Runner(self.catalog, execution_id, location)
             self._executions[execution_id] = execution
             if token:
@@ -241,16 +240,21 @@ class AthenaService:
             if execution.state != "QUEUED":
                 return
             execution.state, execution.started = "RUNNING", time.time()
+        acting = self.catalog.acting_for
+        output = execution.output_location
         try:
-            if execution.denied:
-                raise QueryFailed(execution.denied, 1000, category=2)
-            self._check_output_bucket(execution.output_location)
-            outcome = execution.runner.run(
-                bind_parameters(execution.query, execution.parameters or []),
-                execution.context.get("Database"),
-                execution.context.get("Catalog"),
-            )
-            self._write_result(execution, outcome)
+            # In Athena's order: the result location is checked, the statement runs (its Glue and S3 calls),
+            # then the result is written; each with the caller's rights.
+            with acting(execution.rights, "results", output):
+                self._check_output_bucket(output)
+            with acting(execution.rights, "query", output):
+                outcome = execution.runner.run(
+                    bind_parameters(execution.query, execution.parameters or []),
+                    execution.context.get("Database"),
+                    execution.context.get("Catalog"),
+                )
+            with acting(execution.rights, "results", output):
+                self._write_result(execution, outcome)
             final, failure = "SUCCEEDED", None
         except Cancelled:
             final, failure, outcome = "CANCELLED", None, None
@@ -271,7 +275,9 @@ class AthenaService:
     def _check_output_bucket(self, output: str) -> None:
         bucket, _key = split_s3_uri(output)
         try:
-            self.catalog.s3.head_bucket(Bucket=bucket)
+            # Athena asks for the bucket's Region (s3:GetBucketLocation, in every policy AWS documents for the
+            # query result location).
+            self.catalog.s3.get_bucket_location(Bucket=bucket)
         except ClientError as error:
             raise QueryFailed(f"Unable to verify/create output bucket {bucket}", 1000, category=2) from error
 
@@ -415,7 +421,7 @@ class AthenaService:
             "CaseSensitive": column.type in ("varchar", "string"),
         }
 
-    def _results(self, params: dict) -> dict:
+    def _results(self, params: dict, rights: Rights | None = None) -> dict:
         with self._lock:
             execution = self._find(params)
             state, failure, outcome = execution.state, execution.failure, execution.outcome
@@ -436,6 +442,15 @@ class AthenaService:
                 f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy constraint: "
                 "Member must have value less than or equal to 1000",
             )
+        if rights is not None:
+            # GetQueryResults reads the result file with the caller's rights (its API reference: the caller
+            # "must have permissions to the Amazon S3 GetObject action for the Athena query results location").
+            bucket, key = split_s3_uri(execution.output_location)
+            denied = rights(
+                "s3", "GetObject", {"Bucket": bucket, "Key": key}, "fetch", execution.output_location
+            )
+            if denied is not None:
+                raise AthenaError("InvalidRequestException", denied)
         rows = outcome.rows
         if outcome.is_select:  # the header is the first row of the first page, as on Athena
             rows = [[c.name for c in outcome.columns], *rows]

@@ -28,8 +28,8 @@ from werkzeug.wrappers import Request, Response
 from sandbox import config
 from sandbox.aws.authorization import (
     Caller,
+    athena_call_checks,
     athena_denial,
-    athena_query_checks,
     denied_response,
     find_caller,
     request_checks,
@@ -507,15 +507,22 @@ class AwsSandbox:
 
         region = _scope(operation.request.environ)[0] or config.REGION
 
-        def authorize(query: str, database: str | None, result_url: str) -> str | None:
-            for check in athena_query_checks(query, database, result_url, region, config.ACCOUNT_ID):
+        def rights(service: str, name: str, params: dict, purpose: str, output_url: str) -> str | None:
+            """Why the caller may not make a Glue or S3 call Athena makes for them (None: they may)."""
+            for check in athena_call_checks(service, name, params, region, config.ACCOUNT_ID):
                 outcome = evaluate(list(caller.policies), check)
                 if outcome != "allow":
-                    return athena_denial(caller.arn, check, outcome, result_url)
+                    log.info(
+                        "o Athena não pôde, com os direitos de %s: %s em %s",
+                        caller.arn,
+                        check.action,
+                        check.resource,
+                    )
+                    return athena_denial(caller.arn, check, outcome, purpose, output_url)
             return None
 
         try:
-            result = self.athena.handle(operation.name, operation.params, authorize if caller else None)
+            result = self.athena.handle(operation.name, operation.params, rights if caller else None)
         except AthenaError as exc:
             return _answer(serialize_error(operation, exc.code, exc.message, exc.status))
         return _answer(serialize(operation, result))

@@ -15,12 +15,14 @@ AccessDenied has neither the resource nor the JSON services' error shapes; and t
 itself (Lambda Invoke, Athena queries) never reach it.
 
 Not enforced: signatures (the secret key is not checked), permissions boundaries, SCPs, resource policies,
-session policies, policy variables, ForAnyValue/ForAllValues conditions; the permissions Athena uses on the
-caller's behalf (Glue and S3) are enforced only as listed in `athena_query_checks`.
+session policies, policy variables, ForAnyValue/ForAllValues conditions. The Glue and S3 calls Athena makes on
+the caller's behalf are authorized for the caller too (`athena_call_checks`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -291,56 +293,83 @@ def parameter_arn(name: str, region: str, account: str) -> str:
 
 
 # ---- Athena's calls on the caller's behalf -------------------------------------------------------------------
-DDL = re.compile(
-    r"^\s*(?P<verb>CREATE|DROP)\s+(?:EXTERNAL\s+)?(?P<kind>DATABASE|SCHEMA|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
-    r"`?(?P<name>[\w.]+)`?",
-    re.IGNORECASE,
+# Athena reads the catalog and the table's data, and writes its results, with the caller's own permissions:
+# "When actors interact with Athena, their permissions pass through Athena to determine what Athena can access"
+# (Athena User Guide, "Control access to Amazon S3 from Athena"; for Glue, "Configure access to databases and
+# tables in the AWS Glue Data Catalog"). These are forward access sessions (IAM User Guide, "Forward access
+# sessions"): each call is authorized as the caller's own request would be, with aws:CalledVia and
+# aws:ViaAWSService set, and without the caller's aws:SourceIp ("requests to Amazon S3 come from a private IPv4
+# address for Athena", same S3 page). The sandbox's engine makes the Glue and S3 calls Athena's makes, in the same
+# order (GetDatabase, GetTable, GetPartitions, then ListObjectsV2 and GetObject of each file it reads; PutObject
+# of what it writes), and each one is mapped here to the checks of the same request sent directly.
+ATHENA_PRINCIPAL = "athena.amazonaws.com"
+FORWARD_ACCESS = {
+    "aws:CalledVia": [ATHENA_PRINCIPAL],
+    "aws:CalledViaFirst": ATHENA_PRINCIPAL,
+    "aws:CalledViaLast": ATHENA_PRINCIPAL,
+    "aws:ViaAWSService": "true",
+}
+# The S3 operations the engine calls, as the REST request each one is (method, query parameters).
+ATHENA_S3_REQUESTS = {
+    "GetBucketLocation": ("GET", {"location": ""}),
+    "ListObjectsV2": ("GET", {"list-type": "2"}),
+    "GetObject": ("GET", {}),
+    "PutObject": ("PUT", {}),
+}
+S3_LIST_PARAMS = {"Prefix": "prefix", "Delimiter": "delimiter", "MaxKeys": "max-keys"}
+# GetQueryResults without s3:GetObject on the result file (seen from AWS in awslabs/amazon-s3-find-and-forget#290).
+RESULTS_UNREADABLE = (
+    "You do not seem to have access to the S3 location of your query results. Please confirm your account has "
+    "access to the S3 location where your query results are saved and try again. If specifying an expected bucket "
+    "owner, confirm the bucket is owned by the expected account. If you are using KMS to encrypt query results, "
+    "please ensure you have permission to access your KMS key. If you continue to see this issue, please contact "
+    "customer support."
 )
-FROM_TABLES = re.compile(
-    r"\b(?:FROM|JOIN)\s+(?!UNNEST\b|LATERAL\b)`?(?P<name>[A-Za-z_][\w.]*)`?", re.IGNORECASE
-)
 
 
-def athena_query_checks(sql: str, database: str | None, result_url: str, region: str, account: str):
-    """What Athena checks with the caller's rights when it runs `sql`: the Glue calls it makes and the write of
-    the result file. Reading the table's data in S3 is not checked (the sandbox's engine reads it itself)."""
-    checks: list[Check] = []
-    match = DDL.match(sql)
-    database = database or "default"
-    if match:
-        verb, kind, name = match["verb"].upper(), match["kind"].upper(), match["name"]
-        if kind in ("DATABASE", "SCHEMA"):
-            operation = "CreateDatabase" if verb == "CREATE" else "DeleteDatabase"
-            params = {"DatabaseInput": {"Name": name}} if verb == "CREATE" else {"Name": name}
-            checks += _glue_checks(operation, params, region, account)
-        else:
-            db, _, table = name.rpartition(".")
-            params = {"DatabaseName": db or database, "Name": table, "TableInput": {"Name": table}}
-            if verb == "CREATE":
-                checks += _glue_checks("CreateTable", params, region, account)
-            else:
-                checks += _glue_checks("GetTable", params, region, account)
-                checks += _glue_checks("DeleteTable", params, region, account)
-    else:
-        for found in dict.fromkeys(m["name"] for m in FROM_TABLES.finditer(sql)):
-            db, _, table = found.rpartition(".")
-            checks += _glue_checks(
-                "GetTable", {"DatabaseName": db or database, "Name": table}, region, account
-            )
-    if result_url.startswith("s3://"):
-        checks.append(Check("s3:PutObject", "arn:aws:s3:::" + result_url[5:]))
-    return checks
+def athena_call_checks(service: str, operation: str, params: dict, region: str, account: str) -> list[Check]:
+    """The checks of one Glue or S3 call Athena makes for a caller: those of the same request made directly
+    (`glue_resources`, `s3_checks`), with the forward access session's context keys."""
+    if service == "glue":
+        checks = _glue_checks(operation, params, region, account)
+    elif service == "s3" and operation in ATHENA_S3_REQUESTS:
+        method, query = ATHENA_S3_REQUESTS[operation]
+        query = dict(query)
+        query.update({S3_LIST_PARAMS[k]: str(v) for k, v in params.items() if k in S3_LIST_PARAMS})
+        checks = s3_checks(method, str(params.get("Bucket", "")), str(params.get("Key", "")), query, {})
+    else:  # a call this mapping does not know is refused rather than allowed unchecked
+        checks = [Check(f"{service}:{operation}", "*")]
+    return [Check(c.action, c.resource, {**c.context, **FORWARD_ACCESS}) for c in checks]
 
 
-def athena_denial(principal: str, check: Check, outcome: str, result_url: str) -> str:
-    """The StateChangeReason of a query Athena could not run with the caller's rights."""
-    if check.action.startswith("s3:"):
+def athena_denial(principal: str, check: Check, outcome: str, purpose: str, output_url: str) -> str:
+    """How Athena words a call it could not make with the caller's rights: a query's StateChangeReason, or for
+    `purpose` "fetch" the message of GetQueryResults' InvalidRequestException.
+
+    The texts are AWS's own, as seen in answers quoted in public threads: Glue's AccessDenied after "Insufficient
+    permissions to execute the query." (getredash/website#54 and others); S3's, as Athena engine version 3 reports
+    it ("PERMISSION_DENIED: User: ... is not authorized to perform: s3:ListBucket on resource: ..." with the SDK's
+    "(Service: S3, Status Code: 403, Request ID: ..., Extended Request ID: ...)"); and the result location's."""
+    if check.action.startswith("glue:"):
+        return "Insufficient permissions to execute the query. " + denial_message(principal, check, outcome)
+    if purpose == "fetch":
+        return RESULTS_UNREADABLE
+    if purpose == "results" and check.action == "s3:GetBucketLocation":
+        return f"Unable to verify/create output bucket {check.resource.removeprefix('arn:aws:s3:::')}"
+    if purpose == "results":
         return (
-            f"Access denied when writing output to url: {result_url} . Please ensure you are allowed to access "
+            f"Access denied when writing output to url: {output_url} . Please ensure you are allowed to access "
             "the S3 bucket. If you are encrypting query results with KMS key, please ensure you are allowed to "
             "access your KMS key"
         )
-    return "Insufficient permissions to execute the query. " + denial_message(principal, check, outcome)
+    # S3's request ids, drawn from the query and the resource so that a run repeats itself (sandbox seed).
+    digest = hashlib.sha256(f"{output_url} {check.action} {check.resource}".encode()).digest()
+    request_id = digest[:8].hex().upper()
+    extended = base64.b64encode(digest[8:32] * 2).decode()
+    return (
+        f"PERMISSION_DENIED: {denial_message(principal, check, outcome, quoted=True)} (Service: S3, Status Code: "
+        f"403, Request ID: {request_id}, Extended Request ID: {extended})"
+    )
 
 
 # ---- answers -------------------------------------------------------------------------------------------------

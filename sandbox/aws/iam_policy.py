@@ -11,14 +11,33 @@ DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys c
 GetBucketLocation). Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
 
 The evaluation (`evaluate`, `authorize`) follows the IAM User Guide; tests/sandbox/test_iam_evaluation.py probes
-it page by page. Covered: Action/NotAction, Resource/NotResource with * and ? wildcards, explicit Deny; every
-condition operator (String*, Numeric*, Date* in ISO 8601 or epoch time, Bool, BinaryEquals, IpAddress /
-NotIpAddress for IPv4 and IPv6, Arn* per ARN component, Null), ...IfExists, the ForAnyValue:/ForAllValues: set
-qualifiers over multivalued keys (lists); policy variables (`${aws:username}`, any key of the request, `${*}`
-`${?}` `${$}`, defaults) in policies of Version 2012-10-17 (earlier Versions read them as text).
-Where AWS's documentation leaves the outcome open (an operator IAM does not know, which IAM refuses to store; a
-plain operator on a key with several values), the condition never grants and never spares from a Deny: the
-sandbox may be stricter than AWS, never more lenient.
+it page by page (202 probes, each with its page). Covered:
+- Action/NotAction, Resource/NotResource with * and ? wildcards; explicit Deny over any Allow.
+- Every condition operator: String*, Numeric*, Date* (W3C ISO 8601 or epoch seconds), Bool, BinaryEquals,
+  IpAddress/NotIpAddress (IPv4 and IPv6), Arn* per ARN component, Null; ...IfExists; several values OR, several
+  keys and operators AND; a negated operator on an absent key is true; the ForAnyValue:/ForAllValues: qualifiers
+  over multivalued keys (a list in `Check.context`).
+- Policy variables in Version 2012-10-17 policies: `${aws:username}`, `${aws:userid}`, `${aws:PrincipalArn}`, any
+  key of the request, `${*}` `${?}` `${$}`, defaults; only after a Resource's fifth colon; a variable without a
+  value makes its statement invalid. Earlier Versions (2008-10-17, none) read them as text.
+- Principal/NotPrincipal in resource-based policies, and `authorize`: the same-account logic of "Policy evaluation
+  logic" across identity, resource-based, permissions boundary and session policies, the root user, and service
+  principals.
+Not covered: cross-account access, SCPs and RCPs, federated-user sessions (the sandbox has none of them).
+
+Where the documentation leaves the outcome open, the sandbox takes the stricter side (it may deny what AWS
+allows, never allow what AWS denies): an unknown operator (IAM refuses to store one) or a plain operator on a key
+with several request values never grants and never spares from a Deny; Principal "*" grants as a role's ARN does
+(boundaries and session policies still limit it); a NotPrincipal Deny spares the caller only when its own ARN, its
+role's and its account's are all listed.
+
+Why hand-written: the libraries that evaluate IAM policies were judged by the same probes, the 142 on conditions,
+variables and Versions. principalmapper 1.1.5 (local_policy_simulation; last release 2022-01; does not import on
+Python 3.10+ without a shim for `collections.Mapping`) matches 111: it misses default values, `${*}`, the Version
+rule, negated operators on absent keys, BinaryEquals, date-only values, ARN components, NullIfExists. moto's own
+evaluator (moto/iam/access_control.py) matches 65: StringEquals is its only condition operator, and an Allow whose
+condition fails denies explicitly. policyuniverse, parliament, iam-ape and iamspy (0.0.1, 2022) analyse or lint
+policies; none evaluates a request.
 """
 
 from __future__ import annotations
@@ -143,24 +162,36 @@ def evaluate(
         for statement in [statements] if isinstance(statements, dict) else statements:
             if not _names(statement, principal, reach):
                 continue
+            effect = _effect(statement)
             try:
-                if not _applies(statement, check, keys, variables):
+                if not _applies(statement, check, keys, variables, effect):
                     continue
             except _Unresolved:
                 continue
-            if statement.get("Effect") == "Deny":
+            if effect == "Deny":
                 return "explicit"
-            allowed = allowed or statement.get("Effect") == "Allow"
+            allowed = allowed or effect == "Allow"
     return "allow" if allowed else "implicit"
 
 
-def _applies(statement: dict, check: Check, keys: dict, variables: dict | None) -> bool:
+def _effect(statement: dict) -> str:
+    """ "Allow", "Deny" or "" (grants nothing). moto stores an Effect in any case (its validator compares them
+    lower-cased); AWS documents only "Allow" and "Deny": a "deny" still denies, an "allow" grants nothing."""
+    effect = statement.get("Effect")
+    if effect == "Allow":
+        return "Allow"
+    return "Deny" if isinstance(effect, str) and effect.lower() == "deny" else ""
+
+
+def _applies(statement: dict, check: Check, keys: dict, variables: dict | None, effect: str) -> bool:
     """Whether the statement's Action, Resource and Condition cover the check. `keys`: the request's condition keys;
     `variables`: the same when the policy's Version replaces variables, else None."""
     if "Action" in statement:
         action_ok = _any_match(statement["Action"], check.action, ignore_case=True)
-    else:
-        action_ok = not _any_match(statement.get("NotAction", []), check.action, ignore_case=True)
+    elif "NotAction" in statement:
+        action_ok = not _any_match(statement["NotAction"], check.action, ignore_case=True)
+    else:  # IAM refuses to store such a statement ("Policy statement must contain actions."): never lenient
+        action_ok = effect == "Deny"
     if not action_ok:
         return False
     if "Resource" in statement:
@@ -168,7 +199,7 @@ def _applies(statement: dict, check: Check, keys: dict, variables: dict | None) 
     else:
         resource_ok = not _any_resource(statement.get("NotResource", []), check.resource, variables)
     conditions = statement.get("Condition") or {}
-    return resource_ok and _conditions_hold(conditions, keys, variables, statement.get("Effect", ""))
+    return resource_ok and _conditions_hold(conditions, keys, variables, effect)
 
 
 def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
@@ -177,17 +208,43 @@ def _names(statement: dict, principal: Principal | None, reach: str) -> bool:
         return True
     if principal is None:
         return False
+    service = principal.kind == "service"
     if "Principal" in statement:
-        return _principal_listed(statement["Principal"], principal.names(reach))
-    return not _principal_listed(statement["NotPrincipal"], principal.names("all"))
+        return _principal_listed(
+            statement["Principal"], principal.names(reach), service, everyone=reach != "self"
+        )
+    element = statement["NotPrincipal"]
+    listed = [_principal_listed(element, names, service, everyone=True) for names in principal.identities()]
+    if statement.get("Effect") == "Deny":
+        # "AWS might validate the account first, then the role, and then the assumed-role user" (NotPrincipal):
+        # the caller escapes the Deny only when its own ARN, its role's and its account's are all listed.
+        return not all(listed)
+    # NotPrincipal with Allow "allows all principals except the one named": as Principal "*" grants
+    return reach != "self" and not any(listed)
 
 
-def _principal_listed(element, names: frozenset[str]) -> bool:
+def _principal_listed(element, names: frozenset[str], service: bool, everyone: bool) -> bool:
+    """Principal element forms ("AWS JSON policy elements: Principal"): "*", {"AWS": "*" | ARN | account id |
+    [...]}, {"Service": name | [...]}; other kinds (Federated, CanonicalUser) never name an IAM caller.
+
+    `everyone`: whether "*" counts. It never names the caller by its own ARN: it grants as naming a role does (no
+    identity policy needed; boundaries and session policies still limit it), the stricter reading of a case the
+    evaluation-logic page does not list."""
     if element == "*":
-        return True
-    values = (element or {}).get("AWS", []) if isinstance(element, dict) else []
-    values = [values] if isinstance(values, str) else values
-    return any(value == "*" or value in names for value in values)
+        return everyone
+    if not isinstance(element, dict):
+        return False
+    for kind, values in element.items():
+        values = [values] if isinstance(values, str) else values if isinstance(values, list) else []
+        if (
+            kind == "AWS"
+            and not service
+            and any((value == "*" and everyone) or value in names for value in values)
+        ):
+            return True
+        if kind == "Service" and service and any(value in names for value in values):
+            return True
+    return False
 
 
 def _any_match(patterns, value: str, ignore_case: bool = False) -> bool:
@@ -199,9 +256,12 @@ def _any_resource(patterns, value: str, variables: dict | None) -> bool:
     """Resource / NotResource: variables are replaced only in the part after the fifth colon ("Variables and tags":
     "You can't use a variable to replace parts of the ARN before the fifth colon")."""
     patterns = [patterns] if isinstance(patterns, str) else patterns
-    if variables is None:
-        return any(wildcard_match(pattern, value) for pattern in patterns)
-    return any(_regex(_resource_tokens(pattern), variables, False).fullmatch(value) for pattern in patterns)
+    return any(
+        wildcard_match(pattern, value)
+        if variables is None or "${" not in pattern
+        else _regex(_resource_tokens(pattern), variables, False).fullmatch(value)
+        for pattern in patterns
+    )
 
 
 def wildcard_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -221,7 +281,8 @@ VARIABLES_VERSION = "2012-10-17"  # earlier Versions (2008-10-17, or none) read 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # ${aws:username, 'default'}: the default in single quotes, after a comma (and a space, in the doc's examples)
 VARIABLE_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
-SPECIAL_VARIABLES = frozenset("*?$")  # ${*} ${?} ${$}: the character itself, never a wildcard
+SPECIAL_VARIABLES = frozenset("*?$")
+WILDCARD = re.compile(r"([*?])")  # ${*} ${?} ${$}: the character itself, never a wildcard
 
 
 class _Unresolved(Exception):
@@ -266,7 +327,9 @@ def _tokens(text: str, wildcards: bool, variables: bool = True) -> tuple[tuple[s
 def _plain_pieces(text: str, wildcards: bool) -> list[tuple[str, str, str | None]]:
     if not wildcards:
         return [("text", text, None)] if text else []
-    return [(c, c, None) if c in "*?" else ("text", c, None) for c in text]
+    return [
+        (part, part, None) if part in "*?" else ("text", part, None) for part in WILDCARD.split(text) if part
+    ]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -530,9 +593,11 @@ def _timestamp(text: str) -> float:
 class Principal:
     """Who makes a request, as policies name it (Principal elements, aws:username, aws:PrincipalArn...)."""
 
-    arn: str  # arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION or ...:root
+    # arn:aws:iam::ACCOUNT:user/NAME, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, ...:root, or for a service
+    # acting on a resource policy's grant its service principal (lambda.amazonaws.com, apigateway.amazonaws.com)
+    arn: str
     account: str
-    kind: str  # "user", "assumed-role" or "root"
+    kind: str  # "user", "assumed-role", "root" or "service"
     role_arn: str | None = None  # a session's role (a resource policy naming the role matches its sessions)
     username: str | None = None  # aws:username: users only
     userid: str | None = None  # aws:userid: AIDA... for a user, AROA...:SESSION for a role session
@@ -541,11 +606,24 @@ class Principal:
         """How a Principal element may name this caller: "self" (its own ARN or unique id), "role" (also a
         session's role) or "all" (also its account, which in an Allow only delegates to the account's policies)."""
         names = {self.arn, self.userid or self.arn}
+        if self.kind == "service":
+            return frozenset(names)
+        if self.kind == "root":
+            names.add(self.account)
         if reach in ("role", "all") and self.role_arn:
             names.add(self.role_arn)
         if reach == "all":
             names |= {self.account, f"arn:aws:iam::{self.account}:root"}
         return frozenset(names)
+
+    def identities(self) -> list[frozenset[str]]:
+        """The identities AWS may check against a NotPrincipal, each with its aliases: the caller itself, a
+        session's role, the account."""
+        if self.kind in ("service", "root"):
+            return [self.names("self")]
+        account = frozenset((self.account, f"arn:aws:iam::{self.account}:root"))
+        role = [frozenset((self.role_arn,))] if self.role_arn else []
+        return [self.names("self"), *role, account]
 
 
 @dataclass(frozen=True)
@@ -572,23 +650,26 @@ def authorize(
 ) -> Decision:
     """AWS's policy evaluation logic within one account ("Policy evaluation logic", IAM User Guide):
 
-    an explicit Deny in any policy wins; then a resource-based policy that allows the principal's own ARN (the
-    user, or the role session) allows, whatever the boundary and the session policies say; otherwise the identity
-    policies, or a resource policy naming the session's role, must allow, and so must the permissions boundary and
-    the session policies when there are any. `session` None means no session policy was passed (not "deny all").
+    an explicit Deny in any policy wins; the account's root user is then allowed ("which has full access"); a
+    resource-based policy that allows the principal's own ARN (the user, the role session, or a service principal)
+    allows, whatever the boundary and the session policies say; otherwise the identity policies, or a resource
+    policy naming the session's role (or everyone, "*"), must allow, and so must the permissions boundary and the
+    session policies when there are any. A resource policy naming the account only delegates to the identity
+    policies. `session` None means no session policy was passed (not "deny all").
     """
     kinds = [("identity-based", identity), ("resource-based", list(resource))]
     kinds += [("permissions boundary", [boundary] if boundary else []), ("session", session or [])]
     for kind, policies in kinds:
         if evaluate(policies, check, principal) == "explicit":
             return Decision("explicit", kind)
+    if principal.kind == "root":
+        return Decision("allow", "identity-based")
     if resource and evaluate(list(resource), check, principal, reach="self") == "allow":
         return Decision("allow", "resource-based")
-    # A resource policy naming the session's role grants like an identity policy (boundary and session policies
-    # still limit it); one naming the account only delegates: the identity policies must allow.
     by_role = bool(resource) and evaluate(list(resource), check, principal, reach="role") == "allow"
-    if not by_role and evaluate(identity, check, principal) != "allow":
-        return Decision("implicit", "identity-based")
+    if not by_role and (principal.kind == "service" or evaluate(identity, check, principal) != "allow"):
+        # a service has no identity policies: only a resource policy grants it anything
+        return Decision("implicit", "resource-based" if principal.kind == "service" else "identity-based")
     if boundary and evaluate([boundary], check, principal) != "allow":
         return Decision("implicit", "permissions boundary")
     if session is not None and evaluate(session, check, principal) != "allow":

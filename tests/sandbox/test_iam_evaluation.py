@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.aws.iam_policy import Check, Principal, evaluate
+from sandbox.aws.iam_policy import Check, Decision, Principal, authorize, evaluate
 from tests.sandbox.aws_fixtures import start_sandbox, stop_sandbox
 
 ACCOUNT = "123456789012"
@@ -584,3 +584,363 @@ def test_a_negated_operator_is_the_opposite_on_a_present_single_value(operator_v
             assert positive == negative == "implicit"  # unresolved: the statement is invalid either way
         else:
             assert {positive, negative} == {"allow", "implicit"}
+
+
+# ---- Principal and NotPrincipal in resource-based policies ------------------------------------------------------
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+BUCKET = "arn:aws:s3:::BUCKETNAME"
+BOB = Principal(
+    f"arn:aws:iam::{ACCOUNT}:user/Bob", ACCOUNT, "user", username="Bob", userid="AIDAEXAMPLEBOB0000001"
+)
+ALICE = Principal(f"arn:aws:iam::{ACCOUNT}:user/Alice", ACCOUNT, "user", username="Alice", userid="AIDAALICE")
+OTHER_ACCOUNT_USER = Principal("arn:aws:iam::444455556666:user/Bob", "444455556666", "user", username="Bob")
+AUDIT = Principal(
+    f"arn:aws:sts::{ACCOUNT}:assumed-role/cross-account-read-only-role/cross-account-audit-app",
+    ACCOUNT,
+    "assumed-role",
+    role_arn=f"arn:aws:iam::{ACCOUNT}:role/cross-account-read-only-role",
+    userid="AROAEXAMPLEAUDIT:cross-account-audit-app",
+)
+API_GATEWAY = Principal("apigateway.amazonaws.com", "", "service")
+
+
+def granting(principal_element, reach="all", effect="Allow", who=BOB) -> str:
+    statement = {
+        "Effect": effect,
+        "Principal": principal_element,
+        "Action": "s3:*",
+        "Resource": f"{BUCKET}/*",
+    }
+    return evaluate([policy(statement)], Check("s3:GetObject", f"{BUCKET}/k"), who, reach)
+
+
+@pytest.mark.parametrize(
+    ("element", "who", "reach", "expected"),
+    [
+        ("*", BOB, "all", "allow"),  # everyone ("anonymous access")
+        ({"AWS": "*"}, BOB, "all", "allow"),
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:user/Bob"}, BOB, "self", "allow"),  # the user by its ARN
+        (
+            {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/Alice", f"arn:aws:iam::{ACCOUNT}:user/Bob"]},
+            BOB,
+            "self",
+            "allow",
+        ),
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:user/Bob"}, ALICE, "all", "implicit"),
+        ({"AWS": "arn:aws:iam::444455556666:user/Bob"}, BOB, "all", "implicit"),  # same name, other account
+        ({"AWS": ACCOUNT}, BOB, "all", "allow"),  # the account, by id or by root ARN: a delegation to it
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, BOB, "all", "allow"),
+        ({"AWS": ACCOUNT}, BOB, "self", "implicit"),  # ... which is not a grant to Bob himself
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, OTHER_ACCOUNT_USER, "all", "implicit"),
+        ({"AWS": AUDIT.role_arn}, AUDIT, "role", "allow"),  # a role's ARN covers its sessions
+        ({"AWS": AUDIT.role_arn}, AUDIT, "self", "implicit"),  # ... but does not name the session itself
+        ({"AWS": AUDIT.arn}, AUDIT, "self", "allow"),  # the role session's ARN does
+        ({"AWS": "*"}, BOB, "self", "implicit"),  # everyone never names the caller itself
+        ({"Service": "apigateway.amazonaws.com"}, API_GATEWAY, "self", "allow"),
+        ({"Service": ["lambda.amazonaws.com", "apigateway.amazonaws.com"]}, API_GATEWAY, "self", "allow"),
+        ({"Service": "lambda.amazonaws.com"}, API_GATEWAY, "all", "implicit"),
+        (
+            {"Service": "apigateway.amazonaws.com"},
+            BOB,
+            "all",
+            "implicit",
+        ),  # a service principal is no IAM user
+        ({"AWS": "apigateway.amazonaws.com"}, API_GATEWAY, "all", "implicit"),
+        ({"Federated": "cognito-identity.amazonaws.com"}, BOB, "all", "implicit"),
+        (
+            {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+            BOB,
+            "all",
+            "implicit",
+        ),
+        (None, BOB, "all", "implicit"),
+        (f"arn:aws:iam::{ACCOUNT}:user/Bob", BOB, "all", "implicit"),  # a bare ARN is no Principal form
+    ],
+)
+def test_principal_forms(element, who, reach, expected):
+    assert granting(element, reach, who=who) == expected
+
+
+def test_a_statement_with_principal_never_applies_to_an_unknown_caller():
+    assert granting("*", who=None) == "implicit"
+    assert granting({"AWS": "*"}, effect="Deny", who=None) == "implicit"
+
+
+NOT_BOB = {"AWS": [f"arn:aws:iam::{ACCOUNT}:user/Bob", f"arn:aws:iam::{ACCOUNT}:root"]}  # the page's example
+NOT_AUDIT = {"AWS": [AUDIT.arn, AUDIT.role_arn, f"arn:aws:iam::{ACCOUNT}:root"]}
+
+
+@pytest.mark.parametrize(
+    ("element", "who", "expected"),
+    [
+        (NOT_BOB, BOB, "allow"),  # every principal except Bob is denied
+        (NOT_BOB, ALICE, "explicit"),
+        (NOT_BOB, AUDIT, "explicit"),
+        ({"AWS": [f"arn:aws:iam::{ACCOUNT}:user/Bob", ACCOUNT]}, BOB, "allow"),  # the account by its id
+        # "If the NotPrincipal element contained only Bob's ARN, the effect ... might be to explicitly deny access
+        # to the AWS account that contains the user Bob": the stricter reading
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:user/Bob"}, BOB, "explicit"),
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, BOB, "explicit"),  # the account alone does not spare Bob
+        (NOT_AUDIT, AUDIT, "allow"),  # the session, its role and the account: spared
+        ({"AWS": [AUDIT.arn, f"arn:aws:iam::{ACCOUNT}:root"]}, AUDIT, "explicit"),  # the role missing
+        ({"AWS": [AUDIT.arn, AUDIT.role_arn]}, AUDIT, "explicit"),  # the account missing
+        ({"AWS": [AUDIT.role_arn, f"arn:aws:iam::{ACCOUNT}:root"]}, AUDIT, "explicit"),  # the session missing
+    ],
+)
+def test_notprincipal_with_deny_the_pages_examples(element, who, expected):
+    statements = [
+        {"Effect": "Deny", "NotPrincipal": element, "Action": "s3:*", "Resource": [BUCKET, f"{BUCKET}/*"]},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": f"{BUCKET}/*"},
+    ]
+    assert evaluate([policy(*statements)], Check("s3:GetObject", f"{BUCKET}/k"), who) == expected
+
+
+def test_notprincipal_with_allow_grants_everyone_else_never_by_name():
+    # "Doing so allows all principals except the one named in the NotPrincipal element"
+    statement = {
+        "Effect": "Allow",
+        "NotPrincipal": {"AWS": BOB.arn},
+        "Action": "s3:*",
+        "Resource": f"{BUCKET}/*",
+    }
+    check = Check("s3:GetObject", f"{BUCKET}/k")
+    assert evaluate([policy(statement)], check, ALICE) == "allow"
+    assert evaluate([policy(statement)], check, BOB) == "implicit"
+    assert evaluate([policy(statement)], check, ALICE, reach="self") == "implicit"
+    statement["NotPrincipal"] = (
+        NOT_BOB  # naming Bob's account too leaves out everyone in it (the stricter reading)
+    )
+    assert evaluate([policy(statement)], check, ALICE) == "implicit"
+
+
+# ---- policy types combined: "Policy evaluation logic", within one account ---------------------------------------
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+CARLOS = Principal(
+    f"arn:aws:iam::{ACCOUNT}:user/carlossalazar",
+    ACCOUNT,
+    "user",
+    username="carlossalazar",
+    userid="AIDACARLOS",
+)
+CARLOS_IDENTITY = policy(  # the page's "Example identity-based and resource-based policy evaluation"
+    {"Sid": "AllowS3ListRead", "Effect": "Allow", "Resource": "arn:aws:s3:::*",
+     "Action": ["s3:GetBucketLocation", "s3:GetAccountPublicAccessBlock", "s3:ListAccessPoints", "s3:ListAllMyBuckets"]},
+    {"Sid": "AllowS3Self", "Effect": "Allow", "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::carlossalazar/*", "arn:aws:s3:::carlossalazar"]},
+    {"Sid": "DenyS3Logs", "Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::*log*"},
+)  # fmt: skip
+CARLOS_BUCKET = policy(
+    {"Effect": "Allow", "Principal": {"AWS": CARLOS.arn}, "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::carlossalazar/*", "arn:aws:s3:::carlossalazar"]}
+)  # fmt: skip
+
+
+def test_the_carlossalazar_example():
+    logs = authorize(Check("s3:PutObject", "arn:aws:s3:::carlossalazar-logs/f"), CARLOS, [CARLOS_IDENTITY])
+    assert logs == Decision("explicit", "identity-based")  # "the identity-based policy explicitly denies"
+    own = Check("s3:PutObject", "arn:aws:s3:::carlossalazar/f")
+    assert authorize(own, CARLOS, [CARLOS_IDENTITY], resource=[CARLOS_BUCKET]).allowed  # both allow
+    # "If one of the policy types allows the request and the other doesn't, the request is still allowed."
+    assert authorize(own, CARLOS, [], resource=[CARLOS_BUCKET]).allowed
+    assert authorize(own, CARLOS, [CARLOS_IDENTITY]).allowed
+    assert authorize(own, ALICE, [], resource=[CARLOS_BUCKET]) == Decision("implicit", "identity-based")
+
+
+BOUNDARY_EC2_ONLY = policy(allow("ec2:*"))
+SESSION_EC2_ONLY = [policy(allow("ec2:*"))]
+ROLE_SESSION = Principal(
+    f"arn:aws:sts::{ACCOUNT}:assumed-role/examplerole/examplerolesessionname",
+    ACCOUNT,
+    "assumed-role",
+    role_arn=f"arn:aws:iam::{ACCOUNT}:role/examplerole",
+    userid="AROAEXAMPLE:examplerolesessionname",
+)
+EXAMPLE_USER = Principal(f"arn:aws:iam::{ACCOUNT}:user/exampleuser", ACCOUNT, "user", username="exampleuser")
+OBJECT = Check("s3:GetObject", f"{BUCKET}/k")
+
+
+def bucket_policy_for(*names: str) -> dict:
+    principal = "*" if names == ("*",) else {"AWS": list(names)}
+    return policy(
+        {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("named", "who", "boundary", "session", "expected"),
+    [
+        # "IAM role – ... limited by an implicit deny in a permissions boundary or session policy"
+        (ROLE_SESSION.role_arn, ROLE_SESSION, None, None, Decision("allow", "identity-based")),
+        (
+            ROLE_SESSION.role_arn,
+            ROLE_SESSION,
+            BOUNDARY_EC2_ONLY,
+            None,
+            Decision("implicit", "permissions boundary"),
+        ),
+        (ROLE_SESSION.role_arn, ROLE_SESSION, None, SESSION_EC2_ONLY, Decision("implicit", "session")),
+        # "IAM role session – ... not limited by an implicit deny in an identity-based policy, a permissions
+        # boundary, or session policy"
+        (
+            ROLE_SESSION.arn,
+            ROLE_SESSION,
+            BOUNDARY_EC2_ONLY,
+            SESSION_EC2_ONLY,
+            Decision("allow", "resource-based"),
+        ),
+        # "IAM user – ... not limited by an implicit deny in an identity-based policy or permissions boundary"
+        (EXAMPLE_USER.arn, EXAMPLE_USER, BOUNDARY_EC2_ONLY, None, Decision("allow", "resource-based")),
+        (EXAMPLE_USER.arn, EXAMPLE_USER, None, None, Decision("allow", "resource-based")),
+        # the account: a delegation to its identity policies, which allow nothing here
+        (ACCOUNT, EXAMPLE_USER, None, None, Decision("implicit", "identity-based")),
+        (f"arn:aws:iam::{ACCOUNT}:root", ROLE_SESSION, None, None, Decision("implicit", "identity-based")),
+        # everyone: no identity policy needed, but (stricter reading) boundaries and session policies still limit
+        ("*", EXAMPLE_USER, None, None, Decision("allow", "identity-based")),
+        ("*", EXAMPLE_USER, BOUNDARY_EC2_ONLY, None, Decision("implicit", "permissions boundary")),
+        ("*", ROLE_SESSION, None, SESSION_EC2_ONLY, Decision("implicit", "session")),
+    ],
+)
+def test_resource_policies_and_implicit_denies_in_other_policy_types(named, who, boundary, session, expected):
+    assert authorize(
+        OBJECT, who, [], resource=[bucket_policy_for(named)], boundary=boundary, session=session
+    ) == (expected)
+
+
+def test_identity_boundary_and_session_policies_intersect():
+    identity = [policy(allow("s3:*"))]
+    assert authorize(OBJECT, ROLE_SESSION, identity) == Decision("allow", "identity-based")
+    # "the entity can perform only the actions that are allowed by both its identity-based policies and its
+    # permissions boundaries"
+    assert authorize(OBJECT, EXAMPLE_USER, identity, boundary=BOUNDARY_EC2_ONLY) == Decision(
+        "implicit", "permissions boundary"
+    )
+    assert authorize(OBJECT, EXAMPLE_USER, identity, boundary=policy(allow("s3:Get*"))).allowed
+    # "the resulting session's permissions are the intersection of the IAM entity's identity-based policy and the
+    # session policies"
+    assert authorize(OBJECT, ROLE_SESSION, identity, session=SESSION_EC2_ONLY) == Decision(
+        "implicit", "session"
+    )
+    assert authorize(OBJECT, ROLE_SESSION, identity, session=[policy(allow("s3:GetObject"))]).allowed
+    assert authorize(
+        OBJECT, ROLE_SESSION, [policy(allow("ec2:*"))], session=[policy(allow("s3:*"))]
+    ) == Decision("implicit", "identity-based")  # a session policy grants nothing by itself
+
+
+@pytest.mark.parametrize("kind", ["identity-based", "resource-based", "permissions boundary", "session"])
+def test_an_explicit_deny_in_any_policy_overrides_any_allow(kind):
+    denying = policy(
+        deny("s3:GetObject", f"{BUCKET}/*", **({"Principal": "*"} if kind == "resource-based" else {}))
+    )
+    policies = {
+        "identity": [policy(allow("s3:*"))] + ([denying] if kind == "identity-based" else []),
+        "resource": [bucket_policy_for(ROLE_SESSION.arn)] + ([denying] if kind == "resource-based" else []),
+        "boundary": denying if kind == "permissions boundary" else policy(allow("s3:*")),
+        "session": [denying] if kind == "session" else [policy(allow("s3:*"))],
+    }
+    assert authorize(OBJECT, ROLE_SESSION, **policies) == Decision("explicit", kind)
+
+
+def test_a_resource_policy_deny_naming_the_role_or_the_account_reaches_its_sessions():
+    for named in (ROLE_SESSION.role_arn, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", ROLE_SESSION.arn):
+        denying = policy(deny("s3:GetObject", f"{BUCKET}/*", Principal={"AWS": named}))
+        assert authorize(OBJECT, ROLE_SESSION, [policy(allow())], resource=[denying]) == Decision(
+            "explicit", "resource-based"
+        )
+    other = policy(deny("s3:GetObject", f"{BUCKET}/*", Principal={"AWS": EXAMPLE_USER.arn}))
+    assert authorize(OBJECT, ROLE_SESSION, [policy(allow())], resource=[other]).allowed
+
+
+def test_the_root_user_has_full_access_but_an_explicit_deny():
+    # "By default, all requests are implicitly denied with the exception of the AWS account root user"
+    root = Principal(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, "root")
+    assert authorize(OBJECT, root, []) == Decision("allow", "identity-based")
+    denying = policy(deny("s3:GetObject", f"{BUCKET}/*", Principal="*"))
+    assert authorize(OBJECT, root, [], resource=[denying]) == Decision("explicit", "resource-based")
+    by_account = policy(deny("s3:GetObject", f"{BUCKET}/*", Principal={"AWS": ACCOUNT}))
+    assert authorize(OBJECT, root, [], resource=[by_account]) == Decision("explicit", "resource-based")
+
+
+def test_a_service_principal_is_granted_only_by_a_resource_policy():
+    # Lambda's resource-based policy lets API Gateway invoke a function
+    invoke = Check("lambda:InvokeFunction", f"arn:aws:lambda:sa-east-1:{ACCOUNT}:function:telegram-ingestao")
+    permission = policy(
+        {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "lambda:InvokeFunction",
+         "Resource": invoke.resource,
+         "Condition": {"ArnLike": {"AWS:SourceArn": f"arn:aws:execute-api:sa-east-1:{ACCOUNT}:abc123/*"}}}
+    )  # fmt: skip
+    from_api = Check(
+        invoke.action,
+        invoke.resource,
+        {"aws:SourceArn": f"arn:aws:execute-api:sa-east-1:{ACCOUNT}:abc123/$default/POST/"},
+    )
+    assert authorize(from_api, API_GATEWAY, [], resource=[permission]) == Decision("allow", "resource-based")
+    assert authorize(invoke, API_GATEWAY, [], resource=[permission]) == Decision("implicit", "resource-based")
+    assert authorize(from_api, API_GATEWAY, [policy(allow("lambda:*"))]) == Decision(
+        "implicit", "resource-based"
+    )
+
+
+def test_malformed_statements_never_grant_and_never_spare():
+    # "IAM JSON policy elements: Effect": "Allow" or "Deny"; a statement "must contain actions" (IAM refuses others)
+    check = Check("s3:GetObject", f"{BUCKET}/k")
+    no_action = {"Effect": "Allow", "Resource": "*"}
+    assert evaluate([policy(no_action)], check, BOB) == "implicit"
+    assert evaluate([policy(allow(), {"Effect": "Deny", "Resource": "*"})], check, BOB) == "explicit"
+    assert (
+        evaluate([policy({"Effect": "allow", "Action": "s3:*", "Resource": "*"})], check, BOB) == "implicit"
+    )
+    assert (
+        evaluate([policy(allow(), {"Effect": "deny", "Action": "s3:*", "Resource": "*"})], check, BOB)
+        == "explicit"
+    )
+    assert (
+        evaluate([policy({"Effect": "Permit", "Action": "s3:*", "Resource": "*"})], check, BOB) == "implicit"
+    )
+
+
+principal_elements = st.sampled_from(
+    [
+        "*",
+        {"AWS": ACCOUNT},
+        {"AWS": ROLE_SESSION.role_arn},
+        {"AWS": ROLE_SESSION.arn},
+        {"AWS": EXAMPLE_USER.arn},
+    ]
+)
+
+
+@st.composite
+def resource_statements(draw, effect=None):
+    statement = draw(statements(effect))
+    statement["Principal"] = draw(principal_elements)
+    return statement
+
+
+@given(
+    st.lists(statements(), max_size=3),
+    st.lists(resource_statements(), max_size=2),
+    st.one_of(st.none(), statements()),
+    st.one_of(st.none(), st.lists(statements(), max_size=2)),
+    st.lists(statements("Allow"), min_size=1, max_size=2),
+    st.lists(resource_statements("Allow"), max_size=2),
+    requests,
+)
+def test_authorize_never_lets_an_allow_lift_a_deny(
+    identity, resource, boundary, session, more, more_resource, request
+):
+    action, resource_arn, context, _ = request
+    check = Check(action, resource_arn, context)
+    wrap = {
+        "resource": [policy(*resource)] if resource else [],
+        "boundary": policy(boundary) if boundary else None,
+        "session": [policy(*session)] if session is not None else None,
+    }
+    for who in (ROLE_SESSION, EXAMPLE_USER):
+        before = authorize(check, who, [policy(*identity)] if identity else [], **wrap)
+        grown = dict(wrap, resource=wrap["resource"] + ([policy(*more_resource)] if more_resource else []))
+        after = authorize(check, who, ([policy(*identity)] if identity else []) + [policy(*more)], **grown)
+        if before.outcome == "explicit":
+            assert after == before  # the same Deny, found in the same policy type
+        if before.allowed:
+            assert after.allowed  # more Allow statements take nothing away
