@@ -161,6 +161,18 @@ def test_missing_or_wrong_secret_is_refused_and_nothing_is_stored(handler, s3, s
     assert stored(s3) == {}
 
 
+def test_a_refused_request_is_told_which_header_is_missing_or_wrong(handler, s3):
+    # What a learner testing the URL with curl reads: the status alone does not say which header Telegram sends.
+    missing = handler.lambda_handler(envelope(telegram_body(update("voice")), secret=None), None)
+    wrong = handler.lambda_handler(envelope(telegram_body(update("voice")), secret="chute"), None)
+
+    assert json.loads(missing["body"]) == {
+        "ok": False,
+        "error": "cabeçalho X-Telegram-Bot-Api-Secret-Token ausente",
+    }
+    assert json.loads(wrong["body"]) == {"ok": False, "error": "X-Telegram-Bot-Api-Secret-Token incorreto"}
+
+
 def test_correct_secret_in_another_header_is_refused(handler, s3):
     event = envelope(telegram_body(update("text_with_entities")), secret=None)
     event["headers"]["authorization"] = SECRET
@@ -377,6 +389,40 @@ def test_the_quarantine_record_says_why_in_portuguese(handler, s3, name, words):
 
     [record] = quarantined(s3).values()
     assert words in record["reason"]
+
+
+def test_the_quarantine_record_is_readable_utf8_named_by_the_bodys_sha256(handler, s3):
+    body = BAD_BODIES["form_encoded"].encode()
+
+    handler.lambda_handler(envelope(BAD_BODIES["form_encoded"]), None)
+
+    [(key, raw)] = stored(s3).items()
+    record = json.loads(raw)
+    # Opened in the S3 console, the reason reads as Portuguese text, not as \u escapes.
+    assert record["reason"].encode("utf-8") in raw
+    assert record["sha256"] == hashlib.sha256(body).hexdigest() == key.removesuffix(".json").rsplit("/", 1)[1]
+
+
+# A direct invocation (the console's Test button, `aws lambda invoke`) can send any JSON as the event. With the
+# secret opted out nothing refuses it, so it is kept as the JSON it came as.
+@pytest.mark.parametrize(
+    ("event", "kept"),
+    [
+        (["olá", 1], '["olá", 1]'.encode()),
+        ("só um texto", '"só um texto"'.encode()),
+        (None, b"null"),
+        (["\ud800"], b'["\xed\xa0\x80"]'),
+    ],
+    ids=["list", "string", "null", "lone_surrogate"],
+)
+def test_an_event_that_is_not_an_object_is_kept_in_quarantine_as_its_json(s3, configure, event, kept):
+    handler = configure(TELEGRAM_SECRET_TOKEN=None, TELEGRAM_SECRET_TOKEN_OPTIONAL="true")
+
+    response = handler.lambda_handler(event, None)
+
+    assert response["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert base64.b64decode(record["body_base64"]) == kept
 
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret"], ids=["no_secret", "wrong_secret"])

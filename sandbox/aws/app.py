@@ -27,19 +27,28 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox import config
 from sandbox.aws.authorization import (
+    ROOT_CANNOT_ASSUME_ROLES,
     Caller,
     athena_call_checks,
     athena_denial,
+    decide,
     denied_response,
+    entity_paths,
+    error_response,
     find_caller,
+    global_context,
     request_checks,
-    role_policies,
+    role_session,
+    root_caller,
     signed_request,
+    sigv2_access_key,
     unknown_key_response,
+    unmapped_response,
 )
 from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
-from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, evaluate
+from sandbox.aws.iam_patches import moto_judges_bucket_policies
+from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest
 from sandbox.aws.lambda_api import code_over_limits, repeated_statement, unzipped_total
 from sandbox.aws.lambda_runner import (
     FunctionSpec,
@@ -72,6 +81,10 @@ EMPTY_DELETE_RESULT = (
     b'<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>'
 )
 DELETE_VERSION = re.compile(r"<VersionId>(.*?)</VersionId>", re.DOTALL)
+# Calls no policy controls: GetCallerIdentity ("No permissions are required", its API reference) and
+# GetSessionToken (IAM User Guide, "Permissions for GetSessionToken": "You cannot use policies to control
+# authentication operations").
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity", "sts:GetSessionToken"})
 ATHENA_QUERY_ACTIONS = frozenset(
     {
         "StartQueryExecution",
@@ -177,6 +190,10 @@ class AwsSandbox:
             # S3 serves each request whole. moto closes an overwritten object's buffer at once, so a request
             # still reading it (the ETL run twice at once, a GET during a PUT) would answer 500.
             with self._s3_lock:
+                return self._moto(operation, environ, start_response)
+        if _scope(environ)[1] is None and sigv2_access_key(environ) is None:
+            # Unsigned: moto serves it as before, bucket policies applied its own way (sandbox.aws.iam_patches).
+            with moto_judges_bucket_policies():
                 return self._moto(operation, environ, start_response)
         return self._moto(operation, environ, start_response)
 
@@ -297,6 +314,8 @@ class AwsSandbox:
         request = Request(environ)
         region = _scope(environ)[0] or config.REGION
         name = operation.params["FunctionName"]
+        if ":function:" in name and not name.startswith("arn:"):
+            name = f"arn:aws:lambda:{region}:{name}"  # a partial ARN, 123456789012:function:NAME (Invoke accepts it)
         try:
             spec = self.function_spec(region, name, operation.params.get("Qualifier"))
         except LookupError:
@@ -346,16 +365,23 @@ class AwsSandbox:
         return access_key, digest[16:56], token
 
     def _authorize(self, environ: dict, operation: Operation | None) -> Response | None:
-        """The caller's identity policies applied to the request; None when it may go on (always for `testing`)."""
+        """The caller's policies, and the resource policies that apply, decide the request; None when it may go on.
+
+        The sandbox's own key is the account's root user: allowed by identity, but a bucket or function policy's
+        explicit Deny applies to it (only S3 and Lambda have resource policies it may meet)."""
         scope = _scope(environ)
-        if scope[1] is None:
-            return None  # unsigned: anonymous requests are left to the service
         match = ACCESS_KEY.search(
             (environ.get("HTTP_AUTHORIZATION", "") or unquote(environ.get("QUERY_STRING", ""))).replace(
                 "X-Amz-Credential=", "Credential="
             )
         )
-        if match is None or match["key"] == config.ACCESS_KEY_ID:
+        access_key = match["key"] if match and scope[1] else sigv2_access_key(environ)
+        if access_key is None:
+            return None  # unsigned: anonymous requests are left to the service
+        if scope[1] is None:
+            scope = (config.REGION, "s3")  # Signature Version 2: S3 only, and it names no region
+        root = access_key == config.ACCESS_KEY_ID
+        if root and scope[1] not in ("s3", "lambda", "sts"):
             return None
         query = environ.get("QUERY_STRING", "")
         body = b""
@@ -363,47 +389,103 @@ class AwsSandbox:
             body = Request(environ).get_data()
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again when the request goes on
             environ["CONTENT_LENGTH"] = str(len(body))
-        request = signed_request(environ, body, operation)
+        request = signed_request(environ, body, operation, config.REGION)
         request_id = f"{time.time_ns():X}"[-16:]
         head = environ.get("REQUEST_METHOD") == "HEAD"
-        with self._moto_lock:
-            caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
+
+        def answer(status_headers_body) -> Response:
+            status, headers, out = status_headers_body
+            return Response(b"" if head else out, status=status, headers=headers)
+
+        if root:
+            caller = root_caller(config.ACCOUNT_ID)
+        else:
+            with self._moto_lock:
+                caller = find_caller(request.access_key, config.ACCOUNT_ID, self.role_sessions)
         sent_token = request.headers.get("x-amz-security-token") or request.query.get("X-Amz-Security-Token")
-        if caller is None or sent_token != caller.session_token:
+        if caller is None or (not root and sent_token != caller.session_token):
             # An unknown key, or a token that is not the key's (a user's long-term key takes none).
             log.info("credenciais inválidas para a chave de acesso %s", request.access_key)
-            status, headers, out = unknown_key_response(
-                request.service, request.access_key, request_id, bad_token=caller is not None
-            )
-            return Response(b"" if head else out, status=status, headers=headers)
-        environ["sandbox.caller"] = caller  # Athena runs queries with the caller's rights too
-        checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup)
-        if any(check.action == "sts:GetCallerIdentity" for check in checks):
-            return None  # always allowed, even with an explicit deny (as on AWS)
-        if request.service == "s3" and request.method == "POST" and "delete" in request.query:
-            allowed = [evaluate(list(caller.policies), check) == "allow" for check in checks]
-            return None if all(allowed) else self._delete_objects_in_part(environ, body, allowed)
-        for check in checks:
-            outcome = evaluate(list(caller.policies), check)
-            if outcome != "allow":
-                log.info("AccessDenied para %s: %s em %s", caller.arn, check.action, check.resource)
-                status, headers, out = denied_response(
-                    request.service, caller.arn, check, outcome, request_id
+            return answer(
+                unknown_key_response(
+                    request.service, request.access_key, request_id, bad_token=caller is not None
                 )
-                return Response(b"" if head else out, status=status, headers=headers)
-        if request.service == "s3" and [check.action for check in checks] == ["s3:GetObject"]:
+            )
+        # Athena runs queries with the caller's rights too (the root user's are everything).
+        environ["sandbox.caller"] = None if root else caller
+        try:
+            checks = request_checks(request, config.ACCOUNT_ID, self._query_workgroup, caller.arn)
+        except UnmappedRequest as error:
+            if root:
+                return None  # the root user is allowed by identity; no resource policy can be looked up
+            log.warning(
+                "requisição recusada: o sandbox não sabe mapeá-la para permissões do IAM (%s)", error.what
+            )
+            return answer(unmapped_response(request.service, error, request_id))
+        if request.service == "iam":
+            with self._moto_lock:
+                checks = entity_paths(checks, config.ACCOUNT_ID)
+        if any(check.action in ALWAYS_ALLOWED for check in checks):
+            return self._own_identity(operation, caller, request.access_key)  # allowed, even against a Deny
+        if root and any(check.action == "sts:AssumeRole" for check in checks):
+            log.info("AccessDenied: o usuário root da conta não pode assumir roles")
+            return answer(error_response("sts", "AccessDenied", ROOT_CANNOT_ASSUME_ROLES, request_id))
+        source_ip = environ.get("REMOTE_ADDR") or "127.0.0.1"
+        context = global_context(caller.principal, request.region, source_ip, tags=caller.tags)
+        checks = [dataclasses.replace(check, context={**context, **check.context}) for check in checks]
+        if request.service == "s3" and request.method == "POST" and "delete" in request.query:
+            decisions = [self._decide(caller, check) for check in checks]
+            if all(decision.allowed for decision in decisions):
+                return None
+            return self._delete_objects_in_part(environ, body, [decision.allowed for decision in decisions])
+        for check in checks:
+            decision = self._decide(caller, check)
+            if not decision.allowed:
+                log.info("AccessDenied para %s: %s em %s", caller.arn, check.action, check.resource)
+                return answer(denied_response(request.service, caller.arn, check, decision, request_id))
+        if (
+            not root
+            and request.service == "s3"
+            and checks[0].action in ("s3:GetObject", "s3:GetObjectVersion")
+        ):
             bucket, _, key = Request(environ).path.lstrip("/").partition("/")
-            if _missing_object(bucket, key) and (
-                evaluate(list(caller.policies), Check("s3:ListBucket", f"arn:aws:s3:::{bucket}")) != "allow"
-            ):
+            may_list = Check("s3:ListBucket", f"arn:aws:s3:::{bucket}", context)
+            if _missing_object(bucket, key) and not self._decide(caller, may_list).allowed:
                 # S3 says "no such key" only to who may list the bucket; anyone else gets 403, which reveals
                 # nothing about what exists (GetObject/HeadObject docs, "Permissions"). A ListBucket grant limited
                 # by an s3:prefix condition is evaluated here without that key, so it does not count: stricter
                 # than AWS if AWS counts it, never more lenient.
                 log.info("AccessDenied do S3 para %s: %s não existe e falta s3:ListBucket", caller.arn, key)
-                status, headers, out = s3_error(403, "AccessDenied", "Access Denied", request_id)
-                return Response(b"" if head else out, status=status, headers=headers)
+                return answer(s3_error(403, "AccessDenied", "Access Denied", request_id))
         return None
+
+    def _own_identity(self, operation: Operation | None, caller: Caller, access_key: str) -> Response | None:
+        """GetCallerIdentity of the root user or of a function's role session, which moto does not know (it says
+        "user/moto"): answered here (GetCallerIdentity API reference: the root user's UserId is the account id,
+        its Arn arn:aws:iam::ACCOUNT:root). None: moto answers (users, sessions from its STS, other calls)."""
+        if operation is None or operation.name != "GetCallerIdentity":
+            return None
+        if not (caller.root or access_key in self.role_sessions):
+            return None
+        principal = caller.principal
+        identity = {"UserId": principal.userid, "Account": principal.account, "Arn": principal.arn}
+        return _answer(serialize(operation, identity))
+
+    def _decide(self, caller: Caller, check: Check) -> Decision:
+        """AWS's decision on one check; a denial that aws:SecureTransport decided is explained in the log (the
+        sandbox listens on plain HTTP, so the key is always false here, and true on AWS's HTTPS endpoints)."""
+        decision = decide(caller, check, config.ACCOUNT_ID)
+        if not decision.allowed and check.context.get("aws:SecureTransport") == "false":
+            over_https = dataclasses.replace(check, context={**check.context, "aws:SecureTransport": "true"})
+            if decide(caller, over_https, config.ACCOUNT_ID).allowed:
+                log.warning(
+                    "AccessDenied para %s em %s: uma condição aws:SecureTransport decidiu. O sandbox atende em HTTP "
+                    "simples (sem TLS), então aws:SecureTransport é sempre false aqui; na AWS, pelo HTTPS que os "
+                    "SDKs usam, seria true.",
+                    caller.arn,
+                    check.action,
+                )
+        return decision
 
     def _delete_objects_in_part(self, environ: dict, body: bytes, allowed: list[bool]) -> Response:
         """DeleteObjects authorizes each object (`allowed`, in the body's order): the allowed ones are deleted,
@@ -470,17 +552,19 @@ class AwsSandbox:
         from moto.logs.models import logs_backends
 
         backend = logs_backends[config.ACCOUNT_ID][spec.region]
-        policies = role_policies(spec.role, config.ACCOUNT_ID)
         # The resource CloudWatch Logs authorizes is the log stream's ARN (for CreateLogGroup: an empty stream),
         # which a policy matches with the log group's ARN ending in ":*".
         stream_arn = f"arn:aws:logs:{spec.region}:{config.ACCOUNT_ID}:log-group:{group}:log-stream:"
         with self._moto_lock:
+            session = role_session(spec.role, spec.name, config.ACCOUNT_ID, None)  # its policies and boundary
             missing = group not in backend.groups
             needed = ["logs:CreateLogGroup"] if missing else []
             needed += ["logs:CreateLogStream", "logs:PutLogEvents"]
             resources = {"logs:CreateLogGroup": stream_arn}
             for action in needed:
-                if evaluate(policies, Check(action, resources.get(action, stream_arn + stream))) != "allow":
+                if not decide(
+                    session, Check(action, resources.get(action, stream_arn + stream)), config.ACCOUNT_ID
+                ).allowed:
                     log.info("logs de %s descartados: a role da função não permite %s", spec.name, action)
                     return
             if missing:
@@ -508,10 +592,17 @@ class AwsSandbox:
         region = _scope(operation.request.environ)[0] or config.REGION
 
         def rights(service: str, name: str, params: dict, purpose: str, output_url: str) -> str | None:
-            """Why the caller may not make a Glue or S3 call Athena makes for them (None: they may)."""
+            """Why the caller may not make a Glue or S3 call Athena makes for them (None: they may): decided with
+            every policy of the caller's (boundary, session policies) and the bucket's policy, as their own
+            requests are; with the global keys of the caller but aws:SourceIp and aws:SecureTransport, which
+            describe Athena's own connection, not the caller's."""
+            context = global_context(caller.principal, region, "", tags=caller.tags)
+            for key in ("aws:SourceIp", "aws:SecureTransport"):
+                context.pop(key)
             for check in athena_call_checks(service, name, params, region, config.ACCOUNT_ID):
-                outcome = evaluate(list(caller.policies), check)
-                if outcome != "allow":
+                check = dataclasses.replace(check, context={**context, **check.context})
+                outcome = decide(caller, check, config.ACCOUNT_ID)
+                if not outcome.allowed:
                     log.info(
                         "o Athena não pôde, com os direitos de %s: %s em %s",
                         caller.arn,

@@ -1,12 +1,15 @@
-"""The caller's identity policies, enforced per request, as AWS does and moto does not.
+"""Who signed a request and what AWS checks for it, enforced per request as AWS does and moto does not.
 
-The sandbox's own credentials (`testing`) act as the account's administrator, so the default experience never
-changes. Any other access key must belong to someone: an IAM user created in the sandbox (`create_user` +
-`create_access_key`, with its inline and attached policies and those of its groups), a role session moto's STS
-handed out, or a Lambda function's role session. Each request is mapped to the IAM action(s) and resource ARN(s)
-AWS authorizes for it (`request_checks`, pure) and evaluated with `sandbox.aws.iam_policy.evaluate`; a denied
-call gets the error each service really returns (`denied_response`), an unknown key the service's
-invalid-credentials error (`unknown_key_response`).
+Any access key must belong to someone: the sandbox's own `testing` key acts as the account's root user (allowed
+by identity, but an explicit Deny in a bucket or function policy applies to it as on AWS), an IAM user created in
+the sandbox (`create_user` + `create_access_key`, with its inline and attached policies, those of its groups and
+its permissions boundary), a role session moto's STS handed out (the role's policies and boundary, and the session
+policies given to AssumeRole), or a Lambda function's role session. Each request is mapped to the IAM action(s)
+and resource ARN(s) AWS authorizes for it (`request_checks`, pure), each check carries the global condition keys
+of the request (`global_context`), and `sandbox.aws.iam_policy.authorize` decides with the resource policies that
+apply (`resource_policies`: bucket policies, function policies, role trust policies). A denied call gets the
+error each service really returns (`denied_response`), an unknown key the service's invalid-credentials error
+(`unknown_key_response`), a request the sandbox cannot map an AccessDenied that says so (never an allow).
 
 Why not moto's own enforcement (`INITIAL_NO_AUTH_ACTION_COUNT`, moto/iam/access_control.py): it is one switch for
 the whole process (a request counter), so the `testing` key would be refused like any unknown key; most
@@ -14,10 +17,9 @@ services authorize against resource `*` (a policy scoped to `telegram-*` ARNs wo
 AccessDenied has neither the resource nor the JSON services' error shapes; and the requests the sandbox serves
 itself (Lambda Invoke, Athena queries) never reach it.
 
-Not enforced: signatures (the secret key is not checked), permissions boundaries, SCPs, resource policies,
-session policies, policy variables, ForAnyValue/ForAllValues conditions. The Glue and S3 calls Athena makes on
-the caller's behalf are authorized for the caller too (`athena_call_checks`).
-"""
+Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, resource and request tags
+(aws:ResourceTag, aws:RequestTag; aws:PrincipalTag is). The Glue and S3 calls Athena makes on the caller's behalf are
+authorized for the caller too (`athena_call_checks`), with every policy of theirs (`decide`)."""
 
 from __future__ import annotations
 
@@ -25,11 +27,20 @@ import base64
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
-from sandbox.aws.iam_policy import Check, s3_checks
+from sandbox.aws.iam_policy import (
+    Check,
+    Decision,
+    Principal,
+    UnmappedRequest,
+    authorize,
+    evaluate,
+    s3_checks,
+)
 from sandbox.aws.protocol import Operation, UnknownOperation, identify
 
 ACCESS_KEY = re.compile(
@@ -43,13 +54,38 @@ ACTION_NAMES = {
 }
 
 
+# The root user's identity: everything (IAM User Guide, "Policy evaluation logic": "all requests are implicitly
+# denied with the exception of the AWS account root user, which has full access").
+ROOT_IDENTITY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 @dataclass(frozen=True)
 class Caller:
-    """Who signed a request: the ARN AWS names in its errors and the identity policies that apply."""
+    """Who signed a request, and every policy of theirs that AWS evaluates: identity policies, the permissions
+    boundary (None: none) and the session policies (None: no session policy was passed, not "deny all")."""
 
-    arn: str
+    principal: Principal
     policies: tuple[dict, ...]
     session_token: str | None = None  # what temporary credentials must send along; None for a user's key
+    boundary: dict | None = None
+    session_policies: tuple[dict, ...] | None = None
+    tags: tuple[
+        tuple[str, str], ...
+    ] = ()  # aws:PrincipalTag/KEY: the user's or role's tags, then session tags
+
+    @property
+    def arn(self) -> str:
+        """The ARN AWS names in its errors (a role session's, not its role's)."""
+        return self.principal.arn
+
+    @property
+    def root(self) -> bool:
+        return self.principal.kind == "root"
+
+
+def root_caller(account: str) -> Caller:
+    principal = Principal(f"arn:aws:iam::{account}:root", account, "root", userid=account)
+    return Caller(principal, (ROOT_IDENTITY,))
 
 
 @dataclass(frozen=True)
@@ -70,17 +106,23 @@ class SignedRequest:
     operation: Operation | None = None
 
 
-def signed_request(environ: dict, body: bytes, operation: Operation | None = None) -> SignedRequest | None:
+def signed_request(
+    environ: dict, body: bytes, operation: Operation | None = None, default_region: str = "us-east-1"
+) -> SignedRequest | None:
     """The request's signing scope (Authorization header or presigned URL); None for an unsigned request.
 
-    `operation` is the request already identified; otherwise it is identified here (but for S3)."""
+    `operation` is the request already identified; otherwise it is identified here (but for S3). An S3 request
+    signed with Signature Version 2 names no region: `default_region`."""
     query_string = environ.get("QUERY_STRING", "")
     text = environ.get("HTTP_AUTHORIZATION", "") or unquote(query_string).replace(
         "X-Amz-Credential=", "Credential="
     )
     match = ACCESS_KEY.search(text)
     if match is None:
-        return None
+        key = sigv2_access_key(environ)
+        if key is None:
+            return None
+        match = {"key": key, "region": default_region, "service": "s3"}
     if operation is None and match["service"] != "s3":
         try:
             operation = identify(environ, body, match["service"])
@@ -105,11 +147,30 @@ def signed_request(environ: dict, body: bytes, operation: Operation | None = Non
     )
 
 
+SIGV2_HEADER = re.compile(r"^AWS (?P<key>[^:\s]+):")
+SIGV2_QUERY = re.compile(r"(?:^|&)AWSAccessKeyId=(?P<key>[^&]+)")
+
+
+def sigv2_access_key(environ: dict) -> str | None:
+    """The access key of an S3 request signed with Signature Version 2 (an "AWS KEY:SIGNATURE" header, or the
+    AWSAccessKeyId of a presigned URL, which botocore still writes for S3 unless told s3v4); None otherwise."""
+    found = SIGV2_HEADER.match(environ.get("HTTP_AUTHORIZATION", "")) or SIGV2_QUERY.search(
+        environ.get("QUERY_STRING", "")
+    )
+    return unquote(found["key"]) if found else None
+
+
 # ---- request -> (action, resource) ---------------------------------------------------------------------------
 def request_checks(
-    request: SignedRequest, account: str, query_workgroup: Callable[[str], str | None] = lambda _id: None
+    request: SignedRequest,
+    account: str,
+    query_workgroup: Callable[[str], str | None] = lambda _id: None,
+    caller_arn: str | None = None,
 ) -> list[Check]:
-    """Every authorization AWS makes for the request, in the order it makes them."""
+    """Every authorization AWS makes for the request, in the order it makes them. `caller_arn`: the signer, whose
+    own user IAM's calls about yourself (GetUser without UserName...) are checked against.
+
+    Raises UnmappedRequest for a request whose permissions the sandbox does not know."""
     service, region = request.service, request.region
     if service == "s3":
         bucket, _, key = request.path.lstrip("/").partition("/")
@@ -118,14 +179,16 @@ def request_checks(
         params = dict(request.query)
         if request.method == "POST":
             params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-        return _query_checks(service, params.get("Action", ""), params, account)
+        if not params.get("Action"):
+            raise UnmappedRequest(f"{service.upper()} {request.method} {request.path}")
+        return _query_checks(service, params["Action"], params, account, caller_arn)
     if service == "apigateway":
         # API Gateway authorizes the HTTP verb on the resource path (v2 APIs without their /v2 prefix).
         path = request.path.removeprefix("/v2")
         return [Check(f"apigateway:{request.method}", f"arn:aws:apigateway:{region}::{path}")]
     operation = request.operation
     if operation is None:
-        return [Check(f"{service}:{request.method}", "*")]
+        raise UnmappedRequest(f"{service} {request.method} {request.path}")
     name, params = operation.name, operation.params
     if operation.service == "lambda":
         return _lambda_checks(name, params, region, account)
@@ -139,29 +202,81 @@ def request_checks(
         return _logs_checks(name, params, region, account)
     if operation.service == "ssm":
         return _ssm_checks(name, params, region, account)
-    return [Check(f"{service}:{name}", "*")]
+    if operation.service == "events":
+        return _events_checks(name, params, region, account)
+    raise UnmappedRequest(f"{service}:{name}")
 
 
-def _query_checks(service: str, action: str, params: dict, account: str) -> list[Check]:
+# IAM operations whose UserName may be left out: they are then about the caller's own user, which they authorize
+# (IAM User Guide, "Allows IAM users to manage their own credentials": Resource "arn:aws:iam::*:user/${aws:username}").
+ABOUT_YOURSELF = frozenset(
+    {
+        "GetUser",
+        "ListAccessKeys",
+        "CreateAccessKey",
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+        "ListSigningCertificates",
+        "UploadSigningCertificate",
+        "UpdateSigningCertificate",
+        "DeleteSigningCertificate",
+        "ListSSHPublicKeys",
+        "ListServiceSpecificCredentials",
+        "ListMFADevices",
+        "GetLoginProfile",
+        "ChangePassword",
+    }
+)
+
+
+# IAM parameters naming a resource the sandbox does not map (its ARN form): such a request is refused.
+IAM_UNMAPPED_PARAMETERS = (
+    "OpenIDConnectProviderArn",
+    "SAMLProviderArn",
+    "ServerCertificateName",
+    "SerialNumber",
+)
+
+
+def _query_checks(
+    service: str, action: str, params: dict, account: str, caller_arn: str | None
+) -> list[Check]:
     if service == "sts":
-        if action in ("AssumeRole", "TagSession") and "RoleArn" in params:
-            return [Check(f"sts:{action}", params["RoleArn"])]
+        if action == "AssumeRole" and "RoleArn" in params:
+            # Session tags and a source identity are authorized too, by the same trust policy (IAM User Guide,
+            # "Passing session tags in AWS STS": sts:TagSession; "Monitor and control actions taken with assumed
+            # roles": sts:SetSourceIdentity).
+            checks = [Check("sts:AssumeRole", params["RoleArn"])]
+            if any(name.startswith("Tags.member.") for name in params):
+                checks.append(Check("sts:TagSession", params["RoleArn"]))
+            if params.get("SourceIdentity"):
+                checks.append(Check("sts:SetSourceIdentity", params["RoleArn"]))
+            return checks
+        if action == "GetFederationToken" and "Name" in params:
+            return [
+                Check("sts:GetFederationToken", f"arn:aws:sts::{account}:federated-user/{params['Name']}")
+            ]
         return [Check(f"sts:{action}", "*")]
+    # The Service Authorization Reference's resource types: a role's, a group's (AddUserToGroup and
+    # RemoveUserFromGroup name a user too, but authorize the group), a user's, an instance profile's, a policy's.
+    # An entity's ARN carries its path: the one a Create call gives, or (entity_paths) the existing entity's.
+    path = params.get("Path") or "/" if action in ("CreateRole", "CreateUser", "CreateGroup") else "/"
     if "RoleName" in params:
-        resource = f"arn:aws:iam::{account}:role/{params['RoleName']}"
-    elif "UserName" in params:
-        resource = f"arn:aws:iam::{account}:user/{params['UserName']}"
+        resource = f"arn:aws:iam::{account}:role{path}{params['RoleName']}"
     elif "GroupName" in params:
-        resource = f"arn:aws:iam::{account}:group/{params['GroupName']}"
-    elif "PolicyArn" in params and action in (
-        "GetPolicy",
-        "GetPolicyVersion",
-        "DeletePolicy",
-        "CreatePolicyVersion",
-    ):
+        resource = f"arn:aws:iam::{account}:group{path}{params['GroupName']}"
+    elif "UserName" in params:
+        resource = f"arn:aws:iam::{account}:user{path}{params['UserName']}"
+    elif action in ABOUT_YOURSELF and caller_arn:
+        resource = caller_arn
+    elif "InstanceProfileName" in params:
+        resource = f"arn:aws:iam::{account}:instance-profile/{params['InstanceProfileName']}"
+    elif "PolicyArn" in params:
         resource = params["PolicyArn"]
     elif action == "CreatePolicy" and "PolicyName" in params:
-        resource = f"arn:aws:iam::{account}:policy/{params['PolicyName']}"
+        resource = f"arn:aws:iam::{account}:policy{params.get('Path') or '/'}{params['PolicyName']}"
+    elif any(name in params for name in IAM_UNMAPPED_PARAMETERS):
+        raise UnmappedRequest(f"iam:{action}")
     else:
         resource = "*"
     return [Check(f"iam:{action}", resource)]
@@ -292,6 +407,29 @@ def parameter_arn(name: str, region: str, account: str) -> str:
     return f"arn:aws:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
 
 
+# EventBridge operations on one rule, which they authorize (rule/NAME, or rule/BUS/NAME on a custom bus), and those
+# with no resource type ("Actions, resources, and condition keys for Amazon EventBridge").
+EVENTS_RULE_OPERATIONS = frozenset(
+    {"PutRule", "DeleteRule", "DescribeRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets",
+     "ListTargetsByRule"}
+)  # fmt: skip
+EVENTS_UNSCOPED_OPERATIONS = frozenset(
+    {"ListRules", "ListEventBuses", "ListRuleNamesByTarget", "TestEventPattern"}
+)
+
+
+def _events_checks(operation: str, params: dict, region: str, account: str) -> list[Check]:
+    if operation in EVENTS_UNSCOPED_OPERATIONS:
+        return [Check(f"events:{operation}", "*")]
+    name = params.get("Name") or params.get("Rule")
+    if operation not in EVENTS_RULE_OPERATIONS or not name:
+        raise UnmappedRequest(f"events:{operation}")
+    bus = params.get("EventBusName") or "default"
+    bus = bus.rsplit("/", 1)[-1]
+    path = str(name) if bus == "default" else f"{bus}/{name}"
+    return [Check(f"events:{operation}", f"arn:aws:events:{region}:{account}:rule/{path}")]
+
+
 # ---- Athena's calls on the caller's behalf -------------------------------------------------------------------
 # Athena reads the catalog and the table's data, and writes its results, with the caller's own permissions:
 # "When actors interact with Athena, their permissions pass through Athena to determine what Athena can access"
@@ -373,15 +511,46 @@ def athena_denial(principal: str, check: Check, outcome: str, purpose: str, outp
 
 
 # ---- answers -------------------------------------------------------------------------------------------------
-def denial_message(principal: str, check: Check, outcome: str, quoted: bool = False) -> str:
+# How AccessDenied names each kind of policy since 2023 (IAM User Guide, "Troubleshoot access denied error
+# messages": "with an explicit deny in a TYPE" / "because no TYPE allows the ACTION action").
+POLICY_TYPE_PHRASES = {
+    "identity-based": "identity-based policy",
+    "resource-based": "resource-based policy",
+    "permissions boundary": "permissions boundary",
+    "session": "session policy",
+}
+# IAM names an existing role or user as "role NAME" / "user NAME" (GetRole, DeleteRole, AttachRolePolicy,
+# DetachRolePolicy, GetLoginProfile... as AWS answers them in aws/aws-cdk#27067, aws/aws-parallelcluster#4031,
+# rebuy-de/aws-nuke#294), but by ARN what does not exist yet or is passed to a service (CreateRole, CreateUser,
+# PassRole: serverless-components/backend#10, aws/aws-sdk-js#1909).
+IAM_NAMED_BY_ARN = frozenset({"iam:CreateRole", "iam:CreateUser", "iam:PassRole"})
+IAM_ENTITY = re.compile(r"^arn:aws:iam::\d{12}:(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)$")
+
+
+def denial_message(principal: str, check: Check, outcome: str | Decision, quoted: bool = False) -> str:
     """AWS's AccessDenied text since 2023 (S3 quotes the resource, the other services do not)."""
+    decision = outcome if isinstance(outcome, Decision) else Decision(outcome)
+    kind = POLICY_TYPE_PHRASES.get(decision.policy_type, f"{decision.policy_type} policy")
     reason = (
-        "with an explicit deny in an identity-based policy"
-        if outcome == "explicit"
-        else f"because no identity-based policy allows the {check.action} action"
+        f"with an explicit deny in {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        if decision.outcome == "explicit"
+        else f"because no {kind} allows the {check.action} action"
     )
-    resource = f'"{check.resource}"' if quoted else check.resource
+    resource = check.resource
+    entity = IAM_ENTITY.match(resource) if check.action.startswith("iam:") else None
+    if entity and check.action not in IAM_NAMED_BY_ARN:
+        resource = f"{entity['kind']} {entity['name']}"
+    elif quoted:
+        resource = f'"{resource}"'
     return f"User: {principal} is not authorized to perform: {check.action} on resource: {resource} {reason}"
+
+
+def unmapped_message(error: UnmappedRequest) -> str:
+    """What a learner reads when the sandbox cannot tell which permissions AWS would check."""
+    return (
+        f"O sandbox não sabe quais permissões do IAM a AWS verifica para esta requisição ({error.what}); "
+        "ele a recusa em vez de permitir o que a AWS poderia negar."
+    )
 
 
 def _query_error(code: str, message: str, request_id: str) -> bytes:
@@ -424,15 +593,18 @@ def error_response(
     return 400, headers | {"Content-Type": "application/x-amz-json-1.1"}, body
 
 
-def denied_response(service: str, principal: str, check: Check, outcome: str, request_id: str):
-    if service == "s3":
-        code = "AccessDenied"
-    elif service in ("iam", "sts"):
-        code = "AccessDenied"
-    else:
-        code = "AccessDeniedException"
+def denied_response(service: str, principal: str, check: Check, outcome: str | Decision, request_id: str):
     message = denial_message(principal, check, outcome, quoted=service == "s3")
-    return error_response(service, code, message, request_id)
+    return error_response(service, _denied_code(service), message, request_id)
+
+
+def unmapped_response(service: str, error: UnmappedRequest, request_id: str):
+    """The refusal of a request the sandbox cannot map, in the service's own AccessDenied shape."""
+    return error_response(service, _denied_code(service), unmapped_message(error), request_id)
+
+
+def _denied_code(service: str) -> str:
+    return "AccessDenied" if service in ("s3", "iam", "sts") else "AccessDeniedException"
 
 
 def unknown_key_response(service: str, access_key: str, request_id: str, bad_token: bool = False):
@@ -459,37 +631,94 @@ def unknown_key_response(service: str, access_key: str, request_id: str, bad_tok
 
 
 # ---- who signed ----------------------------------------------------------------------------------------------
-def role_policies(role_arn: str, account: str) -> list[dict]:
-    """The identity policies of a role in moto's IAM (inline and attached); none when the role is gone."""
-    from moto.iam.exceptions import NotFoundException
+def _iam(account: str):
     from moto.iam.models import iam_backends
 
+    return iam_backends[account]["aws"]
+
+
+def role_policies(role_arn: str, account: str) -> list[dict]:
+    """The identity policies of a role in moto's IAM (inline and attached); none when the role is gone."""
+    role = _role(role_arn, account)
+    return [] if role is None else _documents(role.policies.values(), role.managed_policies.values())
+
+
+def _role(role_arn: str, account: str):
+    from moto.iam.exceptions import NotFoundException
+
     try:
-        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+        return _iam(account).get_role_by_arn(role_arn)
     except NotFoundException:  # a deleted role grants nothing, as on AWS
-        return []
-    return _documents(role.policies.values(), role.managed_policies.values())
+        return None
 
 
 def _documents(inline, managed) -> list[dict]:
     documents = list(inline)
     for policy in managed:
         documents += [version.document for version in policy.versions if version.is_default]
-    return [json.loads(doc) if isinstance(doc, str) else doc for doc in documents]
+    return [_parsed(doc) for doc in documents]
+
+
+def _parsed(document) -> dict:
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def managed_document(policy_arn: str | None, account: str) -> dict | None:
+    """The default version of a managed policy (a permissions boundary); a boundary whose policy is gone allows
+    nothing, as an empty policy."""
+    if not policy_arn:
+        return None
+    from moto.iam.exceptions import NotFoundException
+
+    try:
+        policy = _iam(account).get_policy(policy_arn)
+    except NotFoundException:
+        return {"Version": "2012-10-17", "Statement": []}
+    return next(
+        (_parsed(version.document) for version in policy.versions if version.is_default),
+        {"Version": "2012-10-17", "Statement": []},
+    )
+
+
+def role_session(
+    role_arn: str,
+    session: str,
+    account: str,
+    token: str | None,
+    session_policies: tuple[dict, ...] | None = None,
+    session_tags: tuple[tuple[str, str], ...] = (),
+) -> Caller:
+    """A role session: the role's policies and boundary; its ARN names the session, aws:userid the role's id."""
+    role = _role(role_arn, account)
+    arn = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
+    role_id = role.id if role is not None else "AROA"
+    principal = Principal(arn, account, "assumed-role", role_arn=role_arn, userid=f"{role_id}:{session}")
+    identity = (
+        () if role is None else tuple(_documents(role.policies.values(), role.managed_policies.values()))
+    )
+    boundary = managed_document(getattr(role, "permissions_boundary_arn", None), account)
+    # A session tag replaces the role's tag of the same key (IAM User Guide, "Passing session tags in AWS STS").
+    tags = {key.lower(): (key, value) for key, value in _tag_pairs(getattr(role, "tags", None))}
+    tags.update({key.lower(): (key, value) for key, value in session_tags})
+    return Caller(principal, identity, token, boundary, session_policies, tuple(tags.values()))
+
+
+def _tag_pairs(tags) -> list[tuple[str, str]]:
+    """moto's tags, as a list or a dict of {"Key", "Value"}, as (key, value) pairs."""
+    entries = tags.values() if isinstance(tags, dict) else tags or []
+    return [(str(tag["Key"]), str(tag["Value"])) for tag in entries if isinstance(tag, dict) and "Key" in tag]
 
 
 def find_caller(
     access_key: str, account: str, role_sessions: dict[str, tuple[str, str, str]]
 ) -> Caller | None:
     """The identity behind an access key: a function's role session, an IAM user, or a session moto's STS gave."""
-    from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
     if access_key in role_sessions:
         role_arn, session, token = role_sessions[access_key]
-        principal = f"arn:aws:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
-        return Caller(principal, tuple(role_policies(role_arn, account)), token)
-    backend = iam_backends[account]["aws"]
+        return role_session(role_arn, session, account, token)
+    backend = _iam(account)
     user = backend.get_user_from_access_key_id(access_key)
     if user is not None:
         key = next(k for k in user.access_keys if k.access_key_id == access_key)
@@ -498,8 +727,176 @@ def find_caller(
         documents = _documents(user.policies.values(), user.managed_policies.values())
         for group in backend.get_groups_for_user(user.name):
             documents += _documents(group.policies.values(), group.managed_policies.values())
-        return Caller(user.arn, tuple(documents))
+        principal = Principal(user.arn, account, "user", username=user.name, userid=user.id)
+        boundary = managed_document(getattr(user, "permissions_boundary_arn", None), account)
+        tags = tuple(_tag_pairs(backend.list_user_tags(user.name)))
+        return Caller(principal, tuple(documents), None, boundary, None, tags)
     assumed = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
     if assumed is not None:
-        return Caller(assumed.arn, tuple(role_policies(assumed.role_arn, account)), assumed.session_token)
+        return role_session(
+            assumed.role_arn,
+            assumed.session_name,
+            account,
+            assumed.session_token,
+            session_policies(assumed, account),
+            tuple(getattr(assumed, "session_tags", ())),
+        )
     return None
+
+
+def session_policies(assumed, account: str) -> tuple[dict, ...] | None:
+    """The session policies given to AssumeRole (`Policy`, `PolicyArns`); None when none was given."""
+    documents = [_parsed(assumed.policy)] if assumed.policy else []
+    documents += [managed_document(arn, account) for arn in getattr(assumed, "policy_arns", ())]
+    return tuple(documents) if documents else None
+
+
+IAM_ENTITY_ARN = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):(?P<kind>role|user|group)/(?P<name>[^/]+)$")
+
+
+def entity_paths(checks: list[Check], account: str) -> list[Check]:
+    """IAM checks on an existing role, user or group named by the request, with the ARN that carries its path
+    (arn:aws:iam::ACCOUNT:user/PATH/NAME), which is what a policy's Resource matches."""
+    result = []
+    for check in checks:
+        found = IAM_ENTITY_ARN.match(check.resource) if check.action.startswith("iam:") else None
+        entity = _entity(found["kind"], found["name"], account) if found else None
+        result.append(Check(check.action, entity.arn, check.context) if entity is not None else check)
+    return result
+
+
+def _entity(kind: str, name: str, account: str):
+    backend = _iam(account)
+    if kind == "user":
+        return backend.users.get(name)
+    if kind == "group":
+        return backend.groups.get(name)
+    return next((role for role in backend.roles.values() if role.name == name), None)
+
+
+# ---- resource policies and the request's context -------------------------------------------------------------
+FUNCTION_ARN = re.compile(r"^arn:aws:lambda:(?P<region>[\w-]+):\d{12}:function:(?P<name>[^:]+)(?::[^:]+)?$")
+# The actions a role's trust policy must allow, whatever the caller's own policies say (IAM User Guide, "Roles
+# terms and concepts": a trust policy is the only resource-based policy IAM supports; AssumeRole needs it).
+TRUST_ACTIONS = frozenset({"sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"})
+
+
+def resource_policies(check: Check, account: str) -> list[dict]:
+    """The resource-based policies AWS evaluates with a check: the bucket's policy, the function's policy, the
+    role's trust policy."""
+    if check.resource.startswith("arn:aws:s3:::") and check.resource != "arn:aws:s3:::*":
+        return _bucket_policy(check.resource[len("arn:aws:s3:::") :].split("/", 1)[0], account)
+    if check.action.startswith("lambda:"):
+        found = FUNCTION_ARN.match(check.resource)
+        return _function_policy(found["region"], found["name"], account) if found else []
+    if check.action in TRUST_ACTIONS:
+        role = _role(check.resource, account) if check.resource.startswith("arn:aws:iam::") else None
+        return [_parsed(role.assume_role_policy_document)] if role is not None else []
+    return []
+
+
+def _bucket_policy(bucket: str, account: str) -> list[dict]:
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import s3_backends
+
+    try:
+        policy = s3_backends[account]["aws"].get_bucket(bucket).policy
+    except MissingBucket:
+        return []
+    return [json.loads(policy)] if policy else []
+
+
+def _function_policy(region: str, name: str, account: str) -> list[dict]:
+    from moto.awslambda.utils import get_backend
+    from moto.core.exceptions import ServiceException, _RESTError
+
+    try:
+        statements = list(get_backend(account, region).get_function(name).policy.statements)
+    except (ServiceException, _RESTError):
+        return []
+    if not statements:
+        return []
+    return [{"Version": "2012-10-17", "Statement": [_aws_principal(statement) for statement in statements]}]
+
+
+def _aws_principal(statement: dict) -> dict:
+    """A function policy statement with its Principal as Lambda shows it (moto keeps AddPermission's string):
+    {"Service": ...} for a service, {"AWS": "arn:aws:iam::ACCOUNT:root"} for an account id, {"AWS": ARN} for an
+    ARN (Lambda Developer Guide, "Viewing resource-based IAM policies in Lambda")."""
+    principal = statement.get("Principal")
+    if not isinstance(principal, str) or principal == "*":
+        return statement
+    if principal.endswith(".amazonaws.com"):
+        shaped = {"Service": principal}
+    elif re.fullmatch(r"\d{12}", principal):
+        shaped = {"AWS": f"arn:aws:iam::{principal}:root"}
+    else:
+        shaped = {"AWS": principal}
+    return {**statement, "Principal": shaped}
+
+
+PRINCIPAL_TYPES = {"user": "User", "assumed-role": "AssumedRole", "root": "Account"}
+
+
+def global_context(
+    principal: Principal,
+    region: str,
+    source_ip: str,
+    now: float | None = None,
+    tags: tuple[tuple[str, str], ...] = (),
+) -> dict[str, str]:
+    """The global condition keys every request carries (IAM User Guide, "AWS global condition context keys").
+
+    The sandbox listens on plain HTTP: aws:SecureTransport is "false" in every request."""
+    now = time.time() if now is None else now
+    context = {
+        "aws:RequestedRegion": region,
+        "aws:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "aws:EpochTime": str(int(now)),
+        "aws:SourceIp": source_ip,
+        "aws:SecureTransport": "false",
+        "aws:ViaAWSService": "false",
+        "aws:PrincipalIsAWSService": "false",
+        "aws:PrincipalAccount": principal.account,
+        "aws:PrincipalArn": principal.role_arn or principal.arn,  # a role session's key is its role's ARN
+        "aws:PrincipalType": PRINCIPAL_TYPES[principal.kind],
+        "aws:userid": principal.userid or principal.account,
+    }
+    if principal.username:  # users only: roles and the root user have no aws:username
+        context["aws:username"] = principal.username
+    for key, value in tags:  # present only for a principal with tags
+        context[f"aws:PrincipalTag/{key}"] = value
+    if principal.kind == "assumed-role":
+        # Present only with temporary credentials, "false" when they were issued without MFA (the sandbox has no
+        # MFA); absent for a user's access key.
+        context["aws:MultiFactorAuthPresent"] = "false"
+    return context
+
+
+def decide(caller: Caller, check: Check, account: str) -> Decision:
+    """AWS's decision on one check for this caller, with the resource policies that apply."""
+    resource = resource_policies(check, account)
+    if caller.root and check.action in ROOT_BUCKET_POLICY_ACTIONS:
+        resource = []  # S3 never locks the bucket owner's root user out of the bucket policy
+    decision = authorize(
+        check,
+        caller.principal,
+        list(caller.policies),
+        resource=resource,
+        boundary=caller.boundary,
+        session=None if caller.session_policies is None else list(caller.session_policies),
+    )
+    if decision.allowed and check.action in TRUST_ACTIONS:
+        # Assuming a role takes its trust policy's Allow as well: an identity policy alone never does.
+        if not caller.root and evaluate(resource, check, caller.principal) != "allow":
+            return Decision("implicit", "resource-based")
+    return decision
+
+
+# The root user may not assume a role: STS answers AccessDenied with this text (as quoted from AWS in
+# kubeflow/testing#961 and Netflix/security_monkey#1026).
+ROOT_CANNOT_ASSUME_ROLES = "Roles may not be assumed by root accounts."
+# DeleteBucketPolicy API reference: "the root principal in a bucket owner's AWS account can perform the
+# GetBucketPolicy, PutBucketPolicy, and DeleteBucketPolicy API actions, even if their bucket policy explicitly
+# denies the root principal's access".
+ROOT_BUCKET_POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})

@@ -8,7 +8,9 @@ with the evaluation below.
 
 Covered: the object and bucket operations functions use (Get/Head/Put/Copy/Delete object, multipart uploads,
 DeleteObjects, ListObjects(V2) with the s3:prefix / s3:delimiter / s3:max-keys condition keys, HeadBucket,
-GetBucketLocation). Other S3 operations are checked as `s3:<Operation>` names that only a wildcard action grants.
+GetBucketLocation, the bucket and object subresources of BUCKET_SUBRESOURCES / OBJECT_SUBRESOURCES, a version's
+s3:GetObjectVersion, PutObject's tagging and ACL permissions). A request it cannot map raises UnmappedRequest: the
+sandbox refuses it rather than guess.
 
 The evaluation (`evaluate`, `authorize`) follows the IAM User Guide; tests/sandbox/test_iam_evaluation.py probes
 it page by page (202 probes, each with its page). Covered:
@@ -51,13 +53,15 @@ import operator
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
-# Bucket subresources (query parameters) and the IAM action of a GET/PUT/DELETE on them.
+# Bucket subresources (query parameters) and the IAM action of a GET/PUT/DELETE on them (S3 User Guide, "Required
+# permissions for Amazon S3 API operations"; a DELETE of a configuration needs the permission that writes it).
 BUCKET_SUBRESOURCES = {
     "location": ("s3:GetBucketLocation", None, None),
     "versioning": ("s3:GetBucketVersioning", "s3:PutBucketVersioning", None),
     "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+    "policyStatus": ("s3:GetBucketPolicyStatus", None, None),
     "tagging": ("s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging"),
     "acl": ("s3:GetBucketAcl", "s3:PutBucketAcl", None),
     "publicAccessBlock": (
@@ -65,16 +69,60 @@ BUCKET_SUBRESOURCES = {
         "s3:PutBucketPublicAccessBlock",
         "s3:PutBucketPublicAccessBlock",
     ),
+    "ownershipControls": (
+        "s3:GetBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+    ),
+    "encryption": (
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+    ),
+    "lifecycle": (
+        "s3:GetLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+    ),
+    "cors": ("s3:GetBucketCORS", "s3:PutBucketCORS", "s3:PutBucketCORS"),
+    "notification": ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
+    "website": ("s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"),
+    "logging": ("s3:GetBucketLogging", "s3:PutBucketLogging", None),
+    "object-lock": ("s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration", None),
     "versions": ("s3:ListBucketVersions", None, None),
     "uploads": ("s3:ListBucketMultipartUploads", None, None),
 }
+# Object subresources: (GET, PUT, DELETE) of the current version, then of a given versionId.
 OBJECT_SUBRESOURCES = {
-    "tagging": ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
-    "acl": ("s3:GetObjectAcl", "s3:PutObjectAcl", None),
+    "tagging": (
+        ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
+        ("s3:GetObjectVersionTagging", "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging"),
+    ),
+    "acl": (
+        ("s3:GetObjectAcl", "s3:PutObjectAcl", None),
+        ("s3:GetObjectVersionAcl", "s3:PutObjectVersionAcl", None),
+    ),
+    "retention": (("s3:GetObjectRetention", "s3:PutObjectRetention", None),) * 2,
+    "legal-hold": (("s3:GetObjectLegalHold", "s3:PutObjectLegalHold", None),) * 2,
 }
+# Query parameters that do not change what a request is authorized as: listing and paging parameters, response
+# header overrides, presigned URLs' signature, botocore's x-id marker.
+PLAIN_PARAMETERS = re.compile(
+    r"^(prefix|delimiter|max-keys|marker|list-type|continuation-token|start-after|fetch-owner|encoding-type|"
+    r"key-marker|version-id-marker|upload-id-marker|max-uploads|max-parts|part-number-marker|partNumber|"
+    r"uploadId|versionId|x-id|response-[a-z-]+|X-Amz-[A-Za-z-]+|AWSAccessKeyId|Signature|Expires)$"
+)
 DELETE_OBJECT = re.compile(r"<Object>(.*?)</Object>", re.DOTALL)
 DELETE_KEY = re.compile(r"<Key>(.*?)</Key>", re.DOTALL)
 XML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
+
+
+class UnmappedRequest(Exception):
+    """A request the sandbox cannot map to the permissions AWS checks for it: it is refused, never allowed."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
 
 
 @dataclass(frozen=True)
@@ -86,12 +134,62 @@ class Check:
     context: dict[str, str] = field(default_factory=dict)
 
 
+# Request headers S3 exposes as condition keys of the same name, prefixed "s3:" (Service Authorization Reference
+# for Amazon S3, "Condition keys"; S3 User Guide, "Amazon S3 condition key examples").
+S3_HEADER_KEYS = (
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-metadata-directive",
+    "x-amz-copy-source",
+    "x-amz-website-redirect-location",
+    "x-amz-content-sha256",
+    "x-amz-object-ownership",
+)
+
+
 def s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers: dict[str, str], body=b""):
-    """The checks S3 makes for one request (path-style: bucket and key already split and URL-decoded)."""
+    """The checks S3 makes for one request (path-style: bucket and key already split and URL-decoded), each with
+    S3's condition keys of the request.
+
+    Raises UnmappedRequest for a request whose permissions the sandbox does not know."""
+    checks = _s3_checks(method, bucket, key, query, headers, body)
+    context = _s3_context(query, {name.lower(): value for name, value in headers.items()})
+    return [Check(check.action, check.resource, {**context, **check.context}) for check in checks]
+
+
+def _s3_context(query: dict[str, str], headers: dict[str, str]) -> dict:
+    # Signed in the Authorization header or in a presigned URL's query, with SigV4 or SigV2 ("AWS").
+    sigv2 = headers.get("authorization", "").startswith("AWS ") or "AWSAccessKeyId" in query
+    context = {
+        "s3:authType": "REST-HEADER" if "authorization" in headers else "REST-QUERY-STRING",
+        "s3:signatureversion": "AWS" if sigv2 else "AWS4-HMAC-SHA256",
+    }
+    context.update({f"s3:{name}": headers[name] for name in S3_HEADER_KEYS if name in headers})
+    if "versionId" in query:
+        context["s3:VersionId"] = query["versionId"]
+    if (
+        "x-amz-tagging" in headers
+    ):  # the tags a PutObject sets: s3:RequestObjectTagKeys, s3:RequestObjectTag/KEY
+        tags = dict(parse_qsl(headers["x-amz-tagging"], keep_blank_values=True))
+        context["s3:RequestObjectTagKeys"] = list(tags)
+        context.update({f"s3:RequestObjectTag/{name}": value for name, value in tags.items()})
+    return context
+
+
+def _s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers: dict[str, str], body=b""):
     method = method.upper()
     bucket_arn = f"arn:aws:s3:::{bucket}"
     if not bucket:
-        return [Check("s3:ListAllMyBuckets", "*")]
+        # ListBuckets: the S3 User Guide's own example grants s3:ListAllMyBuckets on "arn:aws:s3:::*"
+        # (example-bucket-policies.html, "Granting permissions to list all buckets"; a policy on "*" matches too).
+        return [Check("s3:ListAllMyBuckets", "arn:aws:s3:::*")]
     if key:
         return _object_checks(method, bucket_arn, key, query, headers)
     if method == "POST" and "delete" in query:
@@ -105,7 +203,10 @@ def s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers
     for name, actions in BUCKET_SUBRESOURCES.items():
         if name in query:
             action = dict(zip(("GET", "PUT", "DELETE"), actions, strict=True)).get(method)
-            return [Check(action or f"s3:{method.title()}Bucket{name[0].upper()}{name[1:]}", bucket_arn)]
+            if action is None:
+                raise UnmappedRequest(f"S3 {method} /{bucket}?{name}")
+            return [Check(action, bucket_arn)]
+    _refuse_unknown_parameters(query, f"S3 {method} /{bucket}")
     if method in ("GET", "HEAD"):
         # ListObjects(V2) and HeadBucket. Without a prefix, S3 evaluates s3:prefix as the empty string.
         context = {"s3:prefix": query.get("prefix", "")}
@@ -117,29 +218,54 @@ def s3_checks(method: str, bucket: str, key: str, query: dict[str, str], headers
         return [Check("s3:CreateBucket", bucket_arn)]
     if method == "DELETE":
         return [Check("s3:DeleteBucket", bucket_arn)]
-    return [Check(f"s3:{method.title()}Bucket", bucket_arn)]
+    raise UnmappedRequest(f"S3 {method} /{bucket}")
 
 
 def _object_checks(method: str, bucket_arn: str, key: str, query: dict[str, str], headers: dict[str, str]):
     resource = f"{bucket_arn}/{key}"
-    for name, actions in OBJECT_SUBRESOURCES.items():
+    versioned = "versionId" in query
+    for name, (current, of_version) in OBJECT_SUBRESOURCES.items():
         if name in query:
+            actions = of_version if versioned else current
             action = dict(zip(("GET", "PUT", "DELETE"), actions, strict=True)).get(method)
-            return [Check(action or f"s3:{method.title()}Object{name.title()}", resource)]
+            if action is None:
+                raise UnmappedRequest(f"S3 {method} {resource}?{name}")
+            return [Check(action, resource)]
+    if method == "POST" and not ("uploads" in query or "uploadId" in query):
+        raise UnmappedRequest(f"S3 POST {resource}?{'&'.join(query)}")
+    _refuse_unknown_parameters({k: v for k, v in query.items() if k != "uploads"}, f"S3 {method} {resource}")
     if method in ("GET", "HEAD"):
-        return [Check("s3:ListMultipartUploadParts" if "uploadId" in query else "s3:GetObject", resource)]
+        if "uploadId" in query:
+            return [Check("s3:ListMultipartUploadParts", resource)]
+        # A given version is read with s3:GetObjectVersion (S3 User Guide, "Required permissions for Amazon S3 API
+        # operations": GetObject, HeadObject).
+        return [Check("s3:GetObjectVersion" if versioned else "s3:GetObject", resource)]
     if method == "DELETE":
         if "uploadId" in query:
             return [Check("s3:AbortMultipartUpload", resource)]
-        return [Check("s3:DeleteObjectVersion" if "versionId" in query else "s3:DeleteObject", resource)]
+        return [Check("s3:DeleteObjectVersion" if versioned else "s3:DeleteObject", resource)]
     if method in ("PUT", "POST"):  # PutObject, CopyObject, UploadPart, Create/CompleteMultipartUpload
         checks = [Check("s3:PutObject", resource)]
-        source = {k.lower(): v for k, v in headers.items()}.get("x-amz-copy-source")
-        if source:  # CopyObject and UploadPartCopy also read the source object
-            source_path = unquote(source.split("?", 1)[0]).lstrip("/")
-            checks.append(Check("s3:GetObject", f"arn:aws:s3:::{source_path}"))
+        lowered = {k.lower(): v for k, v in headers.items()}
+        # PutObject (and CopyObject, CreateMultipartUpload) with tags also needs s3:PutObjectTagging, with an ACL
+        # also s3:PutObjectAcl (PutObject API reference, "Permissions").
+        if "x-amz-tagging" in lowered:
+            checks.append(Check("s3:PutObjectTagging", resource))
+        if "x-amz-acl" in lowered or any(name.startswith("x-amz-grant-") for name in lowered):
+            checks.append(Check("s3:PutObjectAcl", resource))
+        source = lowered.get("x-amz-copy-source")
+        if source:  # CopyObject and UploadPartCopy also read the source object (a given version of it)
+            source_path, _, source_query = source.partition("?")
+            action = "s3:GetObjectVersion" if "versionId=" in source_query else "s3:GetObject"
+            checks.append(Check(action, f"arn:aws:s3:::{unquote(source_path).lstrip('/')}"))
         return checks
-    return [Check(f"s3:{method.title()}Object", resource)]
+    raise UnmappedRequest(f"S3 {method} {resource}")
+
+
+def _refuse_unknown_parameters(query: dict[str, str], what: str) -> None:
+    unknown = [name for name in query if not PLAIN_PARAMETERS.match(name)]
+    if unknown:
+        raise UnmappedRequest(f"{what}?{'&'.join(unknown)}")
 
 
 def _unescape(text: str) -> str:

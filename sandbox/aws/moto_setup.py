@@ -154,6 +154,8 @@ FIDELITY: tuple[Change, ...] = (
     Change("HTTP API quick create (CreateApi with Target)", _lazy("sandbox.aws.quickcreate", "install_quick_create")),
     Change("ListObjectVersions goes on after a deleted marker", _lazy(
         "sandbox.aws.s3_versions", "install_version_listing")),
+    Change("IAM user ids, user boundaries, session policy ARNs; bucket policies left to the sandbox", _lazy(
+        "sandbox.aws.iam_patches", "install_iam_fidelity")),
     Change("inline and trust policies of Version 2008-10-17 or none accepted", _lazy(
         "sandbox.aws.iam_versions", "install_legacy_versions")),
 )  # fmt: skip

@@ -17,11 +17,24 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from sandbox.aws.authorization import SignedRequest, request_checks, signed_request
-from sandbox.aws.iam_policy import evaluate
+from sandbox.aws.iam_policy import UnmappedRequest, evaluate
 from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_sandbox
 from tutorial.harness import zip_files
 
 ACCOUNT = "123456789012"
+# A trust policy letting the account's own identities assume a role (their identity policies must allow it too).
+TRUST_THE_ACCOUNT = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 POLICY_FILE = Path(__file__).resolve().parents[2] / "iam" / "politica-da-turma.json"
 CLASS_POLICY = json.loads(POLICY_FILE.read_text())
 RAW = f"telegram-{ACCOUNT}-{REGION}-raw"
@@ -78,7 +91,7 @@ def checks(service: str, operation: str, **params) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     ("service", "operation", "params", "expected"),
     [
-        ("s3", "list_buckets", {}, [("s3:ListAllMyBuckets", "*")]),
+        ("s3", "list_buckets", {}, [("s3:ListAllMyBuckets", "arn:aws:s3:::*")]),
         (
             "s3",
             "put_public_access_block",
@@ -93,6 +106,59 @@ def checks(service: str, operation: str, **params) -> list[tuple[str, str]]:
             [("s3:GetObject", f"arn:aws:s3:::{RAW}/telegram/ação 100%.json")],
         ),
         ("s3", "get_bucket_versioning", {"Bucket": RAW}, [("s3:GetBucketVersioning", f"arn:aws:s3:::{RAW}")]),
+        (
+            "s3",
+            "get_object",
+            {"Bucket": RAW, "Key": "telegram/a.json", "VersionId": "v1"},
+            [("s3:GetObjectVersion", f"arn:aws:s3:::{RAW}/telegram/a.json")],
+        ),
+        (
+            "s3",
+            "put_object",
+            {"Bucket": RAW, "Key": "telegram/a.json", "Body": b"{}", "Tagging": "a=b", "ACL": "private"},
+            [
+                ("s3:PutObject", f"arn:aws:s3:::{RAW}/telegram/a.json"),
+                ("s3:PutObjectTagging", f"arn:aws:s3:::{RAW}/telegram/a.json"),
+                ("s3:PutObjectAcl", f"arn:aws:s3:::{RAW}/telegram/a.json"),
+            ],
+        ),
+        (
+            "s3",
+            "copy_object",
+            {
+                "Bucket": RAW,
+                "Key": "b.json",
+                "CopySource": {"Bucket": RAW, "Key": "a ç.json", "VersionId": "v1"},
+            },
+            [
+                ("s3:PutObject", f"arn:aws:s3:::{RAW}/b.json"),
+                ("s3:GetObjectVersion", f"arn:aws:s3:::{RAW}/a ç.json"),
+            ],
+        ),
+        (
+            "s3",
+            "delete_bucket_encryption",
+            {"Bucket": RAW},
+            [("s3:PutEncryptionConfiguration", f"arn:aws:s3:::{RAW}")],
+        ),
+        (
+            "iam",
+            "add_user_to_group",
+            {"GroupName": "turma", "UserName": "ana"},
+            [("iam:AddUserToGroup", f"arn:aws:iam::{ACCOUNT}:group/turma")],
+        ),
+        (
+            "sts",
+            "assume_role",
+            {"RoleArn": ETL_ROLE, "RoleSessionName": "aula", "Tags": [{"Key": "k", "Value": "v"}]},
+            [("sts:AssumeRole", ETL_ROLE), ("sts:TagSession", ETL_ROLE)],
+        ),
+        (
+            "events",
+            "put_rule",
+            {"Name": "telegram-etl", "EventBusName": "turma"},
+            [("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/turma/telegram-etl")],
+        ),
         (
             "s3",
             "delete_object",
@@ -230,6 +296,29 @@ def checks(service: str, operation: str, **params) -> list[tuple[str, str]]:
 )
 def test_each_request_maps_to_the_action_and_resource_aws_authorizes(service, operation, params, expected):
     assert checks(service, operation, **params) == expected
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params"),
+    [
+        ("s3", "get_object_attributes", {"Bucket": RAW, "Key": "a", "ObjectAttributes": ["ETag"]}),
+        ("s3", "restore_object", {"Bucket": RAW, "Key": "a"}),
+        ("s3", "get_bucket_analytics_configuration", {"Bucket": RAW, "Id": "x"}),
+        ("events", "put_events", {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}]}),
+        ("iam", "get_saml_provider", {"SAMLProviderArn": f"arn:aws:iam::{ACCOUNT}:saml-provider/x"}),
+    ],
+)
+def test_a_request_the_sandbox_cannot_map_raises_instead_of_guessing(service, operation, params):
+    with pytest.raises(UnmappedRequest):
+        request_checks(built(service, operation, **params), ACCOUNT)
+
+
+def test_calls_about_yourself_name_the_callers_own_user():
+    request = built("iam", "list_access_keys")
+    me = f"arn:aws:iam::{ACCOUNT}:user/ana"
+    assert [(c.action, c.resource) for c in request_checks(request, ACCOUNT, caller_arn=me)] == [
+        ("iam:ListAccessKeys", me)
+    ]
 
 
 def test_pass_role_carries_the_service_it_is_passed_to():
@@ -525,7 +614,7 @@ def test_a_student_with_the_class_policy_creates_and_queries_the_table(sandbox, 
 
 def test_a_role_session_from_sts_gets_the_roles_rights(sandbox):
     admin_iam = sandbox.client("iam")
-    admin_iam.create_role(RoleName="leitor", AssumeRolePolicyDocument=ROLE_POLICY)
+    admin_iam.create_role(RoleName="leitor", AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)
     read_only = {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
     admin_iam.put_role_policy(
         RoleName="leitor",
@@ -632,7 +721,7 @@ def test_a_users_long_term_key_sent_with_a_session_token_is_refused(
 
 def test_a_role_session_needs_its_own_token(sandbox):
     sts = as_user(sandbox, make_user(sandbox, "troca-token", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}), "sts")  # fmt: skip
-    sandbox.client("iam").create_role(RoleName="qualquer", AssumeRolePolicyDocument=ROLE_POLICY)
+    sandbox.client("iam").create_role(RoleName="qualquer", AssumeRolePolicyDocument=TRUST_THE_ACCOUNT)
     credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/qualquer", RoleSessionName="aula")[
         "Credentials"
     ]
