@@ -313,7 +313,10 @@ def test_two_students_share_one_account_without_touching_each_others_resources(t
         for name, other in (("aluna", "aluna2"), ("aluna2", "aluna")):
             theirs = contract.names(prefixes[other])
             bucket = theirs.bucket(ACCOUNT, REGION, "raw")
-            s3, lambda_, glue = (as_student(students[name], s) for s in ("s3", "lambda", "glue"))
+            s3, lambda_, glue, iam, scheduler, logs = (
+                as_student(students[name], service)
+                for service in ("s3", "lambda", "glue", "iam", "scheduler", "logs")
+            )
             assert denied(s3.list_objects_v2, Bucket=bucket) == "AccessDenied"
             assert denied(s3.get_object, Bucket=bucket, Key="telegram/x.json") == "AccessDenied"
             assert denied(s3.delete_bucket, Bucket=bucket) == "AccessDenied"
@@ -332,12 +335,22 @@ def test_two_students_share_one_account_without_touching_each_others_resources(t
             assert denied(glue.delete_table, DatabaseName=theirs.database, Name=contract.TABLE) == (
                 "AccessDeniedException"
             )
+            # And the rest of what the policy names: roles, the schedule and the functions' logs.
+            assert denied(
+                iam.delete_role_policy, RoleName=theirs.etl_role, PolicyName=f"{theirs.etl_role}-policy"
+            ) == ("AccessDenied")
+            assert denied(scheduler.delete_schedule, Name=theirs.schedule) == "AccessDeniedException"
+            log_group = contract.log_group(theirs.ingestion_function)
+            assert denied(logs.delete_log_group, logGroupName=log_group) == "AccessDeniedException"
 
         # Teardown removes only one's own: aluna2's resources stay until aluna2 runs notebook 06.
         run_as(students["aluna"], ["06-limpeza"], tmp_path / "aluna", monkeypatch)
         assert "Tudo limpo" in outputs(tmp_path / "aluna" / "06-limpeza.ipynb")
         assert not any(owned(prefixes["aluna"]).values())
         assert all(owned(prefixes["aluna2"]).values())
+        aluna2 = contract.names(prefixes["aluna2"])
+        assert admin("scheduler").get_schedule(Name=aluna2.schedule)["Name"] == aluna2.schedule
+        assert admin("iam").get_role(RoleName=aluna2.etl_role)["Role"]["RoleName"] == aluna2.etl_role
         tables = admin("glue").get_tables(DatabaseName=contract.names(prefixes["aluna2"]).database)[
             "TableList"
         ]
