@@ -279,7 +279,34 @@ def _query_checks(
         raise UnmappedRequest(f"iam:{action}")
     else:
         resource = "*"
-    return [Check(f"iam:{action}", resource)]
+    context = {}
+    if action in BOUNDARY_IN_REQUEST and params.get("PermissionsBoundary"):
+        context["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
+    if action in POLICY_ARN_ACTIONS and params.get("PolicyArn"):
+        context["iam:PolicyARN"] = params["PolicyArn"]
+    return [Check(f"iam:{action}", resource, context)]
+
+
+# IAM's own condition keys (Service Authorization Reference, "Actions, resources, and condition keys for AWS Identity
+# and Access Management", list_awsidentityandaccessmanagementiam.html). iam:PermissionsBoundary, "the specified policy
+# is set as the permissions boundary on the IAM entity": the request's PermissionsBoundary for the calls that set one
+# (the IAM User Guide's delegation example, access_policies_boundaries.html: "set the permissions boundary for
+# existing users but only using that same policy"), the entity's current boundary for the calls on an existing one
+# ("manage permissions policies for users with this permissions boundary set"); absent when there is none.
+BOUNDARY_IN_REQUEST = frozenset(
+    {"CreateRole", "CreateUser", "PutRolePermissionsBoundary", "PutUserPermissionsBoundary"}
+)
+BOUNDARY_OF_ENTITY = frozenset(
+    {"iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary",
+     "iam:DeleteRolePolicy", "iam:DeleteUserPermissionsBoundary", "iam:DeleteUserPolicy", "iam:DetachRolePolicy",
+     "iam:DetachUserPolicy", "iam:GetRole", "iam:PutRolePolicy", "iam:PutUserPolicy", "iam:UpdateAssumeRolePolicy",
+     "iam:UpdateRole", "iam:UpdateRoleDescription"}
+)  # fmt: skip
+# iam:PolicyARN, "the ARN of an IAM policy": the managed policy attached or detached.
+POLICY_ARN_ACTIONS = frozenset(
+    {"AttachGroupPolicy", "AttachRolePolicy", "AttachUserPolicy", "DetachGroupPolicy", "DetachRolePolicy",
+     "DetachUserPolicy"}
+)  # fmt: skip
 
 
 def _function_arn(name: str, region: str, account: str) -> str:
@@ -756,12 +783,20 @@ IAM_ENTITY_ARN = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):(?P<kind>role|us
 
 def entity_paths(checks: list[Check], account: str) -> list[Check]:
     """IAM checks on an existing role, user or group named by the request, with the ARN that carries its path
-    (arn:aws:iam::ACCOUNT:user/PATH/NAME), which is what a policy's Resource matches."""
+    (arn:aws:iam::ACCOUNT:user/PATH/NAME), which is what a policy's Resource matches, and the entity's permissions
+    boundary as iam:PermissionsBoundary for the calls that carry it (BOUNDARY_OF_ENTITY)."""
     result = []
     for check in checks:
         found = IAM_ENTITY_ARN.match(check.resource) if check.action.startswith("iam:") else None
         entity = _entity(found["kind"], found["name"], account) if found else None
-        result.append(Check(check.action, entity.arn, check.context) if entity is not None else check)
+        if entity is None:
+            result.append(check)
+            continue
+        context = dict(check.context)
+        boundary = getattr(entity, "permissions_boundary_arn", None)
+        if check.action in BOUNDARY_OF_ENTITY and boundary:
+            context["iam:PermissionsBoundary"] = boundary
+        result.append(Check(check.action, entity.arn, context))
     return result
 
 
