@@ -4,6 +4,8 @@
   identifiers"), which `aws:userid` carries; moto makes them 20 lowercase characters.
 - Users keep a permissions boundary: CreateUser's `PermissionsBoundary`, PutUserPermissionsBoundary and
   DeleteUserPermissionsBoundary (moto has neither operation: the sandbox answered 500), shown by GetUser.
+- A role's boundary must exist: CreateRole and PutRolePermissionsBoundary with a policy that does not exist
+  answer NoSuchEntity, as IAM does; moto kept the ARN, and the role's sessions were then allowed nothing.
 - A role session keeps the managed session policies given to AssumeRole (`PolicyArns`) and its session tags;
   moto keeps only `Policy`.
 - moto's own bucket-policy enforcement is off for signed requests: it applies a Deny to every caller (whoever it
@@ -35,6 +37,7 @@ def moto_judges_bucket_policies() -> Iterator[None]:
 def install_iam_fidelity() -> None:
     _aws_shaped_user_ids()
     _user_permissions_boundaries()
+    _role_boundaries_exist()
     _session_policy_arns()
     _no_moto_bucket_policy_enforcement()
 
@@ -93,6 +96,27 @@ def _user_permissions_boundaries() -> None:
 
     IamResponse.put_user_permissions_boundary = put_user_permissions_boundary
     IamResponse.delete_user_permissions_boundary = delete_user_permissions_boundary
+
+
+def _role_boundaries_exist() -> None:
+    from moto.iam.exceptions import NoSuchEntity
+    from moto.iam.responses import IamResponse
+
+    def existing(self) -> None:
+        boundary = self._get_param("PermissionsBoundary")
+        # IAM's answer, as AWS gives it to `rosa create operator-roles --permissions-boundary` (openshift/rosa's
+        # test cases) and to SAM deployments: "NoSuchEntity: Scope ARN: ARN does not exist or is not attachable."
+        # A malformed ARN is left to moto's own ValidationError.
+        if boundary and self.backend.policy_arn_regex.match(boundary):
+            if boundary not in self.backend.managed_policies:
+                raise NoSuchEntity(f"Scope ARN: {boundary} does not exist or is not attachable.")
+
+    for name in ("create_role", "put_role_permissions_boundary"):
+
+        @replaces(IamResponse, name)
+        def checked(original, self):
+            existing(self)  # before anything is made or changed: IAM refuses the whole call
+            return original(self)
 
 
 def _boundary_shape(user) -> dict[str, str] | None:

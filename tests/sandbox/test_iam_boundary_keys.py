@@ -225,3 +225,23 @@ def test_a_functions_s3_calls_are_limited_by_its_roles_boundary(users):
     # Without the boundary the same role reads both: the boundary, not the role's policy, made the difference.
     users.iam.delete_role_permissions_boundary(RoleName="funcao-limitada-role")
     assert read("telegram-alheio-raw") == {"ok": "telegram-alheio-raw"}
+
+
+@pytest.mark.parametrize("call", ["create", "put"])
+def test_a_boundary_that_does_not_exist_is_refused(users, call):
+    """CreateRole and PutRolePermissionsBoundary with a policy that does not exist: 404 NoSuchEntity "Scope ARN: ARN
+    does not exist or is not attachable." (AWS's answer, as quoted in openshift/rosa's test cases), and nothing is
+    made or changed. A teacher who forgot a student's boundary sees this, not a role that can do nothing."""
+    missing = f"arn:aws:iam::{ACCOUNT}:policy/telegram-ninguem-limite"
+    name = f"limite-inexistente-{call}"
+    if call == "create":
+        status, code, message = error_of(create_role, users.iam, name, missing)
+        assert name not in [role["RoleName"] for role in users.iam.list_roles()["Roles"]]
+    else:
+        create_role(users.iam, name)
+        status, code, message = error_of(
+            users.iam.put_role_permissions_boundary, RoleName=name, PermissionsBoundary=missing
+        )
+        assert "PermissionsBoundary" not in users.iam.get_role(RoleName=name)["Role"]
+    assert (status, code) == (404, "NoSuchEntity")
+    assert message == f"Scope ARN: {missing} does not exist or is not attachable."
