@@ -23,13 +23,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sandbox
+from sandbox.aws.iam_policy import Check, Principal, authorize
 from tests.test_real_mode import FakeSts, real  # noqa: F401 - `real`: a learner's shell on a real account (fixture)
 from tutorial import contract, runner, setup
-from tutorial.harness import isolated_sandbox
+from tutorial.harness import isolated_sandbox, zip_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_POLICY = json.loads((ROOT / "iam" / "politica-da-turma-compartilhada.json").read_text())
 CLASS_POLICY = json.loads((ROOT / "iam" / "politica-da-turma.json").read_text())
+BOUNDARY_TEMPLATE = (ROOT / "iam" / "limite-do-aluno.json").read_text()
 ACCOUNT, REGION = "123456789012", "sa-east-1"
 TUTORIAL = ["02-ingestao-aws", "03-webhook", "04-etl", "05-analise"]
 
@@ -210,12 +212,21 @@ def test_the_account_mode_ignores_case_and_spaces(typed):
     assert setup.account_mode(typed) == "compartilhada"
 
 
-# ---- the class policy ---------------------------------------------------------------------------------------------
+# ---- the class policy ----------------------------------------------------------------------------------------------
+def allowed_actions(policy: dict) -> list[str]:
+    return sorted(
+        action
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    )
+
+
 def test_the_shared_policy_allows_what_the_class_policy_allows_only_on_the_students_names():
-    """Same statements and actions as iam/politica-da-turma.json; every tutorial name carries ${aws:username}."""
-    assert [s["Action"] for s in SHARED_POLICY["Statement"]] == [
-        s["Action"] for s in CLASS_POLICY["Statement"]
-    ]
+    """The same actions as iam/politica-da-turma.json; every tutorial name carries ${aws:username}."""
+    assert allowed_actions(SHARED_POLICY) == allowed_actions(CLASS_POLICY)
     for statement in SHARED_POLICY["Statement"]:
         resources = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -223,8 +234,70 @@ def test_the_shared_policy_allows_what_the_class_policy_allows_only_on_the_stude
         for resource in resources:
             if "telegram" in resource:
                 assert re.search(r"telegram[-_]\$\{aws:username\}", resource), resource
-    unconfined = [s["Sid"] for s in SHARED_POLICY["Statement"] if s["Resource"] == "*" or "apis" in str(s)]
+    unconfined = [
+        s["Sid"]
+        for s in SHARED_POLICY["Statement"]
+        if s["Effect"] == "Allow" and (s["Resource"] == "*" or "apis" in str(s))
+    ]
     assert unconfined == ["ListarBuckets", "APIsHTTPNaoIsoladasPorNome", "ListagensSemRecurso"]
+
+
+def boundary_of(user: str) -> dict:
+    """The README's command: the template with the student's user name in place of ALUNO."""
+    return json.loads(BOUNDARY_TEMPLATE.replace("ALUNO", user))
+
+
+def test_the_boundary_template_names_only_the_students_resources():
+    """The placeholder is in every resource and nowhere else; with a name put in, nothing is left of it."""
+    template = json.loads(BOUNDARY_TEMPLATE)
+    resources = [r for s in template["Statement"] for r in s["Resource"] if isinstance(s["Resource"], list)]
+    resources += [s["Resource"] for s in template["Statement"] if isinstance(s["Resource"], str)]
+    assert resources and all("telegram-ALUNO-" in resource for resource in resources)
+    assert BOUNDARY_TEMPLATE.count("ALUNO") == len(resources)
+    assert all(s["Effect"] == "Allow" for s in template["Statement"])
+    assert "ALUNO" not in json.dumps(boundary_of("aluna01"))
+
+
+def student_check(action: str, role: str, boundary: str | None = None) -> Check:
+    context = {"aws:username": "aluna"}
+    if boundary:
+        context["iam:PermissionsBoundary"] = f"arn:aws:iam::{ACCOUNT}:policy/{boundary}"
+    return Check(action, f"arn:aws:iam::{ACCOUNT}:role/{role}", context)
+
+
+@pytest.mark.parametrize(
+    ("action", "boundary", "outcome"),
+    [
+        ("iam:CreateRole", "telegram-aluna-limite", "allow"),
+        ("iam:CreateRole", None, "explicit"),
+        ("iam:CreateRole", "telegram-aluna2-limite", "explicit"),
+        ("iam:PutRolePolicy", "telegram-aluna-limite", "allow"),
+        ("iam:PutRolePolicy", None, "implicit"),  # a role without the boundary (made before it was required)
+        ("iam:PutRolePermissionsBoundary", "telegram-aluna-limite", "implicit"),
+        ("iam:PutRolePermissionsBoundary", "telegram-aluna2-limite", "explicit"),
+        ("iam:DeleteRolePermissionsBoundary", "telegram-aluna-limite", "explicit"),
+        ("iam:DeleteRole", "telegram-aluna-limite", "allow"),  # teardown
+        ("iam:DeleteRole", None, "allow"),
+    ],
+)
+def test_the_shared_policy_lets_a_student_make_roles_only_with_their_boundary(action, boundary, outcome):
+    """The IAM User Guide's delegation example ("Permissions boundaries for IAM entities"): CreateRole only with the
+    student's boundary, and never a way to remove or replace it. The request context is the sandbox's (see
+    tests/sandbox/test_iam_boundary_keys.py for which calls carry iam:PermissionsBoundary)."""
+    principal = Principal(user_arn("aluna"), ACCOUNT, "user", username="aluna", userid="AIDAALUNA")
+    decision = authorize(
+        student_check(action, "telegram-aluna-ingestao-role", boundary), principal, [SHARED_POLICY]
+    )
+    assert decision.outcome == outcome
+
+
+def test_roles_get_the_students_boundary_only_in_a_shared_account(monkeypatch):
+    monkeypatch.setattr(contract, "_active", "telegram")
+    assert setup.limite_dos_papeis(ACCOUNT) == {}
+    monkeypatch.setattr(contract, "_active", "telegram-aluna01")
+    assert setup.limite_dos_papeis(ACCOUNT) == {
+        "PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/telegram-aluna01-limite"
+    }
 
 
 # ---- two students in one account ----------------------------------------------------------------------------------
@@ -234,12 +307,14 @@ def admin(service: str):
 
 
 def enroll(name: str) -> dict:
-    """The README's steps: one IAM user per student, in the class group that holds the shared policy."""
+    """The README's steps: one IAM user per student, in the class group that holds the shared policy, and the
+    student's permissions boundary made from the template."""
     iam = admin("iam")
     if not iam.list_groups()["Groups"]:
         arn = iam.create_policy(PolicyName="turma-compartilhada", PolicyDocument=json.dumps(SHARED_POLICY))
         iam.create_group(GroupName="turma")
         iam.attach_group_policy(GroupName="turma", PolicyArn=arn["Policy"]["Arn"])
+    iam.create_policy(PolicyName=f"telegram-{name}-limite", PolicyDocument=json.dumps(boundary_of(name)))
     iam.create_user(UserName=name)
     iam.add_user_to_group(GroupName="turma", UserName=name)
     return iam.create_access_key(UserName=name)["AccessKey"]
@@ -292,6 +367,61 @@ def denied(call, *args, **kwargs) -> str:
     return refused.value.response["Error"]["Code"]
 
 
+def boundary_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:policy/telegram-{name}-limite"
+
+
+def first_key(bucket: str) -> str:
+    return admin("s3").list_objects_v2(Bucket=bucket, Prefix="telegram/")["Contents"][0]["Key"]
+
+
+# What a student may deploy in place of the ingestion code (lambda:UpdateFunctionCode on their own function): list,
+# read and delete in each bucket it is given, with the function's role.
+RAIDER = """import boto3
+from botocore.exceptions import ClientError
+
+s3 = boto3.client("s3")
+
+
+def lambda_handler(event, context):
+    answers = {}
+    for bucket, read, delete in event["targets"]:
+        calls = {
+            "list": lambda: s3.list_objects_v2(Bucket=bucket)["KeyCount"],
+            "get": lambda: len(s3.get_object(Bucket=bucket, Key=read)["Body"].read()),
+            "delete": lambda: s3.delete_object(Bucket=bucket, Key=delete) and "apagado",
+        }
+        for name, call in calls.items():
+            try:
+                answers[f"{name} {bucket}"] = call()
+            except ClientError as error:
+                answers[f"{name} {bucket}"] = error.response["Error"]["Code"]
+    return answers
+"""
+EVERYTHING_IN_S3 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}
+
+
+def raid_through_own_function(key: dict, mine: contract.Names, theirs: contract.Names) -> dict:
+    """The student writes s3:* on * into their ingestion role's policy, deploys RAIDER as their function's code and
+    invokes it on their own raw bucket and on the other's."""
+    iam, lambda_ = as_student(key, "iam"), as_student(key, "lambda")
+    iam.put_role_policy(
+        RoleName=mine.ingestion_role,
+        PolicyName=f"{mine.ingestion_role}-policy",
+        PolicyDocument=json.dumps(EVERYTHING_IN_S3),
+    )
+    code = zip_files({"lambda_function.py": RAIDER})
+    lambda_.update_function_code(FunctionName=mine.ingestion_function, ZipFile=code)
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=mine.ingestion_function)
+    own, other = mine.bucket(ACCOUNT, REGION, "raw"), theirs.bucket(ACCOUNT, REGION, "raw")
+    targets = [[own, first_key(own), "telegram/nao-existe.json"], [other, first_key(other), first_key(other)]]
+    answer = lambda_.invoke(FunctionName=mine.ingestion_function, Payload=json.dumps({"targets": targets}))
+    return json.loads(answer["Payload"].read())
+
+
 @pytest.mark.slow
 def test_two_students_share_one_account_without_touching_each_others_resources(tmp_path, monkeypatch):
     with isolated_sandbox():
@@ -342,6 +472,50 @@ def test_two_students_share_one_account_without_touching_each_others_resources(t
             assert denied(scheduler.delete_schedule, Name=theirs.schedule) == "AccessDeniedException"
             log_group = contract.log_group(theirs.ingestion_function)
             assert denied(logs.delete_log_group, logGroupName=log_group) == "AccessDeniedException"
+
+        # Nor through their own roles: each role the notebooks made carries the student's permissions boundary, which
+        # the student can neither leave out, swap nor remove; a role policy of s3:* on * reaches only their names.
+        for name, other in (("aluna", "aluna2"), ("aluna2", "aluna")):
+            mine, theirs = contract.names(prefixes[name]), contract.names(prefixes[other])
+            for role in mine.roles:
+                described = admin("iam").get_role(RoleName=role)["Role"]
+                assert described["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary_arn(name)
+            their_key = first_key(theirs.bucket(ACCOUNT, REGION, "raw"))
+            answers = raid_through_own_function(students[name], mine, theirs)
+            own, their_bucket = mine.bucket(ACCOUNT, REGION, "raw"), theirs.bucket(ACCOUNT, REGION, "raw")
+            assert answers[f"list {own}"] > 0 and answers[f"get {own}"] > 0
+            assert answers[f"delete {own}"] == "apagado"
+            assert {k: v for k, v in answers.items() if their_bucket in k} == {
+                f"list {their_bucket}": "AccessDenied",
+                f"get {their_bucket}": "AccessDenied",
+                f"delete {their_bucket}": "AccessDenied",
+            }
+            assert first_key(their_bucket) == their_key  # nothing of theirs was deleted
+
+            iam = as_student(students[name], "iam")
+            trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+            extra = f"{mine.prefix}-livre-role"
+            assert denied(iam.create_role, RoleName=extra, AssumeRolePolicyDocument=trust) == "AccessDenied"
+            assert denied(
+                iam.create_role,
+                RoleName=extra,
+                AssumeRolePolicyDocument=trust,
+                PermissionsBoundary=boundary_arn(other),
+            ) == ("AccessDenied")
+            assert (
+                denied(iam.delete_role_permissions_boundary, RoleName=mine.ingestion_role) == "AccessDenied"
+            )
+            assert denied(
+                iam.put_role_permissions_boundary,
+                RoleName=mine.ingestion_role,
+                PermissionsBoundary="arn:aws:iam::aws:policy/AdministratorAccess",
+            ) == ("AccessDenied")
+            assert denied(
+                iam.create_policy_version,
+                PolicyArn=boundary_arn(name),
+                PolicyDocument=json.dumps(EVERYTHING_IN_S3),
+                SetAsDefault=True,
+            ) == ("AccessDenied")
 
         # Teardown removes only one's own: aluna2's resources stay until aluna2 runs notebook 06.
         run_as(students["aluna"], ["06-limpeza"], tmp_path / "aluna", monkeypatch)

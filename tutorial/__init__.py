@@ -1,13 +1,14 @@
 """The tutorial's tooling: what a teacher or a learner runs around the notebooks, on top of the sandbox.
 
 Each notebook's setup cell is `import tutorial` then `AMBIENTE = tutorial.configure("NN", AMBIENTE, CONTA_AWS)`;
-the cell that names the resources starts from `PREFIX = tutorial.prefixo()`. The parts:
+the cell that names the resources starts from `PREFIX = tutorial.prefixo()` (and, where roles are created,
+`ROLE_BOUNDARY = tutorial.limite_dos_papeis(ACCOUNT_ID)`). The parts:
 `contract` (the names the notebooks create), `setup` (configure, catch-up), `runner` (the notebook runner),
 `control` (the Telegram emulator's control routes), `permissions`, `demo`, `bridge`, `harness` (what tests and
 benchmarks share) and `live` (the classroom live view); `python -m tutorial` is their command line. The offline
 sandbox (`sandbox/`) never imports this package.
 """
 
-from tutorial.setup import ConfigurationError, configure, prefixo
+from tutorial.setup import ConfigurationError, configure, limite_dos_papeis, prefixo
 
-__all__ = ["ConfigurationError", "configure", "prefixo"]
+__all__ = ["ConfigurationError", "configure", "limite_dos_papeis", "prefixo"]

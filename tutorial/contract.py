@@ -45,6 +45,12 @@ class Names(NamedTuple):
     def roles(self) -> list[str]:
         return [self.ingestion_role, self.etl_role, self.scheduler_role]
 
+    @property
+    def boundary_policy(self) -> str:
+        """In a shared account, the permissions boundary the teacher made for the student (iam/limite-do-aluno.json),
+        which the class policy requires on every role the student creates."""
+        return f"{self.prefix}-limite"
+
     def bucket(self, account: str, region: str, layer: str) -> str:
         """A bucket of the pipeline: account and region make the name unique across AWS."""
         if layer not in BUCKET_LAYERS:

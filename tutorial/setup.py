@@ -131,6 +131,18 @@ def prefixo() -> str:
     return contract._active
 
 
+def limite_dos_papeis(account_id: str) -> dict[str, str]:
+    """What CreateRole takes besides the name and the trust policy: nothing in an account of one's own; in a shared
+    account, the student's permissions boundary (`PermissionsBoundary`), without which the class policy refuses the
+    role (README, "Uma conta para a turma toda")."""
+    prefix = prefixo()
+    if prefix == contract.PREFIX:
+        return {}
+    return {
+        "PermissionsBoundary": f"arn:aws:iam::{account_id}:policy/{contract.names(prefix).boundary_policy}"
+    }
+
+
 def _choose_prefix(mode: str, identity: dict | None, region: str | None) -> str:
     """Set (and, in a shared account, show) the prefix of the names; `identity` is STS GetCallerIdentity's answer."""
     if mode == "individual" or identity is None:
