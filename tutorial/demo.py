@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import sandbox
+import tutorial
 from tutorial import contract, runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,10 @@ def summarize() -> dict:
     Runs in this process, against whatever AWS boto3 points at (the demo's sandbox); the cells' prints are
     dropped, their variables are the summary.
     """
-    namespace: dict = {}
+    # The cells read the names the setup cell chose (tutorial.prefixo()); the demo's notebooks ran in an account of
+    # their own, with the default names.
+    contract.activate(contract.PREFIX)
+    namespace: dict = {"tutorial": tutorial}
     with contextlib.redirect_stdout(io.StringIO()):
         for source in summary_cells():
             exec(compile(source, f"{ANALYSIS}.ipynb", "exec"), namespace)  # noqa: S102 - the notebook's own code
