@@ -1,0 +1,203 @@
+"""A role's trust policy decides whether a service may use it: Lambda for a function's execution role, EventBridge
+Scheduler for a schedule's. Each probe's expected answer cites where AWS's own answer is documented or quoted.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.sandbox.aws_fixtures import REGION, start_sandbox, stop_sandbox
+from tutorial.harness import zip_files
+
+ACCOUNT = "123456789012"
+# Lambda's answer, as AWS sends it (quoted with its status and code in pdomala/LambdaCDDemo#1: "Status Code: 400;
+# Error Code: InvalidParameterValueException"), for a role whose trust policy does not let lambda.amazonaws.com
+# assume it; the Lambda Developer Guide, "Defining Lambda function permissions with an execution role"
+# (lambda-intro-execution-role.html), shows the trust policy it needs.
+LAMBDA_CANNOT_ASSUME = "The role defined for the function cannot be assumed by Lambda."
+# EventBridge Scheduler's CreateSchedule answer for a role that does not trust scheduler.amazonaws.com (quoted from
+# the console and API in openillumi.com's "fix EventBridge Scheduler AssumeRole error"; the tutorial's notebook 04
+# already retries on it while a new role propagates). Scheduler User Guide, "Set up the execution role".
+SCHEDULER_CANNOT_ASSUME = (
+    "The execution role you provide must allow AWS EventBridge Scheduler to assume the role."
+)
+
+
+def trust(service: str, **condition) -> str:
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    running = start_sandbox(tmp_path_factory.mktemp("service-trust"))
+    yield running
+    stop_sandbox(running)
+
+
+def make_role(sandbox, name: str, document: str) -> str:
+    return sandbox.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"]
+
+
+CODE = zip_files({"lambda_function.py": "def lambda_handler(event, context):\n    return {'ok': True}\n"})
+
+
+def create_function(sandbox, name: str, role: str):
+    return sandbox.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": CODE},
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        trust("ec2.amazonaws.com"),  # a role made for another service
+        trust("scheduler.amazonaws.com"),  # the tutorial's other role, passed by mistake
+        json.dumps(  # trusts the account's users, not Lambda
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        json.dumps(  # trusts Lambda, then denies it
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    json.loads(trust("lambda.amazonaws.com"))["Statement"][0],
+                    {
+                        "Effect": "Deny",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    },
+                ],
+            }
+        ),
+        trust(
+            "lambda.amazonaws.com", StringEquals={"aws:SourceAccount": "999999999999"}
+        ),  # another account's
+    ],
+)
+def test_create_function_with_a_role_lambda_cannot_assume_is_refused(sandbox, document):
+    name = f"sem-confianca-{abs(hash(document)) % 10**8}"
+    role = make_role(sandbox, name, document)
+    with pytest.raises(ClientError) as raised:
+        create_function(sandbox, name, role)
+    error = raised.value.response
+    assert error["Error"]["Code"] == "InvalidParameterValueException"
+    assert error["Error"]["Message"] == LAMBDA_CANNOT_ASSUME
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):  # nothing was made
+        sandbox.client("lambda").get_function(FunctionName=name)
+
+
+def test_a_trust_conditioned_on_the_account_lets_lambda_use_the_role(sandbox):
+    """The confused-deputy condition AWS recommends (IAM User Guide, "The confused deputy problem") holds: the
+    service assumes the role for a resource of this account."""
+    role = make_role(
+        sandbox, "com-conta", trust("lambda.amazonaws.com", StringEquals={"aws:SourceAccount": ACCOUNT})
+    )
+    assert create_function(sandbox, "com-conta", role)["Role"] == role
+
+
+def test_update_function_configuration_checks_the_new_role(sandbox):
+    good = make_role(sandbox, "atualizada-boa", trust("lambda.amazonaws.com"))
+    bad = make_role(sandbox, "atualizada-ruim", trust("scheduler.amazonaws.com"))
+    lam = sandbox.client("lambda")
+    create_function(sandbox, "atualizada", good)
+    lam.get_waiter("function_active_v2").wait(FunctionName="atualizada")
+    with pytest.raises(ClientError) as raised:
+        lam.update_function_configuration(FunctionName="atualizada", Role=bad)
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert raised.value.response["Error"]["Message"] == LAMBDA_CANNOT_ASSUME
+    assert lam.get_function_configuration(FunctionName="atualizada")["Role"] == good
+    # a change that names no role is not about the role
+    lam.update_function_configuration(FunctionName="atualizada", Timeout=5)
+
+
+def test_a_function_whose_role_no_longer_trusts_lambda_does_not_run(sandbox):
+    """Lambda assumes the execution role for each new execution environment ("Defining Lambda function permissions
+    with an execution role"); once the trust is gone, the invocation fails with the same answer as CreateFunction
+    (as quoted at invocation time in alexcasalboni/aws-lambda-power-tuning#69), and the code never runs."""
+    iam, lam = sandbox.client("iam"), sandbox.client("lambda")
+    role = make_role(sandbox, "confianca-retirada", trust("lambda.amazonaws.com"))
+    create_function(sandbox, "confianca-retirada", role)
+    lam.get_waiter("function_active_v2").wait(FunctionName="confianca-retirada")
+    assert json.loads(lam.invoke(FunctionName="confianca-retirada")["Payload"].read()) == {"ok": True}
+    iam.update_assume_role_policy(RoleName="confianca-retirada", PolicyDocument=trust("ec2.amazonaws.com"))
+    with pytest.raises(ClientError) as raised:
+        lam.invoke(FunctionName="confianca-retirada")
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert raised.value.response["Error"]["Message"] == LAMBDA_CANNOT_ASSUME
+    iam.update_assume_role_policy(RoleName="confianca-retirada", PolicyDocument=trust("lambda.amazonaws.com"))
+    assert json.loads(lam.invoke(FunctionName="confianca-retirada")["Payload"].read()) == {"ok": True}
+
+
+def test_a_function_whose_role_was_deleted_does_not_run(sandbox):
+    iam, lam = sandbox.client("iam"), sandbox.client("lambda")
+    role = make_role(sandbox, "papel-apagado", trust("lambda.amazonaws.com"))
+    create_function(sandbox, "papel-apagado", role)
+    lam.get_waiter("function_active_v2").wait(FunctionName="papel-apagado")
+    iam.delete_role(RoleName="papel-apagado")
+    with pytest.raises(ClientError) as raised:
+        lam.invoke(FunctionName="papel-apagado")
+    assert raised.value.response["Error"]["Message"] == LAMBDA_CANNOT_ASSUME
+
+
+def schedule(name: str, role: str, target: str) -> dict:
+    return dict(
+        Name=name,
+        ScheduleExpression="cron(0 5 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": target, "RoleArn": role},
+    )
+
+
+def test_create_schedule_with_a_role_scheduler_cannot_assume_is_refused(sandbox):
+    target = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:com-conta"
+    scheduler = sandbox.client("scheduler")
+    for name, document in [
+        ("agenda-lambda", trust("lambda.amazonaws.com")),
+        (
+            "agenda-outra-conta",
+            trust("scheduler.amazonaws.com", StringEquals={"aws:SourceAccount": "999999999999"}),
+        ),
+    ]:
+        role = make_role(sandbox, name, document)
+        with pytest.raises(ClientError) as raised:
+            scheduler.create_schedule(**schedule(name, role, target))
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+        assert raised.value.response["Error"]["Message"] == SCHEDULER_CANNOT_ASSUME
+        with pytest.raises(ClientError, match="ResourceNotFoundException"):
+            scheduler.get_schedule(Name=name)
+
+
+def test_schedule_role_trusting_scheduler_for_this_account_is_accepted(sandbox):
+    """The notebook's trust: scheduler.amazonaws.com with aws:SourceAccount (Scheduler User Guide, "Cross-service
+    confused deputy prevention"). A role without lambda:InvokeFunction is accepted too: Scheduler checks the
+    permission only when the schedule fires (its invocations then fail, counted in TargetErrorCount)."""
+    target = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:com-conta"
+    scheduler = sandbox.client("scheduler")
+    role = make_role(
+        sandbox, "agenda-boa", trust("scheduler.amazonaws.com", StringEquals={"aws:SourceAccount": ACCOUNT})
+    )
+    scheduler.create_schedule(**schedule("agenda-boa", role, target))
+    bad = make_role(sandbox, "agenda-boa-trocada", trust("events.amazonaws.com"))
+    with pytest.raises(ClientError) as raised:
+        scheduler.update_schedule(**schedule("agenda-boa", bad, target))
+    assert raised.value.response["Error"]["Message"] == SCHEDULER_CANNOT_ASSUME
+    assert scheduler.get_schedule(Name="agenda-boa")["Target"]["RoleArn"] == role
