@@ -201,3 +201,104 @@ def test_schedule_role_trusting_scheduler_for_this_account_is_accepted(sandbox):
         scheduler.update_schedule(**schedule("agenda-boa", bad, target))
     assert raised.value.response["Error"]["Message"] == SCHEDULER_CANNOT_ASSUME
     assert scheduler.get_schedule(Name="agenda-boa")["Target"]["RoleArn"] == role
+
+
+# ---- trust policies are validated when the role is made ------------------------------------------------------
+LAMBDA_TRUST = json.loads(trust("lambda.amazonaws.com"))["Statement"][0]
+
+
+def document(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        # "The passed in policy has a statement with no principals!" (CreateRole, 400, quoted in
+        # terraform-aws-modules/terraform-aws-iam#47)
+        (
+            {"Effect": "Allow", "Action": "sts:AssumeRole"},
+            "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+            "The passed in policy has a statement with no principals!",
+        ),
+        # a service principal IAM does not know: 'Invalid principal in policy: "SERVICE":"amazonaws.com"'
+        # (aws-samples/aws-cdk-examples#801; hashicorp/terraform#35086), the key written upper-case
+        (
+            {**LAMBDA_TRUST, "Principal": {"Service": "amazonaws.com"}},
+            'Invalid principal in policy: "SERVICE":"amazonaws.com"',
+        ),
+        # a role of this account that does not exist (aws-samples/aws-iam-access-key-auto-rotation#26;
+        # IAM User Guide, "Troubleshoot IAM": the principal must exist when the policy is saved)
+        (
+            {**LAMBDA_TRUST, "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/nao-existe"}},
+            f'Invalid principal in policy: "AWS":"arn:aws:iam::{ACCOUNT}:role/nao-existe"',
+        ),
+        # not an ARN, an account id nor "*" ("AWS JSON policy elements: Principal")
+        ({**LAMBDA_TRUST, "Principal": {"AWS": "alice"}}, 'Invalid principal in policy: "AWS":"alice"'),
+        ({**LAMBDA_TRUST, "Principal": {"User": "alice"}}, 'Invalid principal in policy: "USER":"alice"'),
+        # a trust policy has no Resource (IAM User Guide, "IAM JSON policy elements: Resource": "IAM role trust
+        # policies ... do not support the Resource element")
+        ({**LAMBDA_TRUST, "Resource": "*"}, "Has prohibited field Resource."),
+        # Effect is "Allow" or "Deny" ("IAM JSON policy grammar": <effect_block> = "Effect" : ("Allow" | "Deny"));
+        # IAM's answer to "allow" is "The policy failed legacy parsing" (hashicorp/terraform#10057)
+        ({**LAMBDA_TRUST, "Effect": "allow"}, "The policy failed legacy parsing"),
+    ],
+)
+def test_create_role_refuses_a_malformed_trust_policy(sandbox, statement, message):
+    iam = sandbox.client("iam")
+    name = f"malformada-{abs(hash(message)) % 10**8}"
+    with pytest.raises(ClientError) as raised:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=document(statement))
+    error = raised.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"]) == ("MalformedPolicyDocument", message)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError, match="NoSuchEntity"):  # nothing was made
+        iam.get_role(RoleName=name)
+    make_role(sandbox, name, trust("lambda.amazonaws.com"))
+    with pytest.raises(ClientError) as raised:  # the same rules when the trust policy changes
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=document(statement))
+    assert raised.value.response["Error"]["Message"] == message
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "*",
+        {"AWS": "*"},
+        {"AWS": ACCOUNT},
+        {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        {"AWS": "arn:aws:iam::999999999999:role/de-outra-conta"},  # another account's: IAM cannot tell here
+        {"AWS": f"arn:aws:iam::{ACCOUNT}:role/lambda-role-existente"},
+        {"Service": ["lambda.amazonaws.com", "scheduler.amazonaws.com"]},
+        {"Federated": "cognito-identity.amazonaws.com"},
+    ],
+)
+def test_create_role_accepts_the_documented_principal_forms(sandbox, principal):
+    iam = sandbox.client("iam")
+    try:
+        make_role(sandbox, "lambda-role-existente", trust("lambda.amazonaws.com"))
+    except ClientError:
+        pass  # made by an earlier case
+    name = f"principal-{abs(hash(json.dumps(principal))) % 10**8}"
+    iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=document({**LAMBDA_TRUST, "Principal": principal})
+    )
+
+
+@pytest.mark.parametrize("effect", ["allow", "DENY"])
+def test_every_policy_iam_stores_takes_effect_allow_or_deny_exactly(sandbox, effect):
+    """IAM policy grammar: "Effect" : ("Allow" | "Deny")."""
+    iam = sandbox.client("iam")
+    identity = document({"Effect": effect, "Action": "s3:GetObject", "Resource": "*"})
+    iam.create_user(UserName=f"efeito-{effect}")
+    calls = [
+        lambda: iam.create_policy(PolicyName=f"efeito-{effect}", PolicyDocument=identity),
+        lambda: iam.put_user_policy(UserName=f"efeito-{effect}", PolicyName="p", PolicyDocument=identity),
+        lambda: iam.create_role(
+            RoleName=f"efeito-{effect}", AssumeRolePolicyDocument=document({**LAMBDA_TRUST, "Effect": effect})
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as raised:
+            call()
+        assert raised.value.response["Error"]["Message"] == "The policy failed legacy parsing"
