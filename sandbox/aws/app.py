@@ -49,7 +49,14 @@ from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.iam_patches import moto_judges_bucket_policies
 from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest
-from sandbox.aws.lambda_api import code_over_limits, lambda_error, repeated_statement, unzipped_total
+from sandbox.aws.lambda_api import (
+    code_over_limits,
+    lambda_error,
+    repeated_statement,
+    split_qualifier,
+    statements_for,
+    unzipped_total,
+)
 from sandbox.aws.lambda_runner import (
     FunctionSpec,
     InvocationResult,
@@ -601,10 +608,12 @@ class AwsSandbox:
         from moto.awslambda.utils import get_backend
         from moto.core.exceptions import ServiceException, _RESTError
 
+        function, qualifier = split_qualifier(name)
         try:
-            return list(get_backend(config.ACCOUNT_ID, region).get_function(name).policy.statements)
+            statements = list(get_backend(config.ACCOUNT_ID, region).get_function(function).policy.statements)
         except (ServiceException, _RESTError) as exc:
             raise LookupError(name) from exc
+        return statements_for(statements, qualifier)  # a version's or alias's policy is its own
 
     def _write_logs(self, spec: FunctionSpec, group: str, stream: str, events: list[tuple[int, str]]) -> None:
         """Lambda writes a function's logs with its role: without the logs permissions, they are lost (silently)."""

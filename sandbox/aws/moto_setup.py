@@ -160,6 +160,8 @@ FIDELITY: tuple[Change, ...] = (
         "sandbox.aws.iam_versions", "install_legacy_versions")),
     Change("trust policies validated at CreateRole too, and their principals", _lazy(
         "sandbox.aws.trust_policies", "install_trust_validation")),
+    Change("GetPolicy answers the policy of the version or alias asked for", _lazy(
+        "sandbox.aws.lambda_api", "install_qualified_policies")),
 )  # fmt: skip
 SPEED: tuple[Change, ...] = (
     Change("one botocore loader per process", share_botocore_loaders),

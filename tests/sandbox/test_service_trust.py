@@ -302,3 +302,95 @@ def test_every_policy_iam_stores_takes_effect_allow_or_deny_exactly(sandbox, eff
         with pytest.raises(ClientError) as raised:
             call()
         assert raised.value.response["Error"]["Message"] == "The policy failed legacy parsing"
+
+
+# ---- function policies of a version or alias ------------------------------------------------------------------
+# AddPermission API reference: "You can apply the policy at the function level, or specify a qualifier to restrict
+# access to a single version or alias. If you use a qualifier, the invoker must use the full Amazon Resource Name
+# (ARN) of that version or alias to invoke the function. Note: Lambda does not support adding policies to version
+# $LATEST." (https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html)
+
+
+def user_client(sandbox, name: str):
+    import boto3
+
+    iam = sandbox.client("iam")
+    arn = iam.create_user(UserName=name)["User"][
+        "Arn"
+    ]  # no identity policy: only the function's policy grants
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    client = boto3.client(
+        "lambda",
+        endpoint_url=sandbox.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    return arn, client
+
+
+def allowed(client, **invoke) -> bool:
+    try:
+        client.invoke(**invoke)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "AccessDeniedException", error.response
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def published(sandbox) -> str:
+    """A function with version 1, alias "prod" on version 1 and alias "dev" on $LATEST."""
+    lam = sandbox.client("lambda")
+    role = make_role(sandbox, "qualificada", trust("lambda.amazonaws.com"))
+    create_function(sandbox, "qualificada", role)
+    lam.get_waiter("function_active_v2").wait(FunctionName="qualificada")
+    version = lam.publish_version(FunctionName="qualificada")["Version"]
+    lam.create_alias(FunctionName="qualificada", Name="prod", FunctionVersion=version)
+    lam.create_alias(FunctionName="qualificada", Name="dev", FunctionVersion="$LATEST")
+    return "qualificada"
+
+
+@pytest.mark.parametrize("qualifier", ["prod", "dev", "1"])
+def test_a_permission_added_with_a_qualifier_grants_that_qualifier_only(sandbox, published, qualifier):
+    arn, client = user_client(sandbox, f"invocador-{qualifier}")
+    sandbox.client("lambda").add_permission(
+        FunctionName=published,
+        StatementId=f"so-{qualifier}",
+        Action="lambda:InvokeFunction",
+        Principal=arn,
+        Qualifier=qualifier,
+    )
+    assert allowed(client, FunctionName=published, Qualifier=qualifier)
+    assert allowed(client, FunctionName=f"{published}:{qualifier}")
+    assert not allowed(client, FunctionName=published)  # the unqualified function
+    for other in {"prod", "dev", "1"} - {qualifier}:
+        assert not allowed(client, FunctionName=published, Qualifier=other)
+
+
+def test_a_permission_on_the_function_does_not_grant_its_versions_or_aliases(sandbox, published):
+    arn, client = user_client(sandbox, "invocador-funcao")
+    sandbox.client("lambda").add_permission(
+        FunctionName=published, StatementId="funcao", Action="lambda:InvokeFunction", Principal=arn
+    )
+    assert allowed(client, FunctionName=published)
+    for qualifier in ("prod", "dev", "1"):
+        assert not allowed(client, FunctionName=published, Qualifier=qualifier)
+
+
+def test_get_policy_with_a_qualifier_shows_that_qualifier_policy(sandbox, published):
+    lam = sandbox.client("lambda")
+    lam.add_permission(
+        FunctionName=published,
+        StatementId="so-prod-s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        Qualifier="prod",
+    )
+    prod = json.loads(lam.get_policy(FunctionName=published, Qualifier="prod")["Policy"])["Statement"]
+    assert "so-prod-s3" in {statement["Sid"] for statement in prod}
+    assert all(statement["Resource"].endswith(":qualificada:prod") for statement in prod)
+    version = lam.get_policy(FunctionName=published, Qualifier="1")
+    assert "so-prod-s3" not in version["Policy"]
+    unqualified = lam.get_policy(FunctionName=published)
+    assert "so-prod-s3" not in unqualified["Policy"]
