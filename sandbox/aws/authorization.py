@@ -297,6 +297,10 @@ def _lambda_checks(operation: str, params: dict, region: str, account: str) -> l
         if params.get("Qualifier") and arn.count(":") == 6:
             arn += f":{params['Qualifier']}"
         checks = [Check(action, arn)]
+    elif isinstance(params.get("Resource"), str) and params["Resource"].startswith("arn:"):
+        checks = [
+            Check(action, params["Resource"])
+        ]  # TagResource, UntagResource, ListTags: the function's ARN
     elif "LayerName" in params and "VersionNumber" in params:
         layer = params["LayerName"]
         layer_arn = layer if layer.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:layer:{layer}"
