@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
@@ -87,6 +87,7 @@ from sandbox.aws.service_trust import (
     schedule_group_arn,
     service_may_assume,
 )
+from sandbox.aws.tag_keys import with_tag_keys
 
 log = logging.getLogger(__name__)
 
@@ -488,6 +489,9 @@ class AwsSandbox:
         if request.service == "iam":
             with self._moto_lock:
                 checks = entity_paths(checks, config.ACCOUNT_ID)
+        if request.service in ("iam", "lambda"):
+            with self._moto_lock:
+                checks = _with_tag_keys(checks, request, operation)
         if any(check.action in ALWAYS_ALLOWED for check in checks):
             return self._own_identity(operation, caller, request.access_key)  # allowed, even against a Deny
         if root and any(check.action == "sts:AssumeRole" for check in checks):
@@ -760,6 +764,20 @@ class AwsSandbox:
             message = {"error": f"Nenhuma API do API Gateway no sandbox responde em {host}."}
             return _json_response(message, 502, {"x-sandbox-error": "unknown-host"})
         return Response(body, status=status, headers=out_headers)
+
+
+def _with_tag_keys(checks: list[Check], request, operation: Operation | None) -> list[Check]:
+    """aws:ResourceTag, aws:RequestTag and aws:TagKeys of an IAM or Lambda request (sandbox.aws.tag_keys)."""
+    if request.service == "iam":
+        params = dict(request.query)
+        if request.method == "POST":
+            params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        name = params.get("Action", "")
+    elif operation is not None:
+        name, params = operation.name, operation.params
+    else:
+        return checks
+    return with_tag_keys(checks, request.service, name, params, config.ACCOUNT_ID)
 
 
 def _identify(environ: dict) -> Operation | None:
