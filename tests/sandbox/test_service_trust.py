@@ -188,8 +188,11 @@ def test_create_schedule_with_a_role_scheduler_cannot_assume_is_refused(sandbox)
 
 def test_schedule_role_trusting_scheduler_for_this_account_is_accepted(sandbox):
     """The notebook's trust: scheduler.amazonaws.com with aws:SourceAccount (Scheduler User Guide, "Cross-service
-    confused deputy prevention"). A role without lambda:InvokeFunction is accepted too: Scheduler checks the
-    permission only when the schedule fires (its invocations then fail, counted in TargetErrorCount)."""
+    confused deputy prevention"). A role without lambda:InvokeFunction is accepted too: Scheduler calls the target
+    with the role only when the schedule fires, and a refused call is a failed invocation, sent to the schedule's
+    dead-letter queue (Scheduler User Guide, "Troubleshooting": "My schedule fails with target errors"). The sandbox
+    never fires schedules.
+    """
     target = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:com-conta"
     scheduler = sandbox.client("scheduler")
     role = make_role(
