@@ -77,7 +77,12 @@ _servers: list[tuple[subprocess.Popen, type]] = []  # started by this process
 
 def pytest_configure(config):
     """One kernel server and one sandbox server for the whole run (tests/forked.py); xdist's workers inherit
-    their variables, and each process of the run starts its sandboxes through the second."""
+    their variables, and each process of the run starts its sandboxes through the second.
+
+    Not under mutmut (`make mutation`): it runs a pytest session per mutant, over the ingestion, ETL and fuzz tests,
+    which need neither; starting both servers cost each mutant more than its tests did."""
+    if "mutmut" in sys.modules:
+        return
     if forked.Kernels.socket_variable not in os.environ:
         folder = _start_fork_server("kernel", forked.Kernels, dict(os.environ))
         jupyter_path = [str(forked.kernelspec(folder)), *filter(None, [os.environ.get("JUPYTER_PATH")])]

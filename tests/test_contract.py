@@ -2,13 +2,15 @@
 
 The notebooks write their resource names literally (a learner reads them there); the setup's catch-up, the bridge,
 the live view and the tests read them from the contract. Here every name a notebook assigns at the top of a cell
-is evaluated (with a placeholder account and region) and compared with the contract's.
+is evaluated (with a placeholder account and region, and the prefix the setup cell would give) and compared with
+the contract's, for an account of one's own and for a student in a class sharing one account.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -34,12 +36,22 @@ NAMES = [
     "FUNCTIONS",
     "ROLES",
 ]
-BUCKETS = {
-    "RAW_BUCKET": [contract.bucket(ACCOUNT, REGION, "raw")],
-    "ENRICHED_BUCKET": [contract.bucket(ACCOUNT, REGION, "enriched")],
-    "RESULTS_BUCKET": [contract.bucket(ACCOUNT, REGION, "athena")],
-    "BUCKETS": [[contract.bucket(ACCOUNT, REGION, layer) for layer in contract.BUCKET_LAYERS]],
-}
+BUCKET_NAMES = {"RAW_BUCKET": "raw", "ENRICHED_BUCKET": "enriched", "RESULTS_BUCKET": "athena"}
+# The prefix `tutorial.prefixo()` gives: in an account of one's own, and for IAM user "aluna01" in a shared one.
+PREFIXES = [contract.PREFIX, contract.student_prefix("aluna01")]
+
+
+def expected_names(prefix: str) -> dict[str, object]:
+    given = contract.names(prefix)
+    expected: dict[str, object] = {
+        "TABLE": contract.TABLE,
+        "FUNCTIONS": given.functions,
+        "ROLES": given.roles,
+        "BUCKETS": [given.bucket(ACCOUNT, REGION, layer) for layer in contract.BUCKET_LAYERS],
+    }
+    expected |= {name: getattr(given, name.lower()) for name in NAMES if name.lower() in given._fields}
+    expected |= {name: given.bucket(ACCOUNT, REGION, layer) for name, layer in BUCKET_NAMES.items()}
+    return expected
 
 
 def code(name: str) -> list[ast.Module]:
@@ -47,9 +59,11 @@ def code(name: str) -> list[ast.Module]:
     return [ast.parse(cell.source) for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def assigned_names(name: str) -> dict[str, object]:
+def assigned_names(name: str, prefix: str = contract.PREFIX) -> dict[str, object]:
     """Every upper-case name a cell assigns at top level from literals and earlier such names (others skipped)."""
-    namespace: dict[str, object] = {"ACCOUNT_ID": ACCOUNT, "REGION": REGION}
+    # The `tutorial` the setup cell imported and configured.
+    setup_cell = SimpleNamespace(prefixo=lambda: prefix)
+    namespace: dict[str, object] = {"ACCOUNT_ID": ACCOUNT, "REGION": REGION, "tutorial": setup_cell}
     found = {}
     for module in code(name):
         for node in module.body:
@@ -67,19 +81,33 @@ def assigned_names(name: str) -> dict[str, object]:
     return found
 
 
+@pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize("notebook", contract.ORDER)
-def test_the_names_a_notebook_assigns_are_the_contracts(notebook):
-    found = assigned_names(notebook)
-    expected = {name: getattr(contract, name) for name in NAMES} | {name: v[0] for name, v in BUCKETS.items()}
+def test_the_names_a_notebook_assigns_are_the_contracts(notebook, prefix):
+    found = assigned_names(notebook, prefix)
+    expected = expected_names(prefix)
     assert {name: value for name, value in found.items() if name in expected} == {
         name: expected[name] for name in found if name in expected
     }
 
 
+def test_the_default_names_are_the_contracts_constants():
+    """What the bridge, the live view and the tests import is the default prefix's names."""
+    constants = {name: getattr(contract, name) for name in NAMES}
+    assert constants.items() <= expected_names(contract.PREFIX).items()
+    assert contract.DATABASE == contract.WORKGROUP == contract.PREFIX == "telegram"
+
+
 def test_every_name_of_the_contract_is_written_in_some_notebook():
     """Otherwise the comparison above could pass by comparing nothing."""
     written = set().union(*(assigned_names(notebook) for notebook in contract.ORDER))
-    assert set(NAMES) | set(BUCKETS) <= written
+    assert set(expected_names(contract.PREFIX)) <= written
+    assert "PREFIX" in written and all(
+        "tutorial.prefixo()" in cell.source
+        for notebook in contract.ORDER[1:]
+        for cell in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4).cells
+        if cell.cell_type == "code" and "PREFIX = " in cell.source
+    )
 
 
 def test_notebook_03_subscribes_the_webhook_to_the_contracts_updates_with_its_secret_header():
@@ -104,5 +132,6 @@ def test_notebook_03_subscribes_the_webhook_to_the_contracts_updates_with_its_se
 def test_the_order_is_the_notebooks_folder_and_every_resource_kind_has_a_check():
     assert contract.ORDER == sorted(path.stem for path in Path(NOTEBOOKS).glob("[0-9][0-9]-*.ipynb"))
     assert set(contract.CREATES) <= set(contract.ORDER)
+    assert contract.CREATES == contract.creates(contract.names())
     for resources in contract.CREATES.values():
         assert {resource.kind for resource in resources} <= set(setup._EXISTS)

@@ -24,7 +24,7 @@ import lambda_function
 from solucoes import desafios as solucoes
 from tests import etl_fixtures as tg
 from tutorial import desafios
-from tutorial.contract import INGESTION_FUNCTION, bucket
+from tutorial.contract import INGESTION_FUNCTION, PREFIX, bucket
 from tutorial.harness import deployed_stack, notebook_cell, run_cell, zip_files
 
 REGION = "sa-east-1"
@@ -313,7 +313,9 @@ def test_reference_solutions_pass_in_the_sandbox(sandbox_after_05, monkeypatch):
         "pd": pd,
     }
     messages = notebook_names("04-etl", ["frames = []"], enriched)["messages"]
-    query = notebook_names("05-analise", ["athena = boto3.client", "def query("], {})["query"]
+    # What the setup cell's `tutorial.configure` chose, for the names cell.
+    setup_cell = {"tutorial": types.SimpleNamespace(prefixo=lambda: PREFIX)}
+    query = notebook_names("05-analise", ["athena = boto3.client", "def query("], setup_cell)["query"]
     answers = {
         "02.1": event,
         "02.2": solucoes.s02_2(),

@@ -425,6 +425,28 @@ def test_an_event_that_is_not_an_object_is_kept_in_quarantine_as_its_json(s3, co
     assert base64.b64decode(record["body_base64"]) == kept
 
 
+# A console test event with "body" written as an object instead of a string (a careless copy of an update): it
+# reaches the function decoded, and is kept as the JSON it was.
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ({"update_id": 7, "texto": "olá"}, '{"update_id": 7, "texto": "olá"}'.encode()),
+        (["\udc00"], b'["\xed\xb0\x80"]'),
+        (12, b"12"),
+    ],
+    ids=["object", "lone_surrogate", "number"],
+)
+def test_a_body_that_is_not_text_is_kept_in_quarantine_as_its_json(handler, s3, body, kept):
+    event = envelope(telegram_body(update("voice")), "function_url")
+    event["body"], event["isBase64Encoded"] = body, False
+
+    response = handler.lambda_handler(event, None)
+
+    assert response["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert base64.b64decode(record["body_base64"]) == kept
+
+
 @pytest.mark.parametrize("secret", [None, "wrong-secret"], ids=["no_secret", "wrong_secret"])
 @pytest.mark.parametrize("name", ["no_update_id", "two_messages", "lone_surrogate_in_text", "form_encoded"])
 def test_unsigned_odd_body_is_refused_and_nothing_is_written(handler, s3, name, secret):

@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from tutorial.contract import INGESTION_FUNCTION, KEY_PREFIX, bucket
+from tutorial.contract import KEY_PREFIX, active
 
 UNANSWERED = "ainda não respondido"
 HASHTAG = re.compile(r"#\w+")
@@ -83,7 +83,13 @@ def _buckets() -> tuple[object, str, str]:
     session = boto3.session.Session()
     account = session.client("sts").get_caller_identity()["Account"]
     s3 = session.client("s3")
-    return s3, bucket(account, session.region_name, "raw"), bucket(account, session.region_name, "enriched")
+    # The learner's own buckets: in a class sharing one account, the ones with their user name (the setup cell's).
+    names = active()
+    return (
+        s3,
+        names.bucket(account, session.region_name, "raw"),
+        names.bucket(account, session.region_name, "enriched"),
+    )
 
 
 def _keys(s3, name: str, suffix: str) -> list[str]:
@@ -223,7 +229,7 @@ def _needs_updates(updates: list[dict] | None) -> list[dict]:
 def _function_settings() -> dict[str, str]:
     import boto3
 
-    config = boto3.client("lambda").get_function_configuration(FunctionName=INGESTION_FUNCTION)
+    config = boto3.client("lambda").get_function_configuration(FunctionName=active().ingestion_function)
     return config.get("Environment", {}).get("Variables", {})
 
 

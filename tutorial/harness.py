@@ -265,6 +265,7 @@ def repository_files() -> list[Path]:
 # Settings that would point a test's sandbox, notebooks or CLI at another world than its own sandbox.
 OTHER_WORLD = (
     "AMBIENTE",
+    "CONTA_AWS",
     "AWS_PROFILE",
     "AWS_SESSION_TOKEN",
     "AWS_ENDPOINT_URL",

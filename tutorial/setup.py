@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import requests
 
 import sandbox
-from tutorial.contract import CREATES, ORDER
+from tutorial import contract
+from tutorial.contract import ORDER
 from tutorial.control import telegram_control
 from tutorial.permissions import explain_access_denied
 from tutorial.runner import BAR, code_cells, run_notebooks
@@ -44,6 +45,26 @@ REAL_NEEDS = {
     "06-limpeza": {"aws", "telegram"},
 }
 WORLDS = ("sandbox", "real")
+# CONTA_AWS: "individual" (the default), an account of one's own, with the names as they always were; "compartilhada",
+# a class sharing one account, each student's names carrying their IAM user name (README, "Uma conta para a turma").
+ACCOUNT_MODES = ("individual", "compartilhada")
+# The longest names each service accepts, for the names a student's user name goes into: S3 ("Bucket naming rules":
+# 3 to 63 characters), IAM roles (IAM quotas: 64), Lambda (CreateFunction: a function name alone, 64), EventBridge
+# Scheduler (CreateSchedule: 64), API Gateway (CreateApi: 128), Athena (CreateWorkGroup: 128) and Glue (CreateDatabase
+# and Athena's "Name databases, tables, and columns": 255).
+NAME_LIMITS = {
+    "bucket": 63,
+    "role": 64,
+    "function": 64,
+    "schedule": 64,
+    "api": 128,
+    "workgroup": 128,
+    "database": 255,
+}
+# The characters every one of those names takes: S3 takes lowercase letters, digits, "." and "-"; Athena's database
+# names lowercase letters, digits and "_". A hyphen also would let the class policy's `telegram-${aws:username}-*`
+# of user "ana" match the names of user "ana-b".
+USER_NAME = re.compile(r"[a-z0-9]+")
 # A token as BotFather hands it out: the bot's id, a colon and 35 characters.
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 SANDBOX_FIX = (
@@ -55,11 +76,12 @@ SANDBOX_FIX = (
 )
 
 
-def configure(notebook: str, ambiente: str | None = None) -> str:
-    """The setup cell of every notebook: check AMBIENTE, then start the sandbox or check the real account.
+def configure(notebook: str, ambiente: str | None = None, conta: str | None = None) -> str:
+    """The setup cell of every notebook: check AMBIENTE and CONTA_AWS, then start the sandbox or check the account.
 
-    Returns the world ("sandbox" or "real"). On a real account nothing is created here: region,
-    credentials, token and chat id are checked first, so a notebook never fails half-way for lack of them.
+    Returns the world ("sandbox" or "real"); `prefixo()` then gives the prefix of the notebook's names. On a real
+    account nothing is created here: region, credentials, token and chat id are checked first, so a notebook never
+    fails half-way for lack of them.
     """
     # Before anything can fail: the tutorial's own errors show as one short block, without a traceback.
     explain_access_denied()
@@ -71,15 +93,105 @@ def configure(notebook: str, ambiente: str | None = None) -> str:
             f"AMBIENTE={shown} não é um ambiente conhecido: use AMBIENTE=sandbox (o padrão, tudo simulado nesta "
             "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
         )
+    mode = account_mode(conta)
+    if account_mode(None) != mode:
+        # The cell chose another mode than the environment's (an edited default): the notebooks the catch-up runs,
+        # each in a kernel of its own, read the environment.
+        os.environ["CONTA_AWS"] = mode
+    contract.activate(None)
     if world == "sandbox":
-        prepare(notebook)
+        prepare(notebook, mode)
     else:
-        check_real(notebook)
+        check_real(notebook, mode)
     print(f"Ambiente: {world}")
     return world
 
 
-def check_real(notebook: str) -> dict[str, str]:
+def account_mode(conta: str | None = None) -> str:
+    """CONTA_AWS, checked: "individual" or "compartilhada" (any case, spaces around ignored)."""
+    raw = os.environ.get("CONTA_AWS", "individual") if conta is None else conta
+    mode = raw.strip().lower()
+    if mode not in ACCOUNT_MODES:
+        shown = f"{raw!r}" if raw.strip() else "vazia"
+        raise ConfigurationError(
+            f"CONTA_AWS={shown} não é um tipo de conta conhecido: use CONTA_AWS=individual (o padrão, a conta AWS "
+            "é só sua) ou CONTA_AWS=compartilhada (a turma divide uma conta e os nomes dos seus recursos levam o "
+            "seu usuário do IAM). Corrija a variável e reinicie o kernel."
+        )
+    return mode
+
+
+def prefixo() -> str:
+    """The prefix of the resource names, as the setup cell chose it: "telegram", or "telegram-<IAM user name>"."""
+    if contract._active is None:
+        raise ConfigurationError(
+            "Os nomes dos recursos dependem da célula de configuração (a primeira deste notebook): rode-a antes "
+            "desta."
+        )
+    return contract._active
+
+
+def _choose_prefix(mode: str, identity: dict | None, region: str | None) -> str:
+    """Set (and, in a shared account, show) the prefix of the names; `identity` is STS GetCallerIdentity's answer."""
+    if mode == "individual" or identity is None:
+        prefix = contract.PREFIX
+    else:
+        prefix = shared_prefix(identity["Arn"], identity["Account"], region or "")
+        print(
+            f"Conta compartilhada: você é o usuário do IAM {prefix.removeprefix(contract.PREFIX + '-')}, e os nomes "
+            f"dos seus recursos começam com PREFIXO = {prefix!r} (por exemplo, a função {prefix}-ingestao)."
+        )
+    contract.activate(prefix)
+    return prefix
+
+
+def shared_prefix(arn: str, account: str, region: str) -> str:
+    """The prefix of a student's names in a shared account, from their identity's ARN; refused unless every
+    name it makes is valid (pt-BR: what the teacher has to change)."""
+    # Only an IAM user has a user name: `${aws:username}` is absent for roles, federated users and the root user
+    # (IAM User Guide, "IAM policy elements: Variables and tags", reference_policies_variables.html, "Request
+    # information that you can use for policy variables").
+    resource = arn.split(":", 5)[-1]
+    if not resource.startswith("user/"):
+        raise ConfigurationError(
+            f"CONTA_AWS=compartilhada precisa das chaves de um usuário do IAM, e estas credenciais são de {arn}. "
+            "Numa conta da turma, cada aluno usa a chave de acesso do próprio usuário (quem dá a aula cria os "
+            'usuários: veja "Uma conta para a turma toda" no README). Troque as credenciais (`aws configure`) e '
+            "reinicie o kernel."
+        )
+    user = resource.rsplit("/", 1)[-1]  # after the path, if the user has one (user/turma/ana)
+    given = contract.names(contract.student_prefix(user))
+    built = {
+        "bucket": given.bucket(account, region, "enriched"),  # the longest layer
+        "role": given.scheduler_role,
+        "function": given.ingestion_function,
+        "schedule": given.schedule,
+        "api": given.api_name,
+        "workgroup": given.workgroup,
+        "database": given.database,
+    }
+    longest = min(limit - (len(built[kind]) - len(user)) for kind, limit in NAME_LIMITS.items())
+    problems = []
+    if not USER_NAME.fullmatch(user):
+        problems.append(
+            "ter só letras minúsculas sem acento e algarismos (nada de maiúsculas, hífen, ponto, _, @, +, = "
+            "ou vírgula)"
+        )
+    if len(user) > longest:
+        problems.append(
+            f"ter no máximo {longest} caracteres nesta conta e região ({region}); tem {len(user)}"
+        )
+    if problems:
+        raise ConfigurationError(
+            f"O usuário do IAM {user!r} não serve para a conta compartilhada: o nome dele entra no nome dos seus "
+            f"buckets do S3 ({built['bucket']}), funções, papéis e banco do Glue, e por isso precisa "
+            f"{' e '.join(problems)}. Quem dá a aula cria outro usuário com um nome assim (por exemplo, aluna01) "
+            "e entrega a chave dele; depois rode `aws configure` com a chave nova e reinicie o kernel."
+        )
+    return given.prefix
+
+
+def check_real(notebook: str, mode: str = "individual") -> dict[str, str]:
     """Refuse to start on a real account unless everything the notebook needs is set; returns what it found.
 
     Imports only boto3 and requests (the base dependencies): a real-mode learner needs no sandbox extra.
@@ -92,11 +204,14 @@ def check_real(notebook: str) -> dict[str, str]:
         found["chat_id"] = _check_chat_id()
     if "telegram" in needs:
         _check_token()
+    identity = None
     if session is not None:
-        found |= {"region": session.region_name, "account": _account(session)}
+        identity = _identity(session)
+        found |= {"region": session.region_name, "account": identity["Account"]}
         print(
             f"Conta AWS {found['account']}, região {found['region']}: é aqui que os recursos serão criados."
         )
+    _choose_prefix(mode, identity, session.region_name if session else None)
     return found
 
 
@@ -165,14 +280,14 @@ def _aws_session():
     return session
 
 
-def _account(session) -> str:
-    """The account the credentials belong to (STS answers even without any permission)."""
+def _identity(session) -> dict:
+    """Who the credentials are: STS GetCallerIdentity (it answers even without any permission)."""
     import botocore.config
     import botocore.exceptions
 
     settings = botocore.config.Config(connect_timeout=10, read_timeout=20, retries={"total_max_attempts": 2})
     try:
-        return session.client("sts", config=settings).get_caller_identity()["Account"]
+        return session.client("sts", config=settings).get_caller_identity()
     except botocore.exceptions.ClientError as error:
         raise ConfigurationError(
             f"A AWS recusou as credenciais ({error.response['Error']['Code']}): confira `aws configure` "
@@ -227,11 +342,17 @@ def _check_token() -> None:
     os.environ["TELEGRAM_BOT_TOKEN"] = token
 
 
-def prepare(notebook: str) -> dict[str, str]:
+def prepare(notebook: str, mode: str = "individual") -> dict[str, str]:
     """Start (or join) the sandbox, set the environment, and catch up on the notebooks before `notebook`."""
     index = _index(notebook)
     variables = sandbox.start()
     prepare_group()
+    identity = None
+    if mode != "individual":
+        import boto3
+
+        identity = boto3.client("sts").get_caller_identity()
+    _choose_prefix(mode, identity, variables["AWS_DEFAULT_REGION"])
     if ORDER[index] != "06-limpeza":  # teardown removes whatever exists; it never rebuilds anything first
         catch_up(notebook)
     if ORDER[index] == "03-webhook" and _class_must_talk():
@@ -296,7 +417,8 @@ def _index(notebook: str) -> int:
 
 def _done(notebook: str) -> bool:
     """Whether the resources a notebook creates exist (checked by name, as a real account would be)."""
-    return all(_EXISTS[resource.kind](resource.name) for resource in CREATES.get(notebook, ()))
+    resources = contract.creates(contract.active()).get(notebook, ())
+    return all(_EXISTS[resource.kind](resource.name) for resource in resources)
 
 
 def _function_exists(name: str) -> bool:
