@@ -126,8 +126,17 @@ def unzipped_total(region: str, name: str | None, code_size: int | None, layers:
 
 
 def repeated_statement(operation, policy: Callable[[str, str], list[dict]]) -> Response | None:
-    """AddPermission with a StatementId the policy already has: AWS refuses it, moto would add a twin."""
+    """AddPermission with a StatementId the policy already has: AWS refuses it, moto would add a twin; and
+    AddPermission on $LATEST, which Lambda refuses."""
     region = _region(operation.request.environ)
+    if operation.params.get("Qualifier") == "$LATEST" or str(operation.params.get("FunctionName")).endswith(
+        ":$LATEST"
+    ):
+        # AddPermission API reference: "Lambda does not support adding policies to version $LATEST" (the answer is
+        # quoted in terraform-aws-modules/terraform-aws-lambda#36)
+        return lambda_error(
+            400, "InvalidParameterValueException", "We currently do not support adding policies for $LATEST."
+        )
     try:
         statement_id = operation.params.get("StatementId")
         name = str(operation.params["FunctionName"])

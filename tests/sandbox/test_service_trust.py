@@ -397,3 +397,27 @@ def test_get_policy_with_a_qualifier_shows_that_qualifier_policy(sandbox, publis
     assert "so-prod-s3" not in version["Policy"]
     unqualified = lam.get_policy(FunctionName=published)
     assert "so-prod-s3" not in unqualified["Policy"]
+
+
+def test_add_permission_for_latest_is_refused(sandbox, published):
+    """AddPermission API reference: "Lambda does not support adding policies to version $LATEST"; its answer is
+    400 InvalidParameterValueException "We currently do not support adding policies for $LATEST." (quoted in
+    terraform-aws-modules/terraform-aws-lambda#36)."""
+    lam = sandbox.client("lambda")
+    with pytest.raises(ClientError) as raised:
+        lam.add_permission(
+            FunctionName=published,
+            StatementId="latest",
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            Qualifier="$LATEST",
+        )
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Error"]["Code"] == "InvalidParameterValueException"
+    assert error["Error"]["Message"] == "We currently do not support adding policies for $LATEST."
+    try:
+        statements = json.loads(lam.get_policy(FunctionName=published)["Policy"])["Statement"]
+    except lam.exceptions.ResourceNotFoundException:
+        statements = []
+    assert "latest" not in {statement["Sid"] for statement in statements}
