@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from tests.sandbox.aws_fixtures import REGION, start_sandbox, stop_sandbox
@@ -421,3 +422,57 @@ def test_add_permission_for_latest_is_refused(sandbox, published):
     except lam.exceptions.ResourceNotFoundException:
         statements = []
     assert "latest" not in {statement["Sid"] for statement in statements}
+
+
+# ---- through API Gateway ---------------------------------------------------------------------------------------
+def http_api_for(sandbox, function_arn: str, name: str) -> str:
+    """An HTTP API whose POST /webhook goes to the function; API Gateway may invoke it (unqualified)."""
+    gateway = sandbox.client("apigatewayv2")
+    api_id = gateway.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+    integration = gateway.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    gateway.create_route(ApiId=api_id, RouteKey="POST /webhook", Target=f"integrations/{integration}")
+    gateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    return api_id
+
+
+def post(sandbox, api_id: str) -> requests.Response:
+    host = f"{api_id}.execute-api.{REGION}.amazonaws.com"
+    return requests.post(f"{sandbox.endpoint_url}/_sandbox/execute-api/{host}/webhook", json={}, timeout=30)
+
+
+def test_api_gateway_cannot_run_a_function_whose_role_lost_lambda_trust(sandbox):
+    """API Gateway answers 500 when Lambda refuses the invocation (API Gateway Developer Guide, "Lambda proxy
+    integration": an error from Lambda is an "Internal server error")."""
+    role = make_role(sandbox, "gateway-papel", trust("lambda.amazonaws.com"))
+    arn = create_function(sandbox, "gateway-papel", role)["FunctionArn"]
+    sandbox.client("lambda").get_waiter("function_active_v2").wait(FunctionName="gateway-papel")
+    api_id = http_api_for(sandbox, arn, "gateway-papel")
+    sandbox.client("lambda").add_permission(
+        FunctionName="gateway-papel",
+        StatementId="apigateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/*/webhook",
+    )
+    assert post(sandbox, api_id).status_code == 200
+    sandbox.client("iam").update_assume_role_policy(
+        RoleName="gateway-papel", PolicyDocument=trust("ec2.amazonaws.com")
+    )
+    assert post(sandbox, api_id).status_code == 500
+
+
+def test_api_gateway_permission_on_an_alias_does_not_open_the_function(sandbox, published):
+    arn = sandbox.client("lambda").get_function(FunctionName=published)["Configuration"]["FunctionArn"]
+    api_id = http_api_for(sandbox, arn, "so-o-alias")
+    source = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/*/webhook"
+    sandbox.client("lambda").add_permission(
+        FunctionName=published,
+        StatementId=f"apigateway-{api_id}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=source,
+        Qualifier="prod",
+    )
+    assert post(sandbox, api_id).status_code == 500  # the integration names the unqualified function
