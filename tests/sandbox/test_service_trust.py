@@ -9,7 +9,10 @@ import json
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
 
+from sandbox.aws.lambda_api import split_qualifier, statements_for
 from tests.sandbox.aws_fixtures import REGION, start_sandbox, stop_sandbox
 from tutorial.harness import zip_files
 
@@ -476,3 +479,31 @@ def test_api_gateway_permission_on_an_alias_does_not_open_the_function(sandbox, 
         Qualifier="prod",
     )
     assert post(sandbox, api_id).status_code == 500  # the integration names the unqualified function
+
+
+# ---- invariants ------------------------------------------------------------------------------------------------
+NAMES = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+QUALIFIERS = st.one_of(
+    st.none(), st.just("$LATEST"), st.from_regex(r"[1-9][0-9]{0,3}|[a-z][a-z0-9_-]{0,20}", fullmatch=True)
+)
+
+
+@given(name=NAMES, qualifier=QUALIFIERS)
+def test_every_way_of_naming_a_qualified_function_finds_the_same_policy(name, qualifier):
+    """Name, partial ARN and ARN, with the qualifier appended or given apart, all name one policy; $LATEST is the
+    function's own (Invoke and AddPermission's "Name formats")."""
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    partial = f"{ACCOUNT}:function:{name}"
+    wanted = None if qualifier in (None, "$LATEST") else qualifier
+    suffix = f":{qualifier}" if qualifier else ""
+    for base in (name, partial, arn):
+        assert split_qualifier(base + suffix) == (base, wanted)
+        assert split_qualifier(base, qualifier) == (base, wanted)
+    statements = [
+        {"Sid": "f", "Resource": arn},
+        {"Sid": "q", "Resource": f"{arn}:{wanted}"} if wanted else {"Sid": "g", "Resource": arn},
+    ]
+    found = statements_for(statements, wanted)
+    assert found and all(
+        statement["Resource"] == arn + (f":{wanted}" if wanted else "") for statement in found
+    )
