@@ -44,7 +44,12 @@ def gone_within(pid: int, seconds: float) -> bool:
 
 def first_ids(running) -> dict[str, str]:
     """Ids the seed decides: a role's and an HTTP API's."""
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    trust = {"Version": "2012-10-17", "Statement": [statement]}
     role = running.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     api = running.client("apigatewayv2").create_api(Name="a", ProtocolType="HTTP")
     return {"role": role["RoleId"], "api": api["ApiId"]}

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
@@ -49,7 +49,14 @@ from sandbox.aws.faults import S3Faults, s3_error, s3_error_response
 from sandbox.aws.gateway import LAMBDA_MAX_SYNC_PAYLOAD, Gateway, UnknownHost
 from sandbox.aws.iam_patches import moto_judges_bucket_policies
 from sandbox.aws.iam_policy import DELETE_KEY, DELETE_OBJECT, Check, Decision, UnmappedRequest
-from sandbox.aws.lambda_api import code_over_limits, repeated_statement, unzipped_total
+from sandbox.aws.lambda_api import (
+    code_over_limits,
+    lambda_error,
+    repeated_statement,
+    split_qualifier,
+    statements_for,
+    unzipped_total,
+)
 from sandbox.aws.lambda_runner import (
     FunctionSpec,
     InvocationResult,
@@ -71,6 +78,16 @@ from sandbox.aws.protocol import (
     to_moto,
     unknown_operation_response,
 )
+from sandbox.aws.service_trust import (
+    LAMBDA,
+    LAMBDA_CANNOT_ASSUME,
+    SCHEDULER,
+    SCHEDULER_CANNOT_ASSUME,
+    function_arn,
+    schedule_group_arn,
+    service_may_assume,
+)
+from sandbox.aws.tag_keys import with_tag_keys
 
 log = logging.getLogger(__name__)
 
@@ -248,12 +265,15 @@ class AwsSandbox:
         limits; Athena's queries run in sandbox.athena. None: moto answers."""
         if operation.service == "athena" and operation.name in ATHENA_QUERY_ACTIONS:
             return self._athena(operation, environ.get("sandbox.caller"))
+        if operation.service == "scheduler" and operation.name in ("CreateSchedule", "UpdateSchedule"):
+            return self._scheduler_role(environ, operation)
         if operation.service != "lambda":
             return None
         if operation.name == "Invoke":
             return self._lambda_invoke(environ, operation)
         if operation.name in ("CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration"):
-            return code_over_limits(environ, operation.name, unzipped_total)
+            refused = code_over_limits(environ, operation.name, unzipped_total)
+            return refused if refused is not None else self._lambda_role(environ, operation)
         if operation.name == "AddPermission":
             return repeated_statement(operation, self._policy)
         return None
@@ -269,6 +289,46 @@ class AwsSandbox:
         body = b"".join(self._moto(as_moto_reads_it, to_moto(operation, environ), capture))
         status, headers, out = from_moto(operation, captured["status"], captured["headers"], body)
         return Response(out, status=status, headers=headers)
+
+    # ---- roles a service assumes ----------------------------------------------------------------------
+    def _lambda_role(self, environ: dict, operation: Operation) -> Response | None:
+        """A function's execution role must trust Lambda: CreateFunction and UpdateFunctionConfiguration refuse
+        one that does not, as Lambda does (sandbox.aws.service_trust)."""
+        role = operation.params.get("Role")
+        if operation.name == "UpdateFunctionCode" or not isinstance(role, str):
+            return None
+        region = _scope(environ)[0] or config.REGION
+        source = function_arn(str(operation.params.get("FunctionName", "")), region, config.ACCOUNT_ID)
+        with self._moto_lock:
+            trusted = service_may_assume(role, LAMBDA, source, config.ACCOUNT_ID)
+        if trusted:
+            return None
+        log.info("InvalidParameterValueException: o papel %s não confia em %s", role, LAMBDA)
+        return lambda_error(400, "InvalidParameterValueException", LAMBDA_CANNOT_ASSUME)
+
+    def _scheduler_role(self, environ: dict, operation: Operation) -> Response | None:
+        """A schedule's role must trust EventBridge Scheduler: CreateSchedule and UpdateSchedule refuse one that
+        does not. Whether the role may invoke the target is checked only when the schedule fires, as on AWS (and
+        the sandbox never fires schedules)."""
+        target = operation.params.get("Target")
+        role = target.get("RoleArn") if isinstance(target, dict) else None
+        if not isinstance(role, str):
+            return None
+        region = _scope(environ)[0] or config.REGION
+        source = schedule_group_arn(operation.params.get("GroupName"), region, config.ACCOUNT_ID)
+        with self._moto_lock:
+            trusted = service_may_assume(role, SCHEDULER, source, config.ACCOUNT_ID)
+        if trusted:
+            return None
+        log.info("ValidationException: o papel %s não confia em %s", role, SCHEDULER)
+        return _answer(serialize_error(operation, "ValidationException", SCHEDULER_CANNOT_ASSUME, 400))
+
+    def _function_role_trusted(self, spec: FunctionSpec) -> bool:
+        """Whether Lambda may still assume the function's role (its trust may have changed since CreateFunction)."""
+        with self._moto_lock:
+            return service_may_assume(
+                spec.role, LAMBDA, function_arn(spec.arn, spec.region, config.ACCOUNT_ID), config.ACCOUNT_ID
+            )
 
     # ---- Lambda ---------------------------------------------------------------------------------------
     def function_spec(self, region: str, name: str, qualifier: str | None = None) -> FunctionSpec:
@@ -345,6 +405,10 @@ class AwsSandbox:
                 "Content-Type": "application/json",
             }
             return Response(json.dumps(error), status=413, headers=headers)
+        if not self._function_role_trusted(spec):
+            # Lambda assumes the role for each new execution environment: without the trust, nothing runs.
+            log.info("Invoke de %s recusado: o papel %s não confia em %s", spec.name, spec.role, LAMBDA)
+            return lambda_error(400, "InvalidParameterValueException", LAMBDA_CANNOT_ASSUME)
         result = self.invoke(spec, payload, asynchronous=invocation_type == "Event")
         headers["x-amzn-RequestId"] = result.request_id
         if invocation_type == "Event":
@@ -425,6 +489,9 @@ class AwsSandbox:
         if request.service == "iam":
             with self._moto_lock:
                 checks = entity_paths(checks, config.ACCOUNT_ID)
+        if request.service in ("iam", "lambda"):
+            with self._moto_lock:
+                checks = _with_tag_keys(checks, request, operation)
         if any(check.action in ALWAYS_ALLOWED for check in checks):
             return self._own_identity(operation, caller, request.access_key)  # allowed, even against a Deny
         if root and any(check.action == "sts:AssumeRole" for check in checks):
@@ -535,17 +602,22 @@ class AwsSandbox:
         return execution.workgroup if execution is not None else None
 
     def _invoke_for_gateway(self, region: str, name: str, event: bytes) -> tuple[bytes, str | None]:
-        result = self.invoke(self.function_spec(region, name), event)
+        spec = self.function_spec(region, name)
+        if not self._function_role_trusted(spec):
+            return b"", "InvalidParameterValueException"  # Invoke refuses it; API Gateway answers 500
+        result = self.invoke(spec, event)
         return result.payload, result.function_error
 
     def _policy(self, region: str, name: str) -> list[dict]:
         from moto.awslambda.utils import get_backend
         from moto.core.exceptions import ServiceException, _RESTError
 
+        function, qualifier = split_qualifier(name)
         try:
-            return list(get_backend(config.ACCOUNT_ID, region).get_function(name).policy.statements)
+            statements = list(get_backend(config.ACCOUNT_ID, region).get_function(function).policy.statements)
         except (ServiceException, _RESTError) as exc:
             raise LookupError(name) from exc
+        return statements_for(statements, qualifier)  # a version's or alias's policy is its own
 
     def _write_logs(self, spec: FunctionSpec, group: str, stream: str, events: list[tuple[int, str]]) -> None:
         """Lambda writes a function's logs with its role: without the logs permissions, they are lost (silently)."""
@@ -692,6 +764,20 @@ class AwsSandbox:
             message = {"error": f"Nenhuma API do API Gateway no sandbox responde em {host}."}
             return _json_response(message, 502, {"x-sandbox-error": "unknown-host"})
         return Response(body, status=status, headers=out_headers)
+
+
+def _with_tag_keys(checks: list[Check], request, operation: Operation | None) -> list[Check]:
+    """aws:ResourceTag, aws:RequestTag and aws:TagKeys of an IAM or Lambda request (sandbox.aws.tag_keys)."""
+    if request.service == "iam":
+        params = dict(request.query)
+        if request.method == "POST":
+            params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        name = params.get("Action", "")
+    elif operation is not None:
+        name, params = operation.name, operation.params
+    else:
+        return checks
+    return with_tag_keys(checks, request.service, name, params, config.ACCOUNT_ID)
 
 
 def _identify(environ: dict) -> Operation | None:

@@ -17,8 +17,9 @@ services authorize against resource `*` (a policy scoped to `telegram-*` ARNs wo
 AccessDenied has neither the resource nor the JSON services' error shapes; and the requests the sandbox serves
 itself (Lambda Invoke, Athena queries) never reach it.
 
-Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, resource and request tags
-(aws:ResourceTag, aws:RequestTag; aws:PrincipalTag is). The Glue and S3 calls Athena makes on the caller's behalf are
+Not enforced: signatures (the secret key is not checked), SCPs and RCPs, ACLs, resource and request tags of
+services other than Lambda and IAM (aws:ResourceTag, aws:RequestTag and aws:TagKeys are set for functions, roles
+and users by sandbox.aws.tag_keys; aws:PrincipalTag is set for every caller). The Glue and S3 calls Athena makes on the caller's behalf are
 authorized for the caller too (`athena_call_checks`), with every policy of theirs (`decide`)."""
 
 from __future__ import annotations
@@ -324,6 +325,10 @@ def _lambda_checks(operation: str, params: dict, region: str, account: str) -> l
         if params.get("Qualifier") and arn.count(":") == 6:
             arn += f":{params['Qualifier']}"
         checks = [Check(action, arn)]
+    elif isinstance(params.get("Resource"), str) and params["Resource"].startswith("arn:"):
+        checks = [
+            Check(action, params["Resource"])
+        ]  # TagResource, UntagResource, ListTags: the function's ARN
     elif "LayerName" in params and "VersionNumber" in params:
         layer = params["LayerName"]
         layer_arn = layer if layer.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:layer:{layer}"

@@ -355,7 +355,7 @@ class Gateway:
         if outcome is None:
             return _json(504, "Endpoint request timed out")
         payload, error = outcome
-        if error in ("AccessDenied", "ResourceNotFound"):
+        if error in ("AccessDenied", "ResourceNotFound", "InvalidParameterValueException"):
             return _json(500, "Internal server error")
         if error:
             return _json(502, "Internal server error")

@@ -126,11 +126,22 @@ def unzipped_total(region: str, name: str | None, code_size: int | None, layers:
 
 
 def repeated_statement(operation, policy: Callable[[str, str], list[dict]]) -> Response | None:
-    """AddPermission with a StatementId the policy already has: AWS refuses it, moto would add a twin."""
+    """AddPermission with a StatementId the policy already has: AWS refuses it, moto would add a twin; and
+    AddPermission on $LATEST, which Lambda refuses."""
     region = _region(operation.request.environ)
+    if operation.params.get("Qualifier") == "$LATEST" or str(operation.params.get("FunctionName")).endswith(
+        ":$LATEST"
+    ):
+        # AddPermission API reference: "Lambda does not support adding policies to version $LATEST" (the answer is
+        # quoted in terraform-aws-modules/terraform-aws-lambda#36)
+        return lambda_error(
+            400, "InvalidParameterValueException", "We currently do not support adding policies for $LATEST."
+        )
     try:
         statement_id = operation.params.get("StatementId")
-        existing = policy(region, operation.params["FunctionName"])
+        name = str(operation.params["FunctionName"])
+        qualifier = operation.params.get("Qualifier")
+        existing = policy(region, f"{name}:{qualifier}" if qualifier else name)  # each qualifier has its own
     except LookupError:
         return None  # moto answers missing functions itself
     if statement_id not in {statement.get("Sid") for statement in existing}:
@@ -141,3 +152,52 @@ def repeated_statement(operation, policy: Callable[[str, str], list[dict]]) -> R
         f"The statement id ({statement_id}) provided already exists. "
         "Please provide a new statement id, or remove the existing statement.",
     )
+
+
+# ---- a version's or alias's own policy ---------------------------------------------------------------------------
+# AddPermission API reference: "You can apply the policy at the function level, or specify a qualifier to restrict
+# access to a single version or alias. If you use a qualifier, the invoker must use the full Amazon Resource Name
+# (ARN) of that version or alias to invoke the function. Note: Lambda does not support adding policies to version
+# $LATEST." moto keeps every qualifier's statements in one list, each Resource ending with its qualifier.
+
+
+def split_qualifier(name: str, qualifier: str | None = None) -> tuple[str, str | None]:
+    """(the function's name or unqualified ARN, the qualifier) of a name, partial ARN or ARN; $LATEST is none."""
+    parts = name.split(":")
+    if name.startswith("arn:") and len(parts) > 7:
+        name, qualifier = ":".join(parts[:7]), qualifier or parts[7]
+    elif not name.startswith("arn:") and ":function:" in name and len(parts) > 3:
+        name, qualifier = ":".join(parts[:3]), qualifier or parts[3]
+    elif ":function:" not in name and len(parts) == 2:
+        name, qualifier = parts[0], qualifier or parts[1]
+    return name, (None if qualifier in (None, "", "$LATEST") else qualifier)
+
+
+def statements_for(statements: list[dict], qualifier: str | None) -> list[dict]:
+    """The statements of the function's own policy (qualifier None) or of one version's or alias's."""
+
+    def qualifier_of(statement: dict) -> str | None:
+        resource = statement.get("Resource")
+        parts = resource.split(":") if isinstance(resource, str) else []
+        return parts[7] if len(parts) > 7 else None
+
+    return [statement for statement in statements if qualifier_of(statement) == qualifier]
+
+
+def install_qualified_policies() -> None:
+    """GetPolicy answers the policy of the qualifier asked for (moto answered every qualifier's statements)."""
+    from moto.awslambda.exceptions import GenericResourcNotFound
+    from moto.awslambda.models import LambdaBackend
+
+    from sandbox.aws.patching import replaces
+
+    @replaces(LambdaBackend, "get_policy")
+    def get_policy(original, self, function_name: str, qualifier: str | None = None) -> str:
+        original(self, function_name, qualifier)  # moto's errors for a missing function or qualifier
+        name, wanted = split_qualifier(function_name, qualifier)
+        fn = self.get_function(name)
+        statements = statements_for(list(fn.policy.statements), wanted)
+        if not statements:
+            raise GenericResourcNotFound()
+        policy = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+        return json.dumps({"Policy": json.dumps(policy), "RevisionId": fn.policy.revision})

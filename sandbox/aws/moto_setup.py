@@ -158,6 +158,10 @@ FIDELITY: tuple[Change, ...] = (
         "sandbox.aws.iam_patches", "install_iam_fidelity")),
     Change("inline and trust policies of Version 2008-10-17 or none accepted", _lazy(
         "sandbox.aws.iam_versions", "install_legacy_versions")),
+    Change("trust policies validated at CreateRole too, and their principals", _lazy(
+        "sandbox.aws.trust_policies", "install_trust_validation")),
+    Change("GetPolicy answers the policy of the version or alias asked for", _lazy(
+        "sandbox.aws.lambda_api", "install_qualified_policies")),
 )  # fmt: skip
 SPEED: tuple[Change, ...] = (
     Change("one botocore loader per process", share_botocore_loaders),
