@@ -33,11 +33,13 @@ LONGEST = (
     "test_publish.py",  # 72
     "test_notebooks_cold.py",  # 58
     "test_demo.py",  # 53
+    "test_shared_account.py",  # 50
     "test_security.py",  # 52
     "test_lab_browser.py",  # 51
     "test_catch_up_outside_jupyter.py",  # 50
     "test_aws_clients.py",  # 47
     "test_bridge.py",  # 36
+    "test_athena_caller_rights.py",  # 35
     "test_class_policy.py",  # 34
     "test_cli.py",  # 25
     "test_pronto.py",  # 24
