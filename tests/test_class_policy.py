@@ -12,12 +12,11 @@ import json
 from pathlib import Path
 
 import boto3
-import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
 import sandbox
-from tutorial import runner
+from tests.students import outputs, run_as
 from tutorial.harness import isolated_sandbox
 
 pytestmark = pytest.mark.slow
@@ -46,22 +45,6 @@ def student(name: str, policy: dict) -> dict:
     iam.create_user(UserName=name)
     iam.add_user_to_group(GroupName=f"{name}-turma", UserName=name)
     return iam.create_access_key(UserName=name)["AccessKey"]
-
-
-def run_as(key: dict, notebooks: list[str], folder: Path, monkeypatch) -> None:
-    monkeypatch.setenv("SANDBOX_AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-    monkeypatch.setenv("SANDBOX_AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)  # a user's long-term key carries no session token
-    runner.run_notebooks(notebooks, output_dir=folder)
-
-
-def outputs(path: Path) -> str:
-    notebook = nbformat.read(path, as_version=4)
-    return "".join(
-        output.get("text", "") + "".join(output.get("traceback", []))
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-    )
 
 
 def test_the_whole_tutorial_runs_with_only_the_class_policy(fresh_sandbox, tmp_path, monkeypatch):

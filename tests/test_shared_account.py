@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 import boto3
-import nbformat
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given
@@ -24,8 +23,9 @@ from hypothesis import strategies as st
 
 import sandbox
 from sandbox.aws.iam_policy import Check, Principal, authorize
+from tests.students import outputs, run_as
 from tests.test_real_mode import FakeSts, real  # noqa: F401 - `real`: a learner's shell on a real account (fixture)
-from tutorial import contract, runner, setup
+from tutorial import contract, setup
 from tutorial.harness import isolated_sandbox, zip_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -330,24 +330,6 @@ def as_student(key: dict, service: str):
     )
 
 
-def run_as(key: dict, notebooks: list[str], folder: Path, monkeypatch) -> None:
-    with monkeypatch.context() as patch:
-        patch.setenv("CONTA_AWS", "compartilhada")
-        patch.setenv("SANDBOX_AWS_ACCESS_KEY_ID", key["AccessKeyId"])
-        patch.setenv("SANDBOX_AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-        patch.delenv("AWS_SESSION_TOKEN", raising=False)
-        runner.run_notebooks(notebooks, output_dir=folder)
-
-
-def outputs(path: Path) -> str:
-    notebook = nbformat.read(path, as_version=4)
-    return "".join(
-        output.get("text", "") + "".join(output.get("traceback", []))
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-    )
-
-
 def owned(prefix: str) -> dict[str, bool]:
     """Which of a student's resources exist, seen by the account's administrator."""
     names = contract.names(prefix)
@@ -430,7 +412,7 @@ def test_two_students_share_one_account_without_touching_each_others_resources(t
         prefixes = {name: contract.student_prefix(name) for name in students}
 
         for name, key in students.items():
-            run_as(key, TUTORIAL, tmp_path / name, monkeypatch)
+            run_as(key, TUTORIAL, tmp_path / name, monkeypatch, conta="compartilhada")
             printed = outputs(tmp_path / name / "02-ingestao-aws.ipynb")
             assert f"PREFIXO = '{prefixes[name]}'" in printed
             assert f"Bucket bruto: {prefixes[name]}-{ACCOUNT}-{REGION}-raw" in printed
@@ -518,7 +500,7 @@ def test_two_students_share_one_account_without_touching_each_others_resources(t
             ) == ("AccessDenied")
 
         # Teardown removes only one's own: aluna2's resources stay until aluna2 runs notebook 06.
-        run_as(students["aluna"], ["06-limpeza"], tmp_path / "aluna", monkeypatch)
+        run_as(students["aluna"], ["06-limpeza"], tmp_path / "aluna", monkeypatch, conta="compartilhada")
         assert "Tudo limpo" in outputs(tmp_path / "aluna" / "06-limpeza.ipynb")
         assert not any(owned(prefixes["aluna"]).values())
         assert all(owned(prefixes["aluna2"]).values())
@@ -530,6 +512,6 @@ def test_two_students_share_one_account_without_touching_each_others_resources(t
         ]
         assert [table["Name"] for table in tables] == [contract.TABLE]
 
-        run_as(students["aluna2"], ["06-limpeza"], tmp_path / "aluna2", monkeypatch)
+        run_as(students["aluna2"], ["06-limpeza"], tmp_path / "aluna2", monkeypatch, conta="compartilhada")
         assert "Tudo limpo" in outputs(tmp_path / "aluna2" / "06-limpeza.ipynb")
         assert not any(owned(prefixes["aluna2"]).values())

@@ -108,3 +108,18 @@ def create_function(sandbox: RunningSandbox, name: str, source: str, **extra) ->
 def invoke(sandbox: RunningSandbox, name: str, event: dict | None = None, **extra) -> tuple[dict, object]:
     response = sandbox.client("lambda").invoke(FunctionName=name, Payload=json.dumps(event or {}), **extra)
     return response, json.loads(response["Payload"].read() or b"null")
+
+
+def error_of(call, *args, **kwargs) -> tuple[int, str, str]:
+    """(HTTP status, error code, message) of a call that must fail with a ClientError."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as raised:
+        call(*args, **kwargs)
+    error = raised.value.response
+    return (
+        error["ResponseMetadata"]["HTTPStatusCode"],
+        error["Error"]["Code"],
+        error["Error"].get("Message", ""),
+    )

@@ -14,11 +14,10 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 
 from sandbox.aws.authorization import SignedRequest, request_checks, signed_request
 from sandbox.aws.iam_policy import UnmappedRequest, evaluate
-from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, start_sandbox, stop_sandbox
+from tests.sandbox.aws_fixtures import REGION, ROLE_POLICY, error_of, start_sandbox, stop_sandbox
 from tutorial.harness import zip_files
 
 ACCOUNT = "123456789012"
@@ -405,17 +404,6 @@ def student(sandbox):
 @pytest.fixture(scope="module")
 def nobody(sandbox):
     return make_user(sandbox, "sem-permissao", None)
-
-
-def error_of(call, *args, **kwargs) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as raised:
-        call(*args, **kwargs)
-    error = raised.value.response
-    return (
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Code"],
-        error["Error"].get("Message", ""),
-    )
 
 
 def denial(user: str, action: str, resource: str) -> str:

@@ -15,10 +15,9 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from sandbox import config
-from tests.sandbox.aws_fixtures import REGION, create_function, start_sandbox, stop_sandbox
+from tests.sandbox.aws_fixtures import REGION, create_function, error_of, start_sandbox, stop_sandbox
 
 ACCOUNT = "123456789012"
 IAM_USER_GUIDE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
@@ -99,17 +98,6 @@ class Users:
 @pytest.fixture(scope="module")
 def users(sandbox):
     return Users(sandbox)
-
-
-def error_of(call, *args, **kwargs) -> tuple[int, str, str]:
-    with pytest.raises(ClientError) as raised:
-        call(*args, **kwargs)
-    error = raised.value.response
-    return (
-        error["ResponseMetadata"]["HTTPStatusCode"],
-        error["Error"]["Code"],
-        error["Error"].get("Message", ""),
-    )
 
 
 def user_arn(name: str) -> str:
