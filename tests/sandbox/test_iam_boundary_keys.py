@@ -13,13 +13,12 @@ import json
 
 import pytest
 
-from tests.sandbox.aws_fixtures import ROLE_POLICY, start_sandbox, stop_sandbox
+from tests.sandbox.aws_fixtures import ROLE_POLICY, error_of, start_sandbox, stop_sandbox
 from tests.sandbox.test_iam_requests import (
     ACCOUNT,
     Users,
     allow,
     deny,
-    error_of,
     not_allowed,
     policy,
     user_arn,
