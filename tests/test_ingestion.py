@@ -447,6 +447,36 @@ def test_a_body_that_is_not_text_is_kept_in_quarantine_as_its_json(handler, s3, 
     assert base64.b64decode(record["body_base64"]) == kept
 
 
+def test_a_body_holding_a_lone_surrogate_character_is_kept_whole_in_quarantine(handler, s3):
+    # Not the \\ud800 escape Telegram would send, but the character itself, as a hand-written test event can hold.
+    event = envelope(telegram_body(update("voice")), "function_url")
+    event["body"] = '{"update_id": 1, "message": "\ud800"}'
+
+    response = handler.lambda_handler(event, None)
+
+    assert response["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert base64.b64decode(record["body_base64"]) == b'{"update_id": 1, "message": "\xed\xa0\x80"}'
+
+
+# The second body's base64-alphabet characters ("updateid1234") happen to decode when the others are dropped.
+@pytest.mark.parametrize(
+    "body", [telegram_body(update("voice")), '{"update_id": 1234}'], ids=["voice", "short"]
+)
+def test_a_body_flagged_base64_that_is_not_base64_is_kept_as_the_text_it_is(handler, s3, body):
+    # A hand-written event with isBase64Encoded true over plain JSON: it is quarantined as invalid base64, with
+    # the text as it came; decoded leniently (non-alphabet characters dropped), only garbage would be kept.
+    event = envelope(body, "http_v2")
+    event["body"], event["isBase64Encoded"] = body, True
+
+    response = handler.lambda_handler(event, None)
+
+    assert response["statusCode"] == 200
+    [record] = quarantined(s3).values()
+    assert "base64" in record["reason"]
+    assert base64.b64decode(record["body_base64"]) == body.encode()
+
+
 @pytest.mark.parametrize("secret", [None, "wrong-secret"], ids=["no_secret", "wrong_secret"])
 @pytest.mark.parametrize("name", ["no_update_id", "two_messages", "lone_surrogate_in_text", "form_encoded"])
 def test_unsigned_odd_body_is_refused_and_nothing_is_written(handler, s3, name, secret):
