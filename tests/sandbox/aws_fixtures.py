@@ -123,3 +123,15 @@ def error_of(call, *args, **kwargs) -> tuple[int, str, str]:
         error["Error"]["Code"],
         error["Error"].get("Message", ""),
     )
+
+
+ANALYSIS_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05-analise.ipynb"
+
+
+def notebook_cell(marker: str, notebook: Path = ANALYSIS_NOTEBOOK) -> str:
+    """The source of the one code cell of `notebook` (05 by default) that contains `marker`."""
+    cells = json.loads(notebook.read_text())["cells"]
+    (source,) = [
+        "".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"])
+    ]
+    return source

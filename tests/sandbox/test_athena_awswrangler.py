@@ -7,32 +7,21 @@ runs UNLOAD. The reference is notebook 05's own `query()` helper (boto3), run fr
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import boto3
 import pandas as pd
 import pytest
 
 from tests.sandbox import mensagens_lab
-from tests.sandbox.aws_fixtures import REGION, start_sandbox, stop_sandbox
+from tests.sandbox.aws_fixtures import REGION, notebook_cell, start_sandbox, stop_sandbox
 
 wr = pytest.importorskip("awswrangler")
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "05-analise.ipynb"
 ENRICHED = "turma-enriched"
 RESULTS = "turma-athena"
 WORKGROUP = DATABASE = "telegram"
 FAST = 0.05  # awswrangler polls every second by default; the sandbox answers in milliseconds
-
-
-def notebook_cell(marker: str) -> str:
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    (source,) = [
-        "".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"])
-    ]
-    return source
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,11 @@ from botocore.exceptions import ClientError
 
 from sandbox.aws.authorization import athena_call_checks
 from tests.sandbox import mensagens_lab
-from tests.sandbox.aws_fixtures import REGION, start_sandbox, stop_sandbox
+from tests.sandbox.aws_fixtures import REGION, notebook_cell, start_sandbox, stop_sandbox
 
 ACCOUNT = "123456789012"
 ROOT = Path(__file__).resolve().parents[2]
 CLASS_POLICY = json.loads((ROOT / "iam" / "politica-da-turma.json").read_text())
-NOTEBOOK = ROOT / "notebooks" / "05-analise.ipynb"
 ENRICHED = f"telegram-{ACCOUNT}-{REGION}-enriched"
 RESULTS = f"telegram-{ACCOUNT}-{REGION}-athena"
 WORKGROUP = DATABASE = "telegram"
@@ -53,14 +52,6 @@ RESULTS_UNREADABLE = (
 S3_SUFFIX = re.compile(
     r" \(Service: S3, Status Code: 403, Request ID: [0-9A-F]{16}, Extended Request ID: \S+\)$"
 )
-
-
-def notebook_cell(marker: str) -> str:
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    (source,) = [
-        "".join(c["source"]) for c in cells if c["cell_type"] == "code" and marker in "".join(c["source"])
-    ]
-    return source
 
 
 @pytest.fixture(scope="module")
