@@ -85,14 +85,13 @@ def configure(notebook: str, ambiente: str | None = None, conta: str | None = No
     """
     # Before anything can fail: the tutorial's own errors show as one short block, without a traceback.
     explain_access_denied()
-    raw = os.environ.get("AMBIENTE", "sandbox") if ambiente is None else ambiente
-    world = raw.strip().lower()
-    if world not in WORLDS:
-        shown = f"{raw!r}" if raw.strip() else "vazia"
-        raise ConfigurationError(
-            f"AMBIENTE={shown} não é um ambiente conhecido: use AMBIENTE=sandbox (o padrão, tudo simulado nesta "
-            "máquina) ou AMBIENTE=real (sua conta AWS e o seu bot). Corrija a variável e reinicie o kernel."
-        )
+    world = _choice(
+        "AMBIENTE",
+        ambiente,
+        WORLDS,
+        "um ambiente conhecido: use AMBIENTE=sandbox (o padrão, tudo simulado nesta máquina) ou AMBIENTE=real "
+        "(sua conta AWS e o seu bot)",
+    )
     mode = account_mode(conta)
     if account_mode(None) != mode:
         # The cell chose another mode than the environment's (an edited default): the notebooks the catch-up runs,
@@ -109,16 +108,26 @@ def configure(notebook: str, ambiente: str | None = None, conta: str | None = No
 
 def account_mode(conta: str | None = None) -> str:
     """CONTA_AWS, checked: "individual" or "compartilhada" (any case, spaces around ignored)."""
-    raw = os.environ.get("CONTA_AWS", "individual") if conta is None else conta
-    mode = raw.strip().lower()
-    if mode not in ACCOUNT_MODES:
+    return _choice(
+        "CONTA_AWS",
+        conta,
+        ACCOUNT_MODES,
+        "um tipo de conta conhecido: use CONTA_AWS=individual (o padrão, a conta AWS é só sua) ou "
+        "CONTA_AWS=compartilhada (a turma divide uma conta e os nomes dos seus recursos levam o seu usuário do IAM)",
+    )
+
+
+def _choice(variable: str, given: str | None, allowed: tuple[str, ...], expected: str) -> str:
+    """A setting of the setup cell (`given`, else the environment variable, else the first allowed value),
+    checked: any case, spaces around ignored; anything else stops with what the variable accepts."""
+    raw = os.environ.get(variable, allowed[0]) if given is None else given
+    value = raw.strip().lower()
+    if value not in allowed:
         shown = f"{raw!r}" if raw.strip() else "vazia"
         raise ConfigurationError(
-            f"CONTA_AWS={shown} não é um tipo de conta conhecido: use CONTA_AWS=individual (o padrão, a conta AWS "
-            "é só sua) ou CONTA_AWS=compartilhada (a turma divide uma conta e os nomes dos seus recursos levam o "
-            "seu usuário do IAM). Corrija a variável e reinicie o kernel."
+            f"{variable}={shown} não é {expected}. Corrija a variável e reinicie o kernel."
         )
-    return mode
+    return value
 
 
 def prefixo() -> str:
