@@ -202,6 +202,28 @@ def test_the_row_the_etl_builds_names_the_schema_columns_in_order():
     assert lambda_function.MessageRow._fields == tuple(lambda_function.enriched_schema().names)
 
 
+def test_the_parquet_is_snappy_compressed(etl):
+    # Athena bills by bytes scanned: every column of the enriched file is compressed, with the codec Athena reads.
+    put(*(update for _, update, _ in KINDS))
+    etl.etl_handler({"date": DAY}, None)
+
+    body = s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={DAY}/part-0.parquet")["Body"].read()
+    metadata = pq.ParquetFile(io.BytesIO(body)).metadata
+    codecs = {
+        metadata.row_group(group).column(column).compression
+        for group in range(metadata.num_row_groups)
+        for column in range(metadata.num_columns)
+    }
+    assert codecs == {"SNAPPY"}
+
+
+def test_no_rows_make_an_empty_parquet_with_every_column():
+    table = pq.read_table(io.BytesIO(lambda_function.parquet_bytes([])))
+
+    assert table.num_rows == 0
+    assert [(field.name, str(field.type), field.nullable) for field in table.schema] == ENRICHED_COLUMNS
+
+
 def test_a_day_of_every_kind_keeps_messages_and_leaves_out_service_updates(etl):
     put(
         *(update for _, update, _ in KINDS),

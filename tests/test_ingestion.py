@@ -507,6 +507,66 @@ def test_odd_body_without_a_date_of_its_own_is_kept_under_its_arrival_day(handle
     assert list(stored(s3)) == [quarantine_key(BAD_BODIES["form_encoded"].encode(), "2025-03-17")]
 
 
+def _two_payloads(first_date: int, second_date: int) -> str:
+    data = update(BASE)
+    data["message"]["date"] = first_date
+    data["edited_message"] = {**update("edited_message")["edited_message"], "date": second_date}
+    return telegram_body(data)
+
+
+def _update_id_holding_a_date() -> str:
+    # update_id first, as Telegram orders it, forged into an object that looks like a payload.
+    return telegram_body({"update_id": {"date": 946684800}, "message": update(BASE)["message"]})
+
+
+# The day of a quarantined body is its first payload's own date, when the local calendar can hold it; else the
+# arrival day (2025-03-17 here).
+OWN_DAYS = {
+    # update_id is never a payload: a date inside it (2000-01-01 UTC, 1999-12-31 in São Paulo) is not the body's.
+    "date_inside_a_forged_update_id": (_update_id_holding_a_date(), "2025-03-17"),
+    # Second 0 is a date like any other: 21:00 of 1969-12-31 in São Paulo.
+    "date_at_the_epoch": (
+        telegram_body({**update(BASE), "update_id": -1, "message": {**update(BASE)["message"], "date": 0}}),
+        "1969-12-31",
+    ),
+    # A first payload past year 9999 does not hide the next one's date (12:00 of 2025-03-10 in São Paulo).
+    "first_date_past_year_9999": (_two_payloads(253402300800, 1741618800), "2025-03-10"),
+}
+
+
+@pytest.mark.parametrize(("body", "day"), OWN_DAYS.values(), ids=OWN_DAYS.keys())
+def test_odd_body_is_kept_under_its_first_usable_own_date(handler, s3, body, day):
+    assert handler.lambda_handler(envelope(body), None)["statusCode"] == 200
+
+    assert list(stored(s3)) == [quarantine_key(body.encode(), day)]
+
+
+def test_east_of_utc_an_own_date_past_the_local_calendar_falls_back_to_the_arrival_day(s3, configure):
+    # 9999-12-31 23:59:59 UTC is already year 10000 in Tokyo: the update cannot be filed under its own day, nor
+    # can its quarantine record. It is kept under the arrival day (15:04 UTC on the 17th: the 18th in Tokyo).
+    handler = configure(TIMEZONE="Asia/Tokyo")
+    body = with_change(("message", "date"), 253402300799)
+
+    assert handler.lambda_handler(envelope(body), None)["statusCode"] == 200
+
+    assert list(stored(s3)) == [quarantine_key(body.encode(), "2025-03-18")]
+
+
+def test_east_of_utc_an_arrival_past_the_local_calendar_falls_back_to_the_functions_clock(s3, configure):
+    handler = configure(TIMEZONE="Asia/Tokyo")
+    body = BAD_BODIES["form_encoded"]
+    event = envelope(body)
+    event["requestContext"]["timeEpoch"] = 253402300799_000  # 9999-12-31 23:59:59 UTC: year 10000 in Tokyo
+    before = datetime.now(timezone.utc)
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+
+    [(key, record)] = quarantined(s3).items()
+    arrived = datetime.fromisoformat(record["arrived_at"])
+    assert before <= arrived + timedelta(milliseconds=1) and arrived <= datetime.now(timezone.utc)
+    assert key == quarantine_key(body.encode(), arrived.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat())
+
+
 def test_quarantine_does_not_change_what_the_etl_reads(s3, configure):
     s3.create_bucket(Bucket=ENRICHED, CreateBucketConfiguration={"LocationConstraint": "sa-east-1"})
     handler = configure(AWS_S3_ENRICHED=ENRICHED)
