@@ -931,21 +931,45 @@ def test_a_failed_lookup_is_retried_by_telegram_not_dropped(s3, configure, monke
         deliver(cold, "text_with_entities")
 
 
-def test_a_migration_record_naming_another_chat_fails_loudly_and_stores_nothing(s3, configure, caplog):
+CORRUPT_RECORDS = {
+    "naming_another_chat": {"migrate_from_chat_id": OLD_GROUP_ID, "migrate_to_chat_id": -1001000000001},
+    "a_list": [OLD_GROUP_ID, GROUP_ID],
+    "a_string": f"{OLD_GROUP_ID} -> {GROUP_ID}",
+}
+
+
+@pytest.mark.parametrize("record", CORRUPT_RECORDS.values(), ids=CORRUPT_RECORDS.keys())
+def test_a_corrupt_migration_record_fails_loudly_and_stores_nothing(s3, configure, record):
     # A corrupt or hand-edited record under estado/migracoes/: honouring it would bring another chat into the
-    # dataset. The invocation fails (Telegram redelivers) and the log says which record.
-    s3.put_object(
-        Bucket=BUCKET,
-        Key=MIGRATION_KEY,
-        Body=json.dumps(
-            {"migrate_from_chat_id": OLD_GROUP_ID, "migrate_to_chat_id": -1001000000001}
-        ).encode(),
-    )
+    # dataset. The invocation fails (Telegram redelivers) and the error says which record.
+    s3.put_object(Bucket=BUCKET, Key=MIGRATION_KEY, Body=json.dumps(record).encode())
     handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
 
-    with pytest.raises(RuntimeError, match="registro de migração inválido"):
+    with pytest.raises(RuntimeError, match=f"registro de migração inválido em s3://{BUCKET}/{MIGRATION_KEY}"):
         deliver(handler, "text_with_entities")
     assert [key for key in stored(s3) if key.startswith("telegram/")] == []
+
+
+def test_two_configured_groups_that_both_migrated_each_keep_their_messages(s3, configure):
+    # A function may serve several groups (a comma-separated TELEGRAM_CHAT_ID). After both migrate, the records
+    # sit side by side under estado/migracoes/, and a cold start must find each one by its own key.
+    other_old, other_new = -4011111111, -1001000000002  # its record's key sorts before GROUP_ID's
+    moved = update("migrate_from_group")
+    moved["update_id"] = 801234590
+    moved["message"]["chat"]["id"], moved["message"]["migrate_from_chat_id"] = other_new, other_old
+    chats = f"{OLD_GROUP_ID},{other_old}"
+    first = configure(TELEGRAM_CHAT_ID=chats)
+    assert deliver(first, "migrate_from_group") == 200
+    assert first.lambda_handler(envelope(telegram_body(moved)), None)["statusCode"] == 200
+
+    cold = configure(TELEGRAM_CHAT_ID=chats)
+    assert deliver(cold, "text_with_entities") == 200
+
+    assert sorted(key for key in stored(s3) if key.startswith("estado/")) == [
+        f"estado/migracoes/{other_new}.json",
+        MIGRATION_KEY,
+    ]
+    assert raw_update_ids(s3) == [801234567, 801234575, 801234590]
 
 
 def test_the_largest_update_id_below_2_53_is_stored(handler, s3):
