@@ -119,7 +119,11 @@ def test_edit_without_its_original_still_becomes_a_row(etl):
 
 # --- One schema for every kind of message --------------------------------------------------------------------------
 KINDS = [
-    ("text", tg.text(1, 1, at("10:00"), "Alguém já subiu a Lambda?"), {"text": "Alguém já subiu a Lambda?"}),
+    (
+        "text",
+        tg.text(1, 1, at("10:00"), "Alguém já subiu a Lambda?"),
+        {"text": "Alguém já subiu a Lambda?", "user_first_name": "Ana", "user_username": "ana_dados"},
+    ),
     ("photo", tg.photo(2, 2, at("10:01"), caption="Meu diagrama 📊"), {"text": "Meu diagrama 📊"}),
     ("photo", tg.photo(3, 3, at("10:02")), {"text": None, "text_length": None}),
     (
@@ -442,6 +446,20 @@ BAD_OBJECTS = {
     "no-id.json": (
         json.dumps({"update_id": 4, "message": {"chat": tg.GROUP, "date": 1}}).encode(),
         "message_id",
+    ),
+    "no-date.json": (
+        json.dumps(
+            {"update_id": 15, "message": {"message_id": 15, "chat": tg.GROUP, "text": "quando?"}}
+        ).encode(),
+        "campo obrigatório ausente: date",
+    ),
+    "entities-not-objects.json": (
+        json.dumps(tg.text(16, 16, at("09:06"), "#dados", entities=["hashtag"])).encode(),
+        "entities deve ser uma lista de objetos",
+    ),
+    "caption-entities-not-a-list.json": (
+        json.dumps(tg.photo(17, 17, at("09:07"), caption="#dados", caption_entities="hashtag")).encode(),
+        "caption_entities deve ser uma lista de objetos",
     ),
     "number-text.json": (
         json.dumps(
