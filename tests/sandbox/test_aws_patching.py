@@ -26,6 +26,26 @@ def test_a_member_replaced_twice_gets_the_change_once():
     assert Backend.answer.__name__ == "answer"
 
 
+def test_two_changes_to_one_member_both_apply_once_each():
+    # A second sandbox module changing a member moto already had changed used to be dropped without a word.
+    class Backend:
+        def answer(self, value):
+            return [value]
+
+    def install():
+        @replaces(Backend, "answer")
+        def tagged(original, self, value):
+            return [*original(self, value), "tagged"]
+
+        @replaces(Backend, "answer")
+        def checked(original, self, value):
+            return [*original(self, value), "checked"]
+
+    install()
+    install()
+    assert Backend().answer(1) == [1, "tagged", "checked"]
+
+
 class Stop(Exception):
     """Raised by a handler to end a call before it reaches the network."""
 

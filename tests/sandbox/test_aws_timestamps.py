@@ -68,7 +68,7 @@ def test_the_sandbox_server_uses_it_for_moto_answers():
         "configure_moto()\n"
         "from moto.core import serialize\n"
         "print(serialize.parse_to_aware_datetime('2025-03-10T12:51:18.000Z').isoformat(),\n"
-        "      getattr(serialize.parse_to_aware_datetime, '_sandbox_replaced', False))\n"
+        "      bool(getattr(serialize.parse_to_aware_datetime, '_sandbox_replaced', False)))\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
