@@ -461,11 +461,29 @@ BAD_OBJECTS = {
         json.dumps(tg.photo(17, 17, at("09:07"), caption="#dados", caption_entities="hashtag")).encode(),
         "caption_entities deve ser uma lista de objetos",
     ),
+    "chat-without-id.json": (
+        json.dumps(
+            {
+                "update_id": 18,
+                "message": {"message_id": 18, "chat": {"type": "supergroup"}, "date": 1, "text": "?"},
+            }
+        ).encode(),
+        "campo obrigatório ausente: id",
+    ),
     "number-text.json": (
         json.dumps(
             {"update_id": 5, "message": {"message_id": 5, "chat": tg.GROUP, "date": 1, "text": 42}}
         ).encode(),
-        "text",
+        "text tem tipo inesperado: int",
+    ),
+    # Parquet's int64 holds -2**63 to 2**63 - 1: one step outside is reported, never a crash of the day.
+    "thread-id-past-int64.json": (
+        json.dumps(tg.text(19, 19, at("09:09"), "longe", message_thread_id=2**63)).encode(),
+        f"message_thread_id deve ser um inteiro, veio {2**63}",
+    ),
+    "user-id-below-int64.json": (
+        json.dumps(tg.text(20, 20, at("09:10"), "longe", user={**tg.ANA, "id": -(2**63) - 1})).encode(),
+        f"id deve ser um inteiro, veio {-(2**63) - 1}",
     ),
     # Each of these aborted the whole day (and both scheduled runs of it) before issue 13. The JSON is ASCII with
     # escapes, as a JSON encoder that escapes non-ASCII writes it; a lone surrogate has no other way to be stored.
@@ -521,6 +539,20 @@ def test_corrupt_objects_are_skipped_and_reported_while_the_rest_is_written(etl,
     logged = [json.loads(r.message) for r in caplog.records if r.levelno == logging.WARNING]
     assert {entry["key"] for entry in logged} == {item["key"] for item in summary["skipped"]}
     json.dumps(summary)  # the summary goes back through Lambda as JSON
+
+
+def test_the_int64_extremes_are_kept_as_they_came(etl):
+    put(
+        tg.text(
+            1, 1, at("09:00"), "nos limites", user={**tg.ANA, "id": -(2**63)}, message_thread_id=2**63 - 1
+        )
+    )
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert summary["skipped"] == []
+    [row] = rows()
+    assert (row["user_id"], row["message_thread_id"]) == (-(2**63), 2**63 - 1)
 
 
 POISON = [
