@@ -805,6 +805,37 @@ def test_a_gif_is_typed_other_not_document(etl):
     assert [row["message_type"] for row in rows()] == ["other", "document"]
 
 
+@pytest.mark.parametrize(("offset", "length"), [(6, 7), (12, 1)], ids=["one_unit_too_long", "after_the_end"])
+def test_a_hashtag_entity_past_the_end_of_the_text_makes_the_record_bad(etl, offset, length):
+    # "Vejam #Dados" is 12 UTF-16 code units: a hand-edited entity reaching past them would be cut short silently.
+    put(
+        tg.text(
+            1,
+            1,
+            at("09:00"),
+            "Vejam #Dados",
+            entities=[{"type": "hashtag", "offset": offset, "length": length}],
+        )
+    )
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    [skipped] = summary["skipped"]
+    assert skipped["reason"] == f"entidade hashtag fora do texto: offset={offset}, length={length}"
+    assert enriched_keys() == []
+
+
+def test_a_hashtag_entity_splitting_an_emoji_keeps_the_row_with_a_replacement_character(etl):
+    # Telegram's offsets never split a surrogate pair; a hand-edited record that does still becomes its row, with
+    # U+FFFD where the half emoji was, instead of stopping the day.
+    put(tg.text(1, 1, at("09:00"), "#🎉festa", entities=[{"type": "hashtag", "offset": 0, "length": 2}]))
+
+    summary = etl.etl_handler({"date": DAY}, None)
+
+    assert summary["skipped"] == []
+    assert [row["hashtags"] for row in rows()] == [["#\ufffd"]]
+
+
 def test_a_hashtag_entity_of_no_length_makes_the_record_bad(etl):
     value = "Vejam #Dados"
     empty = {"type": "hashtag", "offset": 6, "length": 0}
