@@ -206,12 +206,15 @@ def test_the_row_the_etl_builds_names_the_schema_columns_in_order():
     assert lambda_function.MessageRow._fields == tuple(lambda_function.enriched_schema().names)
 
 
-def test_the_parquet_is_snappy_compressed(etl):
+def test_the_parquet_is_snappy_compressed_and_says_what_it_is(etl):
     # Athena bills by bytes scanned: every column of the enriched file is compressed, with the codec Athena reads.
     put(*(update for _, update, _ in KINDS))
     etl.etl_handler({"date": DAY}, None)
 
-    body = s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={DAY}/part-0.parquet")["Body"].read()
+    stored = s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={DAY}/part-0.parquet")
+    # Parquet's media type (IANA), shown as the object's type in the S3 console instead of binary/octet-stream.
+    assert stored["ContentType"] == "application/vnd.apache.parquet"
+    body = stored["Body"].read()
     metadata = pq.ParquetFile(io.BytesIO(body)).metadata
     codecs = {
         metadata.row_group(group).column(column).compression
@@ -601,6 +604,14 @@ def test_backfill_processes_every_day_of_the_range(etl):
     assert enriched_keys("2025-03-18") == []
 
 
+def test_a_backfill_of_one_day_processes_that_day(etl):
+    put(tg.text(1, 1, tg.epoch("2025-03-14 10:00"), "sexta"))
+
+    summary = etl.etl_handler({"start_date": "2025-03-14", "end_date": "2025-03-14"}, None)
+
+    assert (summary["days"], summary["rows_written"]) == (["2025-03-14"], 1)
+
+
 def test_scheduled_event_processes_yesterday_and_the_day_before_in_sao_paulo(etl):
     for n, day in enumerate(["2025-03-15", "2025-03-16", "2025-03-17"], start=1):
         put(tg.text(n, n, tg.epoch(f"{day} 12:00"), day))
@@ -653,7 +664,16 @@ def test_empty_event_means_yesterday_and_the_day_before_now(now, expected):
             {"source": "aws.events", "time": "9999-12-31T23:59:59-14:00"},
             "time do evento fora das datas possíveis",
         ),
-        ("2025-03-17", "evento inválido"),
+        # The whole message, anchored: it is all the learner sees of a wrong test event in the Lambda console.
+        ("2025-03-17", r'^evento inválido: esperado um objeto JSON, como \{\} ou \{"date": "2025-03-17"\}$'),
+        (
+            {"start_date": "2025-3-14", "end_date": "2025-03-17"},
+            r"^start_date inválido: '2025-3-14' \(esperado",
+        ),
+        (
+            {"start_date": "2025-03-14", "end_date": "17/03/2025"},
+            r"^end_date inválido: '17/03/2025' \(esperado",
+        ),
     ],
 )
 def test_bad_events_are_refused_with_a_clear_error(etl, event, message):
