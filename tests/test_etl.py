@@ -9,7 +9,7 @@ import logging
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -604,6 +604,18 @@ def test_backfill_processes_every_day_of_the_range(etl):
     assert enriched_keys("2025-03-18") == []
 
 
+def test_an_empty_event_processes_yesterday_and_the_day_before_in_sao_paulo(etl):
+    # The console's test event ({}) and Scheduler's default input: the handler takes its own clock.
+    def expected():
+        today = datetime.now(tg.SAO_PAULO).date()
+        return [str(today - timedelta(days=2)), str(today - timedelta(days=1))]
+
+    before = expected()
+    summary = etl.etl_handler({}, None)
+
+    assert summary["days"] in (before, expected())
+
+
 def test_a_backfill_of_one_day_processes_that_day(etl):
     put(tg.text(1, 1, tg.epoch("2025-03-14 10:00"), "sexta"))
 
@@ -687,9 +699,18 @@ def test_bad_events_are_refused_with_a_clear_error(etl, event, message):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"AWS_S3_ENRICHED": ""}, "AWS_S3_ENRICHED"),
-        ({"AWS_S3_BUCKET": ""}, "AWS_S3_BUCKET"),
-        ({"AWS_S3_ENRICHED": RAW}, "buckets diferentes"),
+        (
+            {"AWS_S3_ENRICHED": ""},
+            "AWS_S3_ENRICHED (bucket enriched) não está definida nas variáveis de ambiente da função",
+        ),
+        (
+            {"AWS_S3_BUCKET": ""},
+            "AWS_S3_BUCKET (bucket raw) não está definida nas variáveis de ambiente da função",
+        ),
+        (
+            {"AWS_S3_ENRICHED": RAW},
+            f"AWS_S3_BUCKET e AWS_S3_ENRICHED devem ser buckets diferentes (ambas são {RAW!r})",
+        ),
     ],
 )
 def test_missing_or_wrong_configuration_fails_when_the_etl_runs(etl, monkeypatch, env, message):
@@ -698,8 +719,9 @@ def test_missing_or_wrong_configuration_fails_when_the_etl_runs(etl, monkeypatch
     module = importlib.reload(
         lambda_function
     )  # importing still works: the ingestion function shares the file
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(RuntimeError) as raised:
         module.etl_handler({"date": DAY}, None)
+    assert str(raised.value) == message  # all the learner sees in the Lambda console
 
 
 def test_missing_raw_bucket_raises(etl):

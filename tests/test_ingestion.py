@@ -379,7 +379,7 @@ def test_signed_body_that_is_not_an_update_gets_200_and_is_kept_whole_in_quarant
         ("no_update_id", "update_id"),
         ("two_messages", "message, edited_message"),
         ("lone_surrogate_in_text", "surrogate"),
-        ("date_in_year_10000", "anos 1 a 9999"),
+        ("date_in_year_10000", "message.date está fora das datas possíveis (anos 1 a 9999)"),
         ("chat_id_as_string", "chat.id"),
         ("nan_update_id", "NaN não é JSON válido"),
     ],
@@ -698,6 +698,20 @@ def test_forged_arrival_time_is_kept_in_quarantine_with_the_functions_clock(hand
     assert "requestContext" in record["reason"]
     assert before <= datetime.fromisoformat(record["arrived_at"]) + timedelta(milliseconds=1)
     assert datetime.fromisoformat(record["arrived_at"]) <= datetime.now(timezone.utc)
+
+
+def test_an_arrival_past_year_9999_is_named_in_the_quarantine_reason(handler, s3):
+    # An update without a date of its own is filed by its arrival: the reason says that is what was wrong.
+    event = envelope(telegram_body(update("future_type_in_group")))
+    _drop_date(event)
+    event["requestContext"]["timeEpoch"] = FORGED_ARRIVAL_TIMES["beyond_year_9999"]
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+
+    [record] = quarantined(s3).values()
+    assert (
+        record["reason"] == "a hora de chegada (requestContext) está fora das datas possíveis (anos 1 a 9999)"
+    )
 
 
 @pytest.mark.parametrize("event", [[], "evento", None, 7], ids=["list", "string", "null", "number"])
