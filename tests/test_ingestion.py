@@ -322,6 +322,7 @@ BAD_BODIES = {
     ),
     "date_in_year_10000": with_change(("message", "date"), 253402300800),
     "date_near_the_id_limit": with_change(("message", "date"), 2**52),
+    "date_at_2_53": with_change(("message", "date"), 2**53),
     "date_beyond_int64": with_change(("message", "date"), 2**70),
     "negative_date": with_change(("message", "date"), -1),
     "lone_surrogate_in_text": VALID.replace("Bom dia", "Bom \\ud800dia"),
@@ -382,6 +383,9 @@ def test_signed_body_that_is_not_an_update_gets_200_and_is_kept_whole_in_quarant
         ("date_in_year_10000", "message.date está fora das datas possíveis (anos 1 a 9999)"),
         ("chat_id_as_string", "chat.id"),
         ("nan_update_id", "NaN não é JSON válido"),
+        ("duplicate_update_id_keys", "corpo não é JSON válido: chave duplicada no JSON"),
+        ("no_payload", "exatamente um campo além de update_id (veio: nenhum)"),
+        ("date_at_2_53", "message.date deve ser um inteiro (segundos desde 1970)"),
     ],
 )
 def test_the_quarantine_record_says_why_in_portuguese(handler, s3, name, words):
