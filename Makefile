@@ -170,8 +170,9 @@ fuzz: $(STAMP)
 
 # Mutation testing of the deployed code: mutmut plants one small fault at a time in lambda_function.py and runs the
 # tests that call the changed function ([tool.mutmut] in pyproject.toml; the fuzz tests with fewer examples). Long
-# (about 1,700 mutants), so not part of `make test`. The verdict fails on any survivor that tests/mutation_survivors.txt
-# does not justify as equivalent or harmless. MUTANTS narrows a run, e.g. MUTANTS='lambda_function.x_hashtags*'.
+# (about 1,700 mutants, some 3 hours on 2 cores), so not part of `make test`. The verdict fails on any survivor that
+# tests/mutation_survivors.txt does not justify as equivalent or harmless. MUTANTS narrows a run, e.g.
+# MUTANTS='lambda_function.x_hashtags*'.
 # A whole run starts afresh: mutmut keeps the verdict of a function whose code did not change, even when the tests did.
 mutation: $(STAMP)
 	$(if $(MUTANTS),,rm -rf mutants)
