@@ -502,6 +502,7 @@ def test_a_body_that_is_not_text_is_kept_in_quarantine_as_its_json(handler, s3, 
     assert response["statusCode"] == 200
     [record] = quarantined(s3).values()
     assert base64.b64decode(record["body_base64"]) == kept
+    assert record["reason"] == "corpo da requisição não é texto"
 
 
 def test_a_body_holding_a_lone_surrogate_character_is_kept_whole_in_quarantine(handler, s3):
