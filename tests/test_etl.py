@@ -62,9 +62,13 @@ def enriched_keys(day: str = DAY) -> list[str]:
     return [item["Key"] for item in listing.get("Contents", [])]
 
 
+def enriched_object(day: str = DAY) -> dict:
+    """The GetObject answer for a day's Parquet: its body and what S3 keeps about it."""
+    return s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={day}/part-0.parquet")
+
+
 def read_table(day: str = DAY):
-    body = s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={day}/part-0.parquet")["Body"].read()
-    return pq.read_table(io.BytesIO(body))
+    return pq.read_table(io.BytesIO(enriched_object(day)["Body"].read()))
 
 
 def rows(day: str = DAY) -> list[dict]:
@@ -211,7 +215,7 @@ def test_the_parquet_is_snappy_compressed_and_says_what_it_is(etl):
     put(*(update for _, update, _ in KINDS))
     etl.etl_handler({"date": DAY}, None)
 
-    stored = s3().get_object(Bucket=ENRICHED, Key=f"telegram/context_date={DAY}/part-0.parquet")
+    stored = enriched_object()
     # Parquet's media type (IANA), shown as the object's type in the S3 console instead of binary/octet-stream.
     assert stored["ContentType"] == "application/vnd.apache.parquet"
     body = stored["Body"].read()
