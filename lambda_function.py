@@ -379,8 +379,7 @@ def request_body(event: dict) -> bytes:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise NotAnUpdate("corpo em base64 inválido") from None
-        if not raw:
-            raise NotAnUpdate("corpo da requisição ausente ou vazio")
+        # Never empty: `body` is not, and strict base64 of at least one character decodes to at least one byte.
         return raw
     try:
         return body.encode("utf-8")

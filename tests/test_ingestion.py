@@ -448,6 +448,19 @@ def test_a_body_that_is_not_utf8_is_quarantined_saying_so(handler, s3):
     assert record["reason"] == "corpo da requisição não é UTF-8 válido"
 
 
+def test_a_text_body_with_a_lone_surrogate_is_quarantined_saying_so(handler, s3):
+    # An event whose JSON escapes "\\ud800" in its body (a console test event, a direct invocation) reaches the
+    # handler as text that no UTF-8 bytes spell; the body is kept as it came.
+    event = envelope(telegram_body(update("voice")), b64=False)
+    event["body"] = event["body"].replace("}", ',"x":"\ud800"}', 1)
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+
+    [record] = quarantined(s3).values()
+    assert record["reason"] == "corpo da requisição não é UTF-8 válido"
+    assert base64.b64decode(record["body_base64"]) == event["body"].encode("utf-8", "surrogatepass")
+
+
 def test_the_quarantine_record_is_readable_utf8_named_by_the_bodys_sha256(handler, s3):
     body = BAD_BODIES["form_encoded"].encode()
 
@@ -756,6 +769,17 @@ def test_forged_arrival_time_is_kept_in_quarantine_with_the_functions_clock(hand
     assert "requestContext" in record["reason"]
     assert before <= datetime.fromisoformat(record["arrived_at"]) + timedelta(milliseconds=1)
     assert datetime.fromisoformat(record["arrived_at"]) <= datetime.now(timezone.utc)
+
+
+def test_an_arrival_at_the_first_millisecond_of_1970_is_a_valid_time(handler, s3):
+    # timeEpoch counts from 0 (1970-01-01T00:00:00Z), which is 21:00 of 1969-12-31 in São Paulo.
+    event = envelope(telegram_body(update("future_type_in_group")))
+    _drop_date(event)
+    event["requestContext"]["timeEpoch"] = 0
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+
+    assert list(stored(s3)) == ["telegram/context_date=1969-12-31/801234579.json"]
 
 
 def test_an_arrival_past_year_9999_is_named_in_the_quarantine_reason(handler, s3):
