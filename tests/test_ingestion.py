@@ -140,6 +140,18 @@ def test_secret_header_name_is_case_insensitive(handler, s3):
     assert len(stored(s3)) == 1
 
 
+def test_the_answer_and_the_stored_object_are_labelled_json(handler, s3):
+    # Header names and media types are case-insensitive (RFC 9110, sections 5.1 and 8.3.1). Opened from the S3
+    # console, an object labelled application/json shows in the browser instead of downloading as binary.
+    response = handler.lambda_handler(envelope(telegram_body(update("voice"))), None)
+
+    assert {name.lower(): value.lower() for name, value in response["headers"].items()} == {
+        "content-type": "application/json"
+    }
+    [key] = stored(s3)
+    assert s3.head_object(Bucket=BUCKET, Key=key)["ContentType"].lower() == "application/json"
+
+
 # --- The secret token -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("secret", "status"),
