@@ -183,6 +183,8 @@ def test_a_refused_request_is_told_which_header_is_missing_or_wrong(handler, s3)
         "error": "cabeçalho X-Telegram-Bot-Api-Secret-Token ausente",
     }
     assert json.loads(wrong["body"]) == {"ok": False, "error": "X-Telegram-Bot-Api-Secret-Token incorreto"}
+    # curl prints the body as it comes: "cabeçalho", not "cabe\u00e7alho".
+    assert "cabeçalho" in missing["body"]
 
 
 def test_correct_secret_in_another_header_is_refused(handler, s3):
@@ -820,7 +822,21 @@ def test_without_a_secret_by_choice_an_event_that_is_not_an_object_is_kept(s3, c
 
     assert handler.lambda_handler(event, None)["statusCode"] == 200
     [record] = quarantined(s3).values()
+    assert record["reason"] == "evento inválido: esperado um objeto JSON"
     assert json.loads(base64.b64decode(record["body_base64"])) == event
+
+
+def test_without_a_secret_by_choice_headers_that_are_not_an_object_are_quarantined(s3, configure):
+    # With a secret, such headers carry none and get 401; without one, the update must not pass as if AWS sent it.
+    handler = configure(TELEGRAM_SECRET_TOKEN=None, TELEGRAM_SECRET_TOKEN_OPTIONAL="true")
+    event = envelope(telegram_body(update("voice")))
+    event["headers"] = [["content-type", "application/json"]]
+
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+
+    [record] = quarantined(s3).values()
+    assert list(stored(s3)) == list(quarantined(s3))
+    assert record["reason"] == "headers do evento deve ser um objeto"
 
 
 @pytest.mark.parametrize(
