@@ -65,6 +65,8 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name,
 IGNORED_TYPES = frozenset({"channel_post", "edited_channel_post", "callback_query"})
 # Telegram ids fit in 52 bits; anything larger (or negative for update_id) is forged.
 MAX_ID = 2**53
+# setWebhook's secret_token: 1 to 256 of A-Z, a-z, 0-9, _ and - (https://core.telegram.org/bots/api#setwebhook).
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # A lone surrogate can only arrive as a JSON escape (\ud800 to \udfff): strict UTF-8 has no bytes for one.
 LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -322,6 +324,13 @@ def configured_secret(secret: str, optional: str) -> str:
             "TELEGRAM_SECRET_TOKEN não está definida nas variáveis de ambiente da função: sem ela qualquer um "
             "poderia gravar no bucket. Defina o mesmo secret_token do setWebhook (ou, para aceitar requisições "
             "sem segredo de propósito, TELEGRAM_SECRET_TOKEN_OPTIONAL=true)"
+        )
+    if secret and not SECRET_TOKEN.fullmatch(secret):
+        # Telegram can never send such a secret (setWebhook refuses it), so every update would get 403.
+        raise RuntimeError(
+            f"TELEGRAM_SECRET_TOKEN inválido ({len(secret)} caracteres): o Telegram só aceita de 1 a 256 caracteres "
+            "A-Z, a-z, 0-9, _ e -. Confira espaços ou quebras de linha coladas junto e use o mesmo secret_token do "
+            "setWebhook"
         )
     return secret
 

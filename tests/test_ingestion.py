@@ -226,6 +226,32 @@ def test_without_a_configured_secret_the_function_fails_closed(s3, configure, en
     assert stored(s3) == {}
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [SECRET + "\n", " " + SECRET, "segredo com espaço", "segredo-çã", "a" * 257, SECRET[:-1] + "\udcff"],
+    ids=["trailing_newline", "leading_space", "spaces", "accents", "257_characters", "undecodable_byte"],
+)
+def test_a_secret_telegram_cannot_send_is_a_configuration_error(s3, configure, secret):
+    # What a copy-paste into the Lambda console can leave; every update would otherwise get 403 forever.
+    handler = configure(TELEGRAM_SECRET_TOKEN=secret)
+
+    with pytest.raises(RuntimeError, match=r"TELEGRAM_SECRET_TOKEN inválido \(\d+ caracteres\)") as error:
+        handler.lambda_handler(envelope(telegram_body(update("voice")), secret=secret), None)
+
+    assert secret.strip() not in str(error.value)
+    assert stored(s3) == {}
+
+
+@pytest.mark.parametrize("secret", ["a", "A-z_09" * 42 + "zzzz"], ids=["one_character", "256_characters"])
+def test_every_secret_telegram_accepts_works(s3, configure, secret):
+    handler = configure(TELEGRAM_SECRET_TOKEN=secret)
+
+    response = handler.lambda_handler(envelope(telegram_body(update("voice")), secret=secret), None)
+
+    assert response["statusCode"] == 200
+    assert len(stored(s3)) == 1
+
+
 @pytest.mark.parametrize("value", ["true", "TRUE", " True "])
 def test_deployer_can_opt_out_of_the_secret_explicitly(s3, configure, value):
     handler = configure(TELEGRAM_SECRET_TOKEN=None, TELEGRAM_SECRET_TOKEN_OPTIONAL=value)
