@@ -766,18 +766,27 @@ FORGED_ARRIVAL_TIMES = {
 }
 
 
+FORGED_ENVELOPE_REASONS = {
+    "request_context_as_string": "requestContext do evento deve ser um objeto",
+    "request_context_as_list": "requestContext do evento deve ser um objeto",
+    "is_base64_encoded_as_string": "isBase64Encoded do evento deve ser true ou false",
+    "is_base64_encoded_as_number": "isBase64Encoded do evento deve ser true ou false",
+}
+
+
 @pytest.mark.parametrize("kind", ENVELOPES)
-@pytest.mark.parametrize("change", FORGED_ENVELOPES.values(), ids=FORGED_ENVELOPES.keys())
-def test_signed_forged_envelope_is_kept_in_quarantine_not_a_crash(handler, s3, caplog, kind, change):
+@pytest.mark.parametrize("name", FORGED_ENVELOPES)
+def test_signed_forged_envelope_is_kept_in_quarantine_not_a_crash(handler, s3, caplog, kind, name):
     caplog.set_level(logging.INFO, logger="lambda_function")
     event = envelope(telegram_body(update("voice")), kind)
-    change(event)
+    FORGED_ENVELOPES[name](event)
 
     response = handler.lambda_handler(event, None)
 
     assert response["statusCode"] == 200
     [record] = quarantined(s3).values()
     assert list(stored(s3)) == list(quarantined(s3))
+    assert record["reason"] == FORGED_ENVELOPE_REASONS[name]
     # The body is kept as it reached the function (a base64 text whose flag is unreadable stays base64).
     body = base64.b64decode(event["body"]) if event["isBase64Encoded"] is True else event["body"].encode()
     assert base64.b64decode(record["body_base64"]) == body
