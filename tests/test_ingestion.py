@@ -1200,16 +1200,25 @@ def test_s3_failure_fails_the_invocation_so_telegram_retries(s3, configure, capl
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"AWS_S3_BUCKET": None}, "AWS_S3_BUCKET"),
-        ({"TELEGRAM_CHAT_ID": None}, "TELEGRAM_CHAT_ID"),
-        ({"TELEGRAM_CHAT_ID": "turma"}, "TELEGRAM_CHAT_ID inválido"),
+        ({"AWS_S3_BUCKET": None}, "AWS_S3_BUCKET não está definida nas variáveis de ambiente da função"),
+        (
+            {"TELEGRAM_CHAT_ID": None},
+            "TELEGRAM_CHAT_ID não está definida nas variáveis de ambiente da função",
+        ),
+        (
+            {"TELEGRAM_CHAT_ID": "turma"},
+            "TELEGRAM_CHAT_ID inválido: 'turma' (esperado um número como -1001234567890)",
+        ),
     ],
 )
 def test_missing_configuration_fails_loudly_instead_of_dropping_updates(s3, configure, env, message):
+    # The error a learner reads in the function's logs, word for word.
     handler = configure(**env)
 
-    with pytest.raises(RuntimeError, match=message):
+    with pytest.raises(RuntimeError) as error:
         handler.lambda_handler(envelope(telegram_body(update("text_with_entities"))), None)
+
+    assert str(error.value) == message
 
     assert stored(s3) == {}
 
@@ -1243,6 +1252,22 @@ def test_refused_request_log_never_contains_the_secrets(handler, s3, caplog):
     everything = "\n".join(record.getMessage() for record in caplog.records)
     assert SECRET not in everything
     assert "attacker-guess-123" not in everything
+
+
+@pytest.mark.parametrize(("secret", "status"), [(None, 401), ("chute", 403)], ids=["missing", "wrong"])
+def test_a_refused_request_leaves_one_log_line_saying_why(handler, s3, caplog, secret, status):
+    # What a learner finds in CloudWatch when the webhook's secret and the function's disagree.
+    caplog.set_level(logging.INFO, logger="lambda_function")
+
+    handler.lambda_handler(envelope(telegram_body(update("voice")), secret=secret), None)
+
+    reason = {
+        401: "cabeçalho X-Telegram-Bot-Api-Secret-Token ausente",
+        403: "X-Telegram-Bot-Api-Secret-Token incorreto",
+    }
+    assert [json.loads(record.getMessage()) for record in caplog.records] == [
+        {"update_id": None, "type": None, "decision": "rejected", "status": status, "reason": reason[status]}
+    ]
 
 
 @pytest.mark.parametrize("name", ["text_with_entities", "other_chat", "callback_query"])
