@@ -914,10 +914,17 @@ def test_every_update_of_the_group_is_stored_whatever_its_type(handler, s3, name
     assert stored(s3) == {key: body.encode("utf-8")}
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["other_chat", "callback_query", "channel_post", "future_type_without_chat", "migrate_to_supergroup"],
-)
+# The log line of each ignored update: its id, its type and the chat it came from (None when none is read).
+IGNORED = {
+    "other_chat": (801234576, "message", -1002000000001),
+    "callback_query": (801234577, "callback_query", None),  # a button press: ignored before any chat is read
+    "channel_post": (801234578, "channel_post", -1003000000002),
+    "future_type_without_chat": (801234580, "purchased_paid_media", None),
+    "migrate_to_supergroup": (801234574, "message", -4012345678),  # the old group's last word, not the group
+}
+
+
+@pytest.mark.parametrize("name", IGNORED)
 def test_updates_outside_the_group_get_200_and_are_not_stored(handler, s3, caplog, name):
     caplog.set_level(logging.INFO, logger="lambda_function")
 
@@ -926,7 +933,10 @@ def test_updates_outside_the_group_get_200_and_are_not_stored(handler, s3, caplo
     # Anything but 2xx makes Telegram redeliver for 24 h and hold back the chat's later updates.
     assert response["statusCode"] == 200
     assert stored(s3) == {}
-    assert json.loads(caplog.records[-1].getMessage())["decision"] == "ignored"
+    update_id, kind, chat_id = IGNORED[name]
+    assert [json.loads(record.getMessage()) for record in caplog.records] == [
+        {"update_id": update_id, "type": kind, "decision": "ignored", "chat_id": chat_id}
+    ]
 
 
 def test_edit_lands_beside_the_message_it_changes(handler, s3):
