@@ -932,6 +932,7 @@ def test_updates_outside_the_group_get_200_and_are_not_stored(handler, s3, caplo
 
     # Anything but 2xx makes Telegram redeliver for 24 h and hold back the chat's later updates.
     assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"ok": True}
     assert stored(s3) == {}
     update_id, kind, chat_id = IGNORED[name]
     assert [json.loads(record.getMessage()) for record in caplog.records] == [
@@ -1007,6 +1008,32 @@ def test_every_message_after_a_migration_is_stored_without_a_configuration_chang
         "migrate_from_chat_id": OLD_GROUP_ID,
         "migrate_to_chat_id": GROUP_ID,
     }
+
+
+@pytest.mark.parametrize("name", ["migrate_to_supergroup", "migrate_from_group"])
+def test_a_recorded_migration_is_logged_before_the_update_is_stored(s3, configure, caplog, name):
+    # Both service messages record it (either may arrive first); the log says which chat became which.
+    caplog.set_level(logging.INFO, logger="lambda_function")
+    handler = configure(TELEGRAM_CHAT_ID=str(OLD_GROUP_ID))
+    update_id = update(name)["update_id"]
+
+    deliver(handler, name)
+
+    assert [json.loads(record.getMessage()) for record in caplog.records] == [
+        {
+            "update_id": update_id,
+            "type": "message",
+            "decision": "migration_recorded",
+            "from_chat_id": OLD_GROUP_ID,
+            "to_chat_id": GROUP_ID,
+        },
+        {
+            "update_id": update_id,
+            "type": "message",
+            "decision": "stored",
+            "key": f"telegram/context_date=2025-03-17/{update_id}.json",
+        },
+    ]
 
 
 @pytest.mark.parametrize("seen", ["migrate_to_supergroup", "migrate_from_group"])
