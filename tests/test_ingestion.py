@@ -120,6 +120,7 @@ def test_update_is_stored_byte_for_byte_under_its_day_and_update_id(handler, s3,
     response = handler.lambda_handler(envelope(body, kind), None)
 
     assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"ok": True}
     assert stored(s3) == {"telegram/context_date=2025-03-17/801234567.json": body.encode("utf-8")}
 
 
