@@ -510,7 +510,7 @@ BAD_OBJECTS = {
     ),
     "year-10000.json": (
         json.dumps(tg.text(9, 9, 253402300800, "do futuro")).encode(),
-        "date fora das datas possíveis",
+        "date fora das datas possíveis: 253402300800 não é uma data entre os anos 1 e 9999",
     ),
     "year-far-beyond.json": (json.dumps(tg.text(10, 10, 2**62, "muito longe")).encode(), "date fora"),
     "negative-year.json": (json.dumps(tg.text(11, 11, -(2**62), "antes de Cristo")).encode(), "date fora"),
