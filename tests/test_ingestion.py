@@ -750,11 +750,14 @@ def _drop_date(event: dict) -> None:
     event["body"] = base64.b64encode(body.encode()).decode() if event["isBase64Encoded"] else body
 
 
+NOT_AN_OBJECT_CONTEXT = "requestContext do evento deve ser um objeto"
+NOT_A_BOOLEAN_FLAG = "isBase64Encoded do evento deve ser true ou false"
+# Each forged envelope and the reason its quarantine record gives, word for word.
 FORGED_ENVELOPES = {
-    "request_context_as_string": _set(("requestContext",), "contexto"),
-    "request_context_as_list": _set(("requestContext",), []),
-    "is_base64_encoded_as_string": _set(("isBase64Encoded",), "false"),
-    "is_base64_encoded_as_number": _set(("isBase64Encoded",), 0),
+    "request_context_as_string": (_set(("requestContext",), "contexto"), NOT_AN_OBJECT_CONTEXT),
+    "request_context_as_list": (_set(("requestContext",), []), NOT_AN_OBJECT_CONTEXT),
+    "is_base64_encoded_as_string": (_set(("isBase64Encoded",), "false"), NOT_A_BOOLEAN_FLAG),
+    "is_base64_encoded_as_number": (_set(("isBase64Encoded",), 0), NOT_A_BOOLEAN_FLAG),
 }
 # Read only when the update has no date of its own.
 FORGED_ARRIVAL_TIMES = {
@@ -767,27 +770,19 @@ FORGED_ARRIVAL_TIMES = {
 }
 
 
-FORGED_ENVELOPE_REASONS = {
-    "request_context_as_string": "requestContext do evento deve ser um objeto",
-    "request_context_as_list": "requestContext do evento deve ser um objeto",
-    "is_base64_encoded_as_string": "isBase64Encoded do evento deve ser true ou false",
-    "is_base64_encoded_as_number": "isBase64Encoded do evento deve ser true ou false",
-}
-
-
 @pytest.mark.parametrize("kind", ENVELOPES)
-@pytest.mark.parametrize("name", FORGED_ENVELOPES)
-def test_signed_forged_envelope_is_kept_in_quarantine_not_a_crash(handler, s3, caplog, kind, name):
+@pytest.mark.parametrize(("change", "reason"), FORGED_ENVELOPES.values(), ids=FORGED_ENVELOPES.keys())
+def test_signed_forged_envelope_is_kept_in_quarantine_not_a_crash(handler, s3, caplog, kind, change, reason):
     caplog.set_level(logging.INFO, logger="lambda_function")
     event = envelope(telegram_body(update("voice")), kind)
-    FORGED_ENVELOPES[name](event)
+    change(event)
 
     response = handler.lambda_handler(event, None)
 
     assert response["statusCode"] == 200
     [record] = quarantined(s3).values()
     assert list(stored(s3)) == list(quarantined(s3))
-    assert record["reason"] == FORGED_ENVELOPE_REASONS[name]
+    assert record["reason"] == reason
     # The body is kept as it reached the function (a base64 text whose flag is unreadable stays base64).
     body = base64.b64decode(event["body"]) if event["isBase64Encoded"] is True else event["body"].encode()
     assert base64.b64decode(record["body_base64"]) == body
