@@ -106,6 +106,11 @@ def handler(s3, configure):
     return configure()
 
 
+def logged(caplog) -> list[dict]:
+    """The handler's structured log lines (one JSON object each), in order."""
+    return [json.loads(record.getMessage()) for record in caplog.records]
+
+
 def stored(s3) -> dict[str, bytes]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
     keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
@@ -408,8 +413,7 @@ def test_signed_body_that_is_not_an_update_gets_200_and_is_kept_whole_in_quarant
     assert base64.b64decode(record["body_base64"]) == body
     assert record["arrived_at"] == ARRIVED_AT
     assert record["reason"]
-    lines = [json.loads(line.getMessage()) for line in caplog.records]
-    assert lines == [
+    assert logged(caplog) == [
         {"update_id": None, "type": None, "decision": "quarantined", "reason": record["reason"], "key": key}
     ]
 
@@ -786,7 +790,7 @@ def test_signed_forged_envelope_is_kept_in_quarantine_not_a_crash(handler, s3, c
     # The body is kept as it reached the function (a base64 text whose flag is unreadable stays base64).
     body = base64.b64decode(event["body"]) if event["isBase64Encoded"] is True else event["body"].encode()
     assert base64.b64decode(record["body_base64"]) == body
-    assert [json.loads(r.getMessage())["decision"] for r in caplog.records] == ["quarantined"]
+    assert [line["decision"] for line in logged(caplog)] == ["quarantined"]
 
 
 @pytest.mark.parametrize("kind", ENVELOPES)
@@ -931,7 +935,7 @@ def test_updates_outside_the_group_get_200_and_are_not_stored(handler, s3, caplo
     assert json.loads(response["body"]) == {"ok": True}
     assert stored(s3) == {}
     update_id, kind, chat_id = IGNORED[name]
-    assert [json.loads(record.getMessage()) for record in caplog.records] == [
+    assert logged(caplog) == [
         {"update_id": update_id, "type": kind, "decision": "ignored", "chat_id": chat_id}
     ]
 
@@ -1015,7 +1019,7 @@ def test_a_recorded_migration_is_logged_before_the_update_is_stored(s3, configur
 
     deliver(handler, name)
 
-    assert [json.loads(record.getMessage()) for record in caplog.records] == [
+    assert logged(caplog) == [
         {
             "update_id": update_id,
             "type": "message",
@@ -1298,7 +1302,7 @@ def test_a_refused_request_leaves_one_log_line_saying_why(handler, s3, caplog, s
         401: "cabeçalho X-Telegram-Bot-Api-Secret-Token ausente",
         403: "X-Telegram-Bot-Api-Secret-Token incorreto",
     }
-    assert [json.loads(record.getMessage()) for record in caplog.records] == [
+    assert logged(caplog) == [
         {"update_id": None, "type": None, "decision": "rejected", "status": status, "reason": reason[status]}
     ]
 
